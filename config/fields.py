@@ -1,0 +1,238 @@
+"""Validated scalar types of the stack config.
+
+Each validator raises a `PydanticCustomError` whose message says what is wrong and how to fix
+it; `config.errors` prefixes it with the config key, so messages here never repeat the key.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import re
+import struct
+from typing import Annotated
+
+from pydantic import AfterValidator, BeforeValidator
+from pydantic_core import PydanticCustomError
+
+_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+
+
+def _fail(message: str) -> PydanticCustomError:
+    return PydanticCustomError("config", message)
+
+
+def _strip_lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def check_dns_labels(name: str, what: str) -> None:
+    """Raise unless every dot-separated label of `name` is a letter-digit-hyphen label."""
+    if not name:
+        raise _fail(f"{what} is empty")
+    if not name.isascii():
+        raise _fail(
+            f"{what} {name!r} is not ASCII; write internationalised names in punycode (xn--...)",
+        )
+    if len(name) > 253:
+        raise _fail(f"{what} {name!r} is longer than 253 characters")
+    for label in name.split("."):
+        if not _LABEL.match(label):
+            raise _fail(
+                f"{what} {name!r} has the invalid label {label!r}: labels are 1-63 characters of "
+                "a-z, 0-9 and '-', and neither start nor end with '-'",
+            )
+
+
+def _domain(value: str) -> str:
+    name = value.rstrip(".")
+    check_dns_labels(name, "domain")
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise _fail(f"domain {value!r} needs at least two labels, like example.com")
+    if labels[-1].isdigit():
+        raise _fail(f"{value!r} looks like an IP address; give a domain name")
+    return name
+
+
+DomainName = Annotated[str, BeforeValidator(_strip_lower), AfterValidator(_domain)]
+
+
+def _host(value: str) -> str:
+    if value == "@":
+        return value
+    name = value.rstrip(".")
+    check_dns_labels(name, "hostname")
+    return name
+
+
+HostName = Annotated[str, BeforeValidator(_strip_lower), AfterValidator(_host)]
+"""A hostname relative to the stack's domain ("crm", "crm-staging"), "@" for the domain itself,
+or a full name inside the domain ("crm.example.com")."""
+
+
+def _resource_name(value: str) -> str:
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", value):
+        raise _fail(
+            f"{value!r} is not a valid name: use 2-40 characters of a-z, 0-9 and '-', "
+            "starting with a letter and not ending with '-' (it becomes a container hostname)",
+        )
+    return value
+
+
+ResourceName = Annotated[str, AfterValidator(_resource_name)]
+
+_RESERVED_USERS = frozenset(
+    {"root", "daemon", "bin", "sys", "sync", "games", "man", "mail", "news", "nobody",
+     "sshd", "systemd-network", "syslog", "messagebus", "ubuntu", "admin"}
+)  # fmt: skip
+
+
+def _linux_user(value: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", value):
+        raise _fail(
+            f"{value!r} is not a valid Linux user name: up to 32 characters of a-z, 0-9, '_' "
+            "and '-', starting with a letter or '_'",
+        )
+    if value in _RESERVED_USERS:
+        raise _fail(
+            f"{value!r} is a system account on Ubuntu; choose another name such as 'deploy'",
+        )
+    return value
+
+
+LinuxUserName = Annotated[str, AfterValidator(_linux_user)]
+
+# Source addresses a Hetzner Cloud Firewall can never see: traffic reaches it from the internet.
+_UNROUTABLE = [
+    ipaddress.ip_network(n)
+    for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10",
+              "127.0.0.0/8", "169.254.0.0/16", "fc00::/7", "fe80::/10", "::1/128")
+]  # fmt: skip
+
+
+def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    try:
+        return ipaddress.ip_network(value, strict=True)
+    except ValueError as error:
+        if "host bits set" in str(error):
+            loose = ipaddress.ip_network(value, strict=False)
+            address = value.split("/", maxsplit=1)[0]
+            single = 32 if loose.version == 4 else 128
+            raise _fail(
+                f"{value!r} has host bits set; write the network {loose} or the single "
+                f"address {address}/{single}",
+            ) from None
+        raise _fail(
+            f"{value!r} is not an IP network; write it in CIDR form like 203.0.113.7/32 "
+            "or 2001:db8::/48",
+        ) from None
+
+
+def _admin_cidr(value: str) -> str:
+    if "/" not in value:
+        raise _fail(
+            f"{value!r} has no prefix length; write {value}/32 for one IPv4 address "
+            "or /128 for one IPv6 address",
+        )
+    network = parse_network(value)
+    for private in _UNROUTABLE:
+        if network.version == private.version and network.subnet_of(private):  # type: ignore[arg-type]
+            raise _fail(
+                f"{value!r} is a private or local range, which the Hetzner Cloud Firewall never "
+                "sees as a source; give the public address your SSH connections come from",
+            )
+    return str(network)
+
+
+AdminCidr = Annotated[str, AfterValidator(_admin_cidr)]
+
+
+def _private_cidr(value: str) -> str:
+    network = parse_network(value)
+    if not network.is_private or network.version != 4:
+        raise _fail(f"{value!r} must be a private IPv4 range such as 172.16.0.0/12")
+    return str(network)
+
+
+PrivateIPv4Cidr = Annotated[str, AfterValidator(_private_cidr)]
+
+# Key types sshd on Ubuntu 24.04 accepts for users; ssh-dss is disabled there.
+_SSH_KEY_TYPES = (
+    "ssh-ed25519",
+    "ecdsa-sha2-nistp256",
+    "ecdsa-sha2-nistp384",
+    "ecdsa-sha2-nistp521",
+    "sk-ssh-ed25519@openssh.com",
+    "sk-ecdsa-sha2-nistp256@openssh.com",
+    "ssh-rsa",
+)
+MIN_RSA_BITS = 3072
+
+
+def _read_ssh_string(blob: bytes, offset: int) -> tuple[bytes, int]:
+    if offset + 4 > len(blob):
+        raise ValueError("truncated")
+    (length,) = struct.unpack(">I", blob[offset : offset + 4])
+    end = offset + 4 + length
+    if end > len(blob):
+        raise ValueError("truncated")
+    return blob[offset + 4 : end], end
+
+
+def rsa_modulus_bits(blob: bytes) -> int:
+    _, offset = _read_ssh_string(blob, 0)
+    _, offset = _read_ssh_string(blob, offset)  # public exponent
+    modulus, _ = _read_ssh_string(blob, offset)
+    return int.from_bytes(modulus, "big").bit_length()
+
+
+def _ssh_public_key(value: str) -> str:
+    parts = value.strip().split()
+    if len(parts) < 2:
+        raise _fail(
+            "this is not an OpenSSH public key; paste one line like 'ssh-ed25519 AAAA... you@host' "
+            "(the contents of ~/.ssh/id_ed25519.pub)",
+        )
+    key_type, body = parts[0], parts[1]
+    if key_type not in _SSH_KEY_TYPES:
+        hint = " (DSA keys are refused by current OpenSSH)" if key_type == "ssh-dss" else ""
+        raise _fail(
+            f"the key type {key_type!r} is not accepted{hint}; use one of "
+            f"{', '.join(_SSH_KEY_TYPES)} (ssh-keygen -t ed25519 makes a good one)",
+        )
+    try:
+        blob = base64.b64decode(body, validate=True)
+        embedded, _ = _read_ssh_string(blob, 0)
+    except (binascii.Error, ValueError):
+        raise _fail(
+            f"the {key_type} key data is not valid base64; copy the .pub file again"
+        ) from None
+    if embedded.decode("ascii", "replace") != key_type:
+        raise _fail(
+            f"the key says {key_type} but its data holds a "
+            f"{embedded.decode('ascii', 'replace')} key; copy the .pub file again",
+        )
+    if key_type == "ssh-rsa":
+        try:
+            bits = rsa_modulus_bits(blob)
+        except ValueError:
+            raise _fail("the RSA key data is truncated; copy the .pub file again") from None
+        if bits < MIN_RSA_BITS:
+            raise _fail(
+                f"this is a {bits}-bit RSA key; use at least {MIN_RSA_BITS} bits, or better an "
+                "ed25519 key (ssh-keygen -t ed25519)",
+            )
+    comment = " ".join(parts[2:])
+    # install.sh runs `sed -i "/coolify/d" ~/.ssh/authorized_keys`: case-sensitive, whole line.
+    if "coolify" in value:
+        raise _fail(
+            "the key line contains 'coolify': Coolify's installer deletes every "
+            "authorized_keys line that contains it, which would lock this key out; "
+            "change the key's comment",
+        )
+    return " ".join([key_type, body, comment]).strip()
+
+
+SshPublicKey = Annotated[str, AfterValidator(_ssh_public_key)]

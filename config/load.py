@@ -1,0 +1,61 @@
+"""Read the project's whole config namespace and validate it once, before any resource."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi.runtime.config as runtime_config
+from pydantic import ValidationError
+
+from config.errors import ConfigError, describe
+from config.model import StackConfig
+
+
+def _project_config(namespace: str) -> dict[str, tuple[str, bool]]:
+    """Every `<namespace>:<key>` the engine handed the program, as key -> (raw value, secret).
+
+    `pulumi.Config` can only be asked for keys by name, and typos must not pass silently, so the
+    keys are enumerated where the SDK keeps them: set explicitly (tests, automation) or in the
+    PULUMI_CONFIG bag the CLI passes to the program.
+    """
+    merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{namespace}:"
+    return {
+        key[len(prefix) :]: (str(value), runtime_config.is_config_secret(key))
+        for key, value in merged.items()
+        if key.startswith(prefix)
+    }
+
+
+def _parse(raw: str) -> Any:
+    """Config values arrive as strings; objects and lists as JSON text (as `get_object` reads)."""
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def parse_stack_config(values: dict[str, Any], namespace: str) -> StackConfig:
+    """Validate already-parsed top-level values (key without namespace -> value)."""
+    try:
+        return StackConfig.model_validate(values)
+    except ValidationError as error:
+        raise ConfigError(describe(error, namespace)) from None
+
+
+def load_stack_config() -> StackConfig:
+    namespace = pulumi.get_project()
+    raw = _project_config(namespace)
+    model_keys = {info.alias for info in StackConfig.model_fields.values()}
+    secret_keys = sorted(key for key, (_, secret) in raw.items() if secret and key in model_keys)
+    if secret_keys:
+        raise ConfigError(
+            [
+                f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
+                f"read as plain text; set it again without --secret"
+                for key in secret_keys
+            ]
+        )
+    return parse_stack_config({key: _parse(value) for key, (value, _) in raw.items()}, namespace)

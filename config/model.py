@@ -1,0 +1,434 @@
+"""The stack config as pydantic v2 models: one model per top-level `platform:<key>`.
+
+Keys are camelCase in the stack file (Pulumi's convention) and snake_case in Python. Every model
+forbids unknown keys. No model holds a secret: secrets are read with `require_secret` or
+generated with pulumi-random, next to the model, never inside it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
+
+from config.fields import (
+    AdminCidr,
+    DomainName,
+    HostName,
+    LinuxUserName,
+    PrivateIPv4Cidr,
+    ResourceName,
+    SshPublicKey,
+)
+from config.hetzner import (
+    ALL_LOCATIONS,
+    RETIRED_SERVER_TYPES,
+    SERVER_TYPES,
+    ServerType,
+    types_offered_in,
+)
+
+
+def config_error(message: str, at: str | None = None) -> PydanticCustomError:
+    """An error for a check that spans several keys; `at` names the key it is about, relative
+    to the model that raises it (e.g. "apps[1].domains[0]")."""
+    return PydanticCustomError("config", message, {"at": at})
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, alias_generator=to_camel, populate_by_name=False
+    )
+
+
+class HostEntry(Model):
+    """A hostname the stack serves. Written as a bare string ("crm") or as an object when the
+    proxy setting differs from its owner's default ({host: crm, proxied: false})."""
+
+    host: HostName = Field(
+        description='hostname relative to the domain ("crm"), "@" or a full name'
+    )
+    proxied: bool | None = Field(
+        None,
+        description="route through Cloudflare's proxy; default depends on the owner",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_string(cls, data: Any) -> Any:
+        return {"host": data} if isinstance(data, str) else data
+
+
+class ServerConfig(Model):
+    type: str = Field(description="Hetzner server type, e.g. cx43 (see README for the table)")
+    location: str = Field(description="Hetzner location: " + ", ".join(ALL_LOCATIONS))
+    image: str = Field("ubuntu-24.04", description="OS image; only ubuntu-24.04 is supported")
+    name: ResourceName | None = Field(
+        None, description="server name and hostname; default <project>-<stack>"
+    )
+    backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
+    delete_protection: bool = Field(
+        True,
+        description="protect the server in Pulumi and lock delete/rebuild at Hetzner; "
+        "turn off only for throw-away stacks",
+    )
+    swap_gb: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="swap file size in GB; default derived from RAM; 0 = none",
+    )
+    admin_user: LinuxUserName = Field("deploy", description="non-root sudo user for humans")
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value in SERVER_TYPES:
+            return value
+        if value in RETIRED_SERVER_TYPES:
+            raise PydanticCustomError(
+                "config",
+                f"{value!r} was retired by Hetzner and can no longer be ordered; its current "
+                f"equivalent is {RETIRED_SERVER_TYPES[value]!r}",
+            )
+        raise PydanticCustomError(
+            "config",
+            f"{value!r} is not a Hetzner server type; choose one of {', '.join(SERVER_TYPES)}",
+        )
+
+    @field_validator("location")
+    @classmethod
+    def _known_location(cls, value: str) -> str:
+        if value not in ALL_LOCATIONS:
+            raise PydanticCustomError(
+                "config",
+                f"{value!r} is not a Hetzner location; choose one of {', '.join(ALL_LOCATIONS)} "
+                "(datacenter names like fsn1-dc14 are no longer accepted)",
+            )
+        return value
+
+    @field_validator("image")
+    @classmethod
+    def _supported_image(cls, value: str) -> str:
+        if value != "ubuntu-24.04":
+            raise PydanticCustomError(
+                "config",
+                f"{value!r} is not supported: the cloud-init and sshd hardening are written and "
+                "tested for ubuntu-24.04",
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _type_offered_in_location(self) -> ServerConfig:
+        if self.location not in self.spec.locations:
+            offered = ", ".join(types_offered_in(self.location))
+            raise config_error(
+                f"server type {self.type!r} is not offered in {self.location!r} (it is sold in "
+                f"{', '.join(self.spec.locations)} only); in {self.location} choose one of "
+                f"{offered}, or move the server",
+                at="type",
+            )
+        return self
+
+    @property
+    def spec(self) -> ServerType:
+        return SERVER_TYPES[self.type]
+
+    @property
+    def swap_size_gb(self) -> int:
+        """Swap absorbs the peaks of image builds on a box with no RAM to spare: half the RAM,
+        at least 1 GB and at most 8 GB, unless the config sets it."""
+        if self.swap_gb is not None:
+            return self.swap_gb
+        return max(1, min(8, self.spec.memory_gb // 2))
+
+
+class AuthorizedKey(Model):
+    name: ResourceName = Field(description="name of the key at Hetzner, e.g. alice-laptop")
+    public_key: SshPublicKey = Field(description="one line of an OpenSSH .pub file")
+
+
+class SshConfig(Model):
+    admin_cidrs: list[AdminCidr] = Field(
+        min_length=1,
+        description="public networks allowed to reach port 22, e.g. 203.0.113.7/32",
+    )
+    authorized_keys: list[AuthorizedKey] = Field(
+        min_length=1, description="keys for root and the admin user"
+    )
+    max_auth_tries: int = Field(3, ge=1, le=6, description="sshd MaxAuthTries")
+    allow_from_anywhere: bool = Field(
+        False,
+        description="accept 0.0.0.0/0 or ::/0 in adminCidrs (SSH open to the internet)",
+    )
+
+    @model_validator(mode="after")
+    def _checks(self) -> SshConfig:
+        seen: set[str] = set()
+        for index, cidr in enumerate(self.admin_cidrs):
+            if cidr in seen:
+                raise config_error(f"{cidr} is listed twice", at=f"adminCidrs[{index}]")
+            seen.add(cidr)
+            if cidr.endswith("/0") and not self.allow_from_anywhere:
+                raise config_error(
+                    f"{cidr} opens SSH to the whole internet; list the networks you connect "
+                    "from, or set ssh.allowFromAnywhere: true to accept that risk",
+                    at=f"adminCidrs[{index}]",
+                )
+        names: set[str] = set()
+        bodies: dict[str, str] = {}
+        for index, key in enumerate(self.authorized_keys):
+            if key.name in names:
+                raise config_error(
+                    f"the key name {key.name!r} is used twice",
+                    at=f"authorizedKeys[{index}].name",
+                )
+            names.add(key.name)
+            body = key.public_key.split()[1]
+            if body in bodies:
+                raise config_error(
+                    f"this key is the same as {bodies[body]!r}; Hetzner refuses a key twice",
+                    at=f"authorizedKeys[{index}].publicKey",
+                )
+            bodies[body] = key.name
+        return self
+
+
+class DnsConfig(Model):
+    zone_name: DomainName | None = Field(
+        None, description="Cloudflare zone to look up by name; default: the domain"
+    )
+    zone_id: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{32}$",
+        description="Cloudflare zone id (skips the lookup)",
+    )
+    manage_zone_settings: bool = Field(
+        False,
+        description="set SSL Full (strict), Always Use HTTPS and minimum TLS 1.2 on the whole "
+        "zone; let one stack per zone do it",
+    )
+    ttl: int = Field(300, ge=60, le=86400, description="TTL of DNS-only records (proxied: auto)")
+    ipv6: bool = Field(True, description="publish AAAA records next to the A records")
+
+    @model_validator(mode="after")
+    def _one_zone_selector(self) -> DnsConfig:
+        if self.zone_name is not None and self.zone_id is not None:
+            raise config_error("give zoneName or zoneId, not both", at="zoneId")
+        return self
+
+
+class CoolifyConfig(Model):
+    hostname: HostEntry = Field(
+        HostEntry(host="coolify"), description="dashboard hostname; DNS-only by default"
+    )
+    docker_address_pool: PrivateIPv4Cidr = Field(
+        "172.16.0.0/12",
+        description="private range Docker takes container networks from; must not overlap "
+        "any private network the server joins",
+    )
+
+
+class PostgresConfig(Model):
+    """PostgreSQL 16 on the server (its settings come with the data-services work)."""
+
+
+class PgBouncerConfig(Model):
+    """PgBouncer in front of the PostgreSQL service."""
+
+
+class RedisConfig(Model):
+    """Redis 7 on the server."""
+
+
+class MinioConfig(Model):
+    hostname: HostEntry = Field(HostEntry(host="files"), description="S3 API hostname")
+    console_hostname: HostEntry | None = Field(
+        None, description="web console hostname; no console when unset"
+    )
+
+
+class UptimeKumaConfig(Model):
+    hostname: HostEntry = Field(HostEntry(host="status"), description="status page hostname")
+
+
+class ServicesConfig(Model):
+    postgres: PostgresConfig | None = None
+    pgbouncer: PgBouncerConfig | None = None
+    redis: RedisConfig | None = None
+    minio: MinioConfig | None = None
+    uptime_kuma: UptimeKumaConfig | None = None
+
+    @model_validator(mode="after")
+    def _pgbouncer_needs_postgres(self) -> ServicesConfig:
+        if self.pgbouncer is not None and self.postgres is None:
+            raise config_error(
+                "pgbouncer pools connections to the postgres service, which is not configured; "
+                "add services.postgres or remove services.pgbouncer",
+                at="pgbouncer",
+            )
+        return self
+
+    def enabled(self) -> list[str]:
+        """The container names of the configured services."""
+        return [SERVICE_NAMES[field] for field in type(self).model_fields if getattr(self, field)]
+
+
+# Container names of the services; app names must not take them.
+SERVICE_NAMES = {
+    "postgres": "postgres",
+    "pgbouncer": "pgbouncer",
+    "redis": "redis",
+    "minio": "minio",
+    "uptime_kuma": "uptime-kuma",
+}
+RESERVED_NAMES = frozenset({*SERVICE_NAMES.values(), "coolify"})
+
+
+class AppConfig(Model):
+    name: ResourceName = Field(description="app name; also its container hostname")
+    domains: list[HostEntry] = Field(
+        default_factory=list,
+        description="hostnames routed to the app; none for a worker",
+    )
+    port: int | None = Field(
+        None, ge=1, le=65535, description="container port the domains route to"
+    )
+
+    @model_validator(mode="after")
+    def _domains_need_port(self) -> AppConfig:
+        if self.domains and self.port is None:
+            raise config_error(
+                f"app {self.name!r} has domains but no port; set the port its container "
+                "listens on, or remove the domains for a worker",
+                at="port",
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class ServedHostname:
+    """One hostname the stack serves, with where in the config it comes from."""
+
+    fqdn: str
+    proxied: bool
+    owner: str
+    config_path: str
+
+
+class StackConfig(Model):
+    domain: DomainName = Field(description="the domain the stack's hostnames live under")
+    server: ServerConfig
+    ssh: SshConfig
+    dns: DnsConfig = Field(DnsConfig(), description="Cloudflare zone and record settings")
+    coolify: CoolifyConfig = Field(CoolifyConfig(), description="the Coolify dashboard")
+    services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
+    apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
+
+    @property
+    def zone_name(self) -> str:
+        return self.dns.zone_name or self.domain
+
+    def fqdn(self, host: str) -> str:
+        if host in ("@", self.domain):
+            return self.domain
+        if host.endswith("." + self.domain):
+            return host
+        return f"{host}.{self.domain}"
+
+    def _host_entries(self) -> Iterator[tuple[HostEntry, bool, str, str]]:
+        """(entry, default proxied, owner, config path) for every hostname in the config."""
+        yield self.coolify.hostname, False, "coolify dashboard", "coolify.hostname"
+        minio = self.services.minio
+        if minio is not None:
+            yield minio.hostname, True, "minio S3 API", "services.minio.hostname"
+            if minio.console_hostname is not None:
+                path = "services.minio.consoleHostname"
+                yield minio.console_hostname, False, "minio console", path
+        kuma = self.services.uptime_kuma
+        if kuma is not None:
+            yield (
+                kuma.hostname,
+                True,
+                "uptime-kuma status page",
+                "services.uptimeKuma.hostname",
+            )
+        for app_index, app in enumerate(self.apps):
+            for domain_index, entry in enumerate(app.domains):
+                yield (
+                    entry,
+                    True,
+                    f"app {app.name}",
+                    f"apps[{app_index}].domains[{domain_index}]",
+                )
+
+    def served_hostnames(self) -> list[ServedHostname]:
+        """Every hostname the stack serves, in config order (validated unique)."""
+        return [
+            ServedHostname(
+                fqdn=self.fqdn(entry.host),
+                proxied=default if entry.proxied is None else entry.proxied,
+                owner=owner,
+                config_path=path,
+            )
+            for entry, default, owner, path in self._host_entries()
+        ]
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> StackConfig:
+        zone = self.zone_name
+        if self.domain != zone and not self.domain.endswith("." + zone):
+            raise config_error(
+                f"the domain {self.domain!r} is not inside the Cloudflare zone {zone!r}; "
+                "fix dns.zoneName or the domain",
+                at="domain",
+            )
+        self._check_names()
+        self._check_hostnames(zone)
+        return self
+
+    def _check_names(self) -> None:
+        taken: dict[str, str] = {}
+        for index, app in enumerate(self.apps):
+            if app.name in RESERVED_NAMES:
+                raise config_error(
+                    f"the name {app.name!r} belongs to a platform service; rename the app",
+                    at=f"apps[{index}].name",
+                )
+            if app.name in taken:
+                raise config_error(
+                    f"two apps are named {app.name!r} (the other is {taken[app.name]})",
+                    at=f"apps[{index}].name",
+                )
+            taken[app.name] = f"apps[{index}]"
+
+    def _check_hostnames(self, zone: str) -> None:
+        seen: dict[str, ServedHostname] = {}
+        for served in self.served_hostnames():
+            if served.fqdn in seen:
+                first = seen[served.fqdn]
+                raise config_error(
+                    f"{served.fqdn} is served twice: by the {first.owner} ({first.config_path}) "
+                    f"and by the {served.owner}; give each a hostname of its own",
+                    at=served.config_path,
+                )
+            seen[served.fqdn] = served
+            if served.fqdn != zone and not served.fqdn.endswith("." + zone):
+                raise config_error(
+                    f"{served.fqdn} is not inside the Cloudflare zone {zone}; give a hostname "
+                    f"under {self.domain}",
+                    at=served.config_path,
+                )
+            depth = served.fqdn.count(".") - zone.count(".")
+            if served.proxied and depth > 1:
+                raise config_error(
+                    f"{served.fqdn} is proxied but lies {depth} levels below the zone {zone}; "
+                    "Cloudflare's Universal SSL certificate covers one level only, so browsers "
+                    "would get a certificate error. Use a single label (e.g. 'crm-staging' "
+                    "instead of 'crm.staging') or set proxied: false",
+                    at=served.config_path,
+                )
