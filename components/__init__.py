@@ -1,0 +1,1 @@
+"""One ComponentResource per concern; each takes its validated config model."""

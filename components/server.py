@@ -1,0 +1,133 @@
+"""The Hetzner server: SSH keys, a firewall attached at creation, and the server itself."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_hcloud as hcloud
+
+from config.model import ServerConfig, SshConfig
+from render.cloud_init import cloud_init, dump_user_data
+
+ANYWHERE = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class FirewallRule:
+    description: str
+    protocol: str
+    port: str | None
+    source_ips: tuple[str, ...]
+
+
+def firewall_rules(ssh: SshConfig) -> list[FirewallRule]:
+    """Inbound rules, the whole list: Hetzner's firewall drops every other inbound packet.
+
+    Never 8000/6001/6002 (Coolify's dashboard and realtime ports, reached through HTTPS only)
+    and never a database port: Docker publishes container ports past the host's own firewall,
+    so this cloud firewall is the boundary. Outbound stays open (apt, image pulls, git)."""
+    return [
+        FirewallRule("SSH from the admin networks", "tcp", "22", tuple(ssh.admin_cidrs)),
+        FirewallRule("HTTP (redirects, ACME)", "tcp", "80", ANYWHERE),
+        FirewallRule("HTTPS", "tcp", "443", ANYWHERE),
+        FirewallRule("ICMP (ping, path MTU discovery)", "icmp", None, ANYWHERE),
+    ]
+
+
+def label_value(text: str) -> str:
+    """Hetzner label values: at most 63 characters of [a-zA-Z0-9-_.], alphanumeric at the ends."""
+    return re.sub(r"[^a-zA-Z0-9_.-]", "-", text)[:63].strip("-_.")
+
+
+def server_name(server: ServerConfig, project: str, stack: str) -> str:
+    """The configured name, or <project>-<stack> made into a hostname."""
+    if server.name:
+        return server.name
+    return re.sub(r"[^a-z0-9-]+", "-", f"{project}-{stack}".lower()).strip("-")[:63]
+
+
+class Server(pulumi.ComponentResource):
+    """One Hetzner server, hardened by cloud-init on its first boot.
+
+    A cloud-init or SSH-key edit never replaces the live server (`ignore_changes`): both apply
+    to a new server only. With delete protection (the default) Pulumi refuses to delete it and
+    Hetzner refuses to delete or rebuild it."""
+
+    ipv4: pulumi.Output[str]
+    ipv6: pulumi.Output[str]
+    server_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        server: ServerConfig,
+        ssh: SshConfig,
+        hostname: str,
+        docker_address_pool: str,
+        labels: dict[str, str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:index:Server", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        keys = [
+            hcloud.SshKey(
+                f"{name}-key-{key.name}",
+                # Names are unique per Hetzner project; the hostname keeps stacks apart.
+                name=f"{hostname}-{key.name}",
+                public_key=key.public_key,
+                labels=labels,
+                opts=child,
+            )
+            for key in ssh.authorized_keys
+        ]
+        firewall = hcloud.Firewall(
+            f"{name}-firewall",
+            name=hostname,
+            labels=labels,
+            rules=[
+                hcloud.FirewallRuleArgs(
+                    direction="in",
+                    protocol=rule.protocol,
+                    port=rule.port,
+                    source_ips=list(rule.source_ips),
+                    description=rule.description,
+                )
+                for rule in firewall_rules(ssh)
+            ],
+            opts=child,
+        )
+        self.user_data = dump_user_data(cloud_init(server, ssh, docker_address_pool))
+        protected = server.delete_protection
+        instance = hcloud.Server(
+            f"{name}-server",
+            name=hostname,
+            server_type=server.type,
+            image=server.image,
+            location=server.location,
+            ssh_keys=[key.id for key in keys],
+            # Attached at creation, so the server never boots without its firewall.
+            firewall_ids=[firewall.id.apply(int)],
+            user_data=self.user_data,
+            backups=server.backups,
+            delete_protection=protected,
+            rebuild_protection=protected,
+            public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv6_enabled=True)],
+            labels={**labels, "role": "platform"},
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                protect=protected,
+                # Either change would replace the server and lose its data; both only matter
+                # on the first boot anyway.
+                ignore_changes=["user_data", "ssh_keys"],
+                # The explicit name would collide if the new server were created first.
+                delete_before_replace=True,
+            ),
+        )
+        self.ipv4 = instance.ipv4_address
+        self.ipv6 = instance.ipv6_address
+        self.server_id = instance.id
+        self.register_outputs({"ipv4": self.ipv4, "ipv6": self.ipv6, "serverId": self.server_id})

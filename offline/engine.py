@@ -1,0 +1,331 @@
+"""Evaluate the Pulumi program without the CLI, a backend or any cloud: Pulumi's mocks stand in
+for the engine and the providers, and every registration is recorded for the tests and the
+offline plan.
+
+The recording keeps what the real engine would store in state: every resource's inputs and
+outputs with secret values still wrapped as secrets, its resource options, the stack outputs,
+the invokes and the log. Where the engine, not the SDK, makes a value secret, the mock monitor
+does the same: `additionalSecretOutputs` (RandomPassword.result, RandomBytes.hex, ...) and an
+output whose input of the same name was secret.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import logging
+import random
+import runpy
+import string
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks, rpc, set_all_config
+from pulumi.runtime.settings import get_root_resource, reset_options
+from pulumi.runtime.stack import Stack, massage
+from pulumi.runtime.sync_await import _sync_await  # the SDK's own mock monitor uses it too
+
+ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass
+class RecordedResource:
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    id: str | None
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+    protect: bool
+    ignore_changes: list[str]
+    delete_before_replace: bool
+    dependencies: list[str]
+    additional_secret_outputs: list[str]
+    replace_on_changes: list[str]
+
+
+@dataclass
+class Recording:
+    project: str
+    stack: str
+    resources: list[RecordedResource] = field(default_factory=list)
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    stack_outputs: dict[str, Any] = field(default_factory=dict)
+    log: list[tuple[str, str]] = field(default_factory=list)
+
+    def of_type(self, type_: str) -> list[RecordedResource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def named(self, name: str) -> RecordedResource:
+        (match,) = [r for r in self.resources if r.name == name]
+        return match
+
+    def children_of(self, parent: RecordedResource) -> list[RecordedResource]:
+        return [r for r in self.resources if r.parent == parent.urn]
+
+
+# --- secrets as the engine stores them --------------------------------------------------------
+
+
+def is_secret(value: Any) -> bool:
+    return bool(rpc.is_rpc_secret(value))
+
+
+def reveal(value: Any) -> Any:
+    """The value with every secret wrapper removed (what a `--show-secrets` export would show)."""
+    if is_secret(value):
+        return reveal(value["value"])
+    if isinstance(value, dict):
+        return {key: reveal(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [reveal(item) for item in value]
+    return value
+
+
+def plain_strings(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) for every string stored in plain text, i.e. outside any secret wrapper."""
+    if is_secret(value):
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from plain_strings(item, f"{path}.{key}" if path else str(key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from plain_strings(item, f"{path}[{index}]")
+    elif isinstance(value, str):
+        yield path, value
+    elif hasattr(value, "text"):  # a StringAsset, e.g. a file uploaded by CopyToRemote
+        yield path, str(value.text)
+
+
+def secret_strings(value: Any) -> Iterator[str]:
+    """Every string inside a secret wrapper."""
+    if is_secret(value):
+        yield from (text for _, text in plain_strings(reveal(value)))
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from secret_strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from secret_strings(item)
+
+
+MIN_SECRET_LENGTH = 8  # shorter strings (a port, "true") would match by accident
+
+
+def find_leaks(recording: Recording) -> list[str]:
+    """Where a secret value of the stack appears in plain text: in a resource's inputs or
+    outputs, a stack output or the log. Empty when every secret stays secret."""
+    stores: list[tuple[str, Any]] = []
+    for resource in recording.resources:
+        stores.append((f"{resource.name} inputs", resource.inputs))
+        stores.append((f"{resource.name} outputs", resource.outputs))
+    stores.append(("stack outputs", recording.stack_outputs))
+    stores.append(("log", [message for _, message in recording.log]))
+    secrets = {
+        text for _, store in stores for text in secret_strings(store) if len(text) >= MIN_SECRET_LENGTH
+    }
+    return [
+        f"{where}: {path}"
+        for where, store in stores
+        for path, text in plain_strings(store)
+        if any(secret in text for secret in secrets)
+    ]
+
+
+# --- the mocks ---------------------------------------------------------------------------------
+
+
+class PlatformMocks(pulumi.runtime.Mocks):
+    """Computed outputs for the resource types the program uses; numeric ids because the hcloud
+    SDK takes ids as ints. Random values are seeded by resource name, so a plan is reproducible."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self._next_id = 1000
+        self._servers = 0
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self._next_id += 1
+        outputs = dict(args.inputs)
+        computed = _COMPUTED.get(args.typ)
+        if computed is not None:
+            outputs.update(computed(self, args))
+        return str(self._next_id), outputs
+
+    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
+        self.calls.append((args.token, dict(args.args)))
+        if args.token == "cloudflare:index/getZone:getZone":
+            name = args.args["filter"]["name"]
+            zone_id = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
+            return {"id": zone_id, "zoneId": zone_id, "name": name, "status": "active"}
+        raise NotImplementedError(f"no mock for the invoke {args.token}")
+
+    def server_addresses(self) -> dict[str, Any]:
+        self._servers += 1
+        n = self._servers
+        return {
+            "ipv4Address": f"203.0.113.{9 + n}",
+            "ipv6Address": f"2001:db8:{n}::1",
+            "ipv6Network": f"2001:db8:{n}::/64",
+            "status": "running",
+        }
+
+
+def _seeded(args: mocks.MockResourceArgs) -> random.Random:
+    return random.Random(f"{args.typ}:{args.name}")  # noqa: S311 -- stand-in values, not secrets
+
+
+def _random_password(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str, Any]:
+    inputs = reveal(args.inputs)
+    alphabet = ""
+    if inputs.get("upper", True):
+        alphabet += string.ascii_uppercase
+    if inputs.get("lower", True):
+        alphabet += string.ascii_lowercase
+    if inputs.get("numeric", True):
+        alphabet += string.digits
+    if inputs.get("special", True):
+        alphabet += inputs.get("overrideSpecial", "!@#$%&*()-_=+[]{}<>:?")
+    generator = _seeded(args)
+    result = "".join(generator.choice(alphabet) for _ in range(int(inputs["length"])))
+    return {"result": result, "bcryptHash": f"$2a$10${generator.getrandbits(160):040x}"}
+
+
+def _random_bytes(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str, Any]:
+    data = _seeded(args).randbytes(int(reveal(args.inputs)["length"]))
+    return {"base64": base64.b64encode(data).decode(), "hex": data.hex()}
+
+
+def _ssh_key(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str, Any]:
+    blob = base64.b64decode(args.inputs["publicKey"].split()[1])
+    digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
+    return {"fingerprint": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))}
+
+
+_COMPUTED: dict[str, Callable[[PlatformMocks, mocks.MockResourceArgs], dict[str, Any]]] = {
+    "hcloud:index/server:Server": lambda m, _: m.server_addresses(),
+    "hcloud:index/sshKey:SshKey": _ssh_key,
+    "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomBytes:RandomBytes": _random_bytes,
+    "cloudflare:index/dnsRecord:DnsRecord": lambda _m, _a: {"proxiable": True},
+}
+
+
+class RecordingMonitor(mocks.MockMonitor):
+    """The SDK's mock monitor, plus what the real engine does with secrets, plus a record."""
+
+    def __init__(self, platform_mocks: PlatformMocks, recording: Recording) -> None:
+        super().__init__(platform_mocks)
+        self.recording = recording
+        self.stack_urn = ""
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 -- gRPC method name
+        response = super().RegisterResource(request)
+        if request.type == ROOT_STACK_TYPE:
+            self.stack_urn = response.urn
+            return response
+        registration = self.resources[response.urn]
+        inputs = rpc.deserialize_properties(request.object)
+        secret_names = set(request.additionalSecretOutputs)
+        secret_names |= {name for name, value in inputs.items() if is_secret(value)}
+        state = {
+            name: rpc.wrap_rpc_secret(value) if name in secret_names else value
+            for name, value in registration.state.items()
+        }
+        self.resources[response.urn] = registration._replace(state=state)
+        response.object.CopyFrom(_sync_await(rpc.serialize_properties(state, {})))
+        self.recording.resources.append(
+            RecordedResource(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                id=registration.id,
+                inputs=inputs,
+                outputs=state,
+                protect=bool(request.protect),
+                ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
+                dependencies=list(request.dependencies),
+                additional_secret_outputs=list(request.additionalSecretOutputs),
+                replace_on_changes=list(request.replaceOnChanges),
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 -- gRPC method name
+        if request.urn == self.stack_urn:
+            self.recording.stack_outputs = rpc.deserialize_properties(request.outputs)
+        return super().RegisterResourceOutputs(request)
+
+
+class _LogCollector(logging.Handler):
+    def __init__(self, recording: Recording) -> None:
+        super().__init__(logging.DEBUG)
+        self.recording = recording
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.recording.log.append((record.levelname, record.getMessage()))
+
+
+def _run_program(program: Path) -> None:
+    runpy.run_path(str(program), run_name="__main__")
+    # Under set_mocks the root stack is finished before the program runs; registering its
+    # outputs now is what Stack._finish does at the end of a real run.
+    root = get_root_resource()
+    if isinstance(root, Stack):
+        root.register_outputs(massage(root.outputs, []))
+
+
+def evaluate(
+    program: Path,
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+) -> Recording:
+    """Run `program` (a Pulumi `__main__.py`) under the mocks with `config` ("project:key" ->
+    value, objects as JSON text) and return what it registered. Each call gets a fresh event
+    loop and fresh runtime settings, so evaluations never see each other's state."""
+    recording = Recording(project=project, stack=stack)
+    platform_mocks = PlatformMocks()
+    logger = logging.getLogger(f"offline.{id(recording)}")
+    logger.propagate = False
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(_LogCollector(recording))
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        pulumi.runtime.set_mocks(
+            platform_mocks,
+            project=project,
+            stack=stack,
+            preview=preview,
+            logger=logger,
+            monitor=RecordingMonitor(platform_mocks, recording),
+        )
+        set_all_config(config, secret_keys or [])
+        pulumi.runtime.test(lambda: _run_program(program))()
+    finally:
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
+        set_all_config({}, [])
+        reset_options()
+        logger.handlers.clear()
+    recording.calls = platform_mocks.calls
+    return recording

@@ -1,0 +1,62 @@
+"""Read Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI hands them to the program."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+PROGRAM = PROJECT_DIR / "__main__.py"
+
+
+@dataclass(frozen=True)
+class StackFile:
+    project: str
+    stack: str
+    config: dict[str, str]
+    secret_keys: list[str]
+
+
+def project_name(project_dir: Path = PROJECT_DIR) -> str:
+    return str(yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"])
+
+
+def stack_names(project_dir: Path = PROJECT_DIR) -> list[str]:
+    return sorted(path.name[len("Pulumi.") : -len(".yaml")] for path in _stack_paths(project_dir))
+
+
+def _stack_paths(project_dir: Path) -> list[Path]:
+    return [p for p in project_dir.glob("Pulumi.*.yaml") if p.name != "Pulumi.yaml"]
+
+
+def config_values(project: str, raw: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """Stack-file config -> ("project:key" -> string, secret keys). Objects and lists become
+    JSON text and scalars strings, as the CLI passes them. An encrypted value cannot be read
+    offline: it becomes a placeholder that is marked secret, like the real value would be."""
+    values: dict[str, str] = {}
+    secret_keys: list[str] = []
+    for key, value in raw.items():
+        full_key = key if ":" in key else f"{project}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            values[full_key] = f"offline-placeholder-for-{full_key}"
+            secret_keys.append(full_key)
+        elif isinstance(value, str):
+            values[full_key] = value
+        else:
+            values[full_key] = json.dumps(value)
+    return values, secret_keys
+
+
+def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
+    path = project_dir / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        known = ", ".join(stack_names(project_dir)) or "none"
+        raise FileNotFoundError(f"no stack file {path.name}; the stacks here are: {known}")
+    project = project_name(project_dir)
+    document = yaml.safe_load(path.read_text()) or {}
+    config, secret_keys = config_values(project, document.get("config") or {})
+    return StackFile(project=project, stack=stack, config=config, secret_keys=secret_keys)
