@@ -47,7 +47,7 @@ class Dns(pulumi.ComponentResource):
                 filter=cloudflare.GetZoneFilterArgs(name=zone_name, match="all"),
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
-            self.zone_id = zone.zone_id.apply(lambda zone_id: str(zone_id))
+            self.zone_id = zone.zone_id.apply(str)
         content = {"A": ipv4, "AAAA": ipv6}
         for host in hostnames:
             for record_type in record_types(dns):

@@ -322,8 +322,8 @@ class ServedHostname:
 
 class StackConfig(Model):
     domain: DomainName = Field(description="the domain the stack's hostnames live under")
-    server: ServerConfig
-    ssh: SshConfig
+    server: ServerConfig = Field(description="the Hetzner server: type, location, protection")
+    ssh: SshConfig = Field(description="who may log in: admin networks and public keys")
     dns: DnsConfig = Field(DnsConfig(), description="Cloudflare zone and record settings")
     coolify: CoolifyConfig = Field(CoolifyConfig(), description="the Coolify dashboard")
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")

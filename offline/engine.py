@@ -19,6 +19,7 @@ import random
 import runpy
 import string
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _sync_await  # the SDK's own mock monitor uses it too
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
+GET_ZONE_INVOKE = "cloudflare:index/getZone:getZone"
 
 
 @dataclass
@@ -58,6 +60,8 @@ class Recording:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
+    error: Exception | None = None
+    """What the program raised, if it failed; what it registered until then is kept."""
 
     def of_type(self, type_: str) -> list[RecordedResource]:
         return [r for r in self.resources if r.type == type_]
@@ -129,7 +133,10 @@ def find_leaks(recording: Recording) -> list[str]:
     stores.append(("stack outputs", recording.stack_outputs))
     stores.append(("log", [message for _, message in recording.log]))
     secrets = {
-        text for _, store in stores for text in secret_strings(store) if len(text) >= MIN_SECRET_LENGTH
+        text
+        for _, store in stores
+        for text in secret_strings(store)
+        if len(text) >= MIN_SECRET_LENGTH
     }
     return [
         f"{where}: {path}"
@@ -159,12 +166,12 @@ class PlatformMocks(pulumi.runtime.Mocks):
             outputs.update(computed(self, args))
         return str(self._next_id), outputs
 
-    def call(self, args: mocks.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append((args.token, dict(args.args)))
-        if args.token == "cloudflare:index/getZone:getZone":
+        if args.token == GET_ZONE_INVOKE:
             name = args.args["filter"]["name"]
             zone_id = hashlib.md5(name.encode(), usedforsecurity=False).hexdigest()
-            return {"id": zone_id, "zoneId": zone_id, "name": name, "status": "active"}
+            return {"id": zone_id, "zoneId": zone_id, "name": name, "status": "active"}, []
         raise NotImplementedError(f"no mock for the invoke {args.token}")
 
     def server_addresses(self) -> dict[str, Any]:
@@ -226,8 +233,8 @@ class RecordingMonitor(mocks.MockMonitor):
         self.recording = recording
         self.stack_urn = ""
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 -- gRPC method name
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == ROOT_STACK_TYPE:
             self.stack_urn = response.urn
             return response
@@ -261,10 +268,10 @@ class RecordingMonitor(mocks.MockMonitor):
         )
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802 -- gRPC method name
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         if request.urn == self.stack_urn:
             self.recording.stack_outputs = rpc.deserialize_properties(request.outputs)
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 class _LogCollector(logging.Handler):
@@ -274,6 +281,12 @@ class _LogCollector(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.recording.log.append((record.levelname, record.getMessage()))
+
+
+def _give_thread_a_loop(loops: list[asyncio.AbstractEventLoop]) -> None:
+    thread_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(thread_loop)
+    loops.append(thread_loop)
 
 
 def _run_program(program: Path) -> None:
@@ -295,8 +308,9 @@ def evaluate(
     preview: bool = False,
 ) -> Recording:
     """Run `program` (a Pulumi `__main__.py`) under the mocks with `config` ("project:key" ->
-    value, objects as JSON text) and return what it registered. Each call gets a fresh event
-    loop and fresh runtime settings, so evaluations never see each other's state."""
+    value, objects as JSON text) and return what it registered, and in `error` what it raised.
+    Each call gets a fresh event loop and fresh runtime settings, so evaluations never see each
+    other's state."""
     recording = Recording(project=project, stack=stack)
     platform_mocks = PlatformMocks()
     logger = logging.getLogger(f"offline.{id(recording)}")
@@ -305,6 +319,12 @@ def evaluate(
     logger.addHandler(_LogCollector(recording))
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
+    # The SDK calls the monitor from executor threads, and its mock monitor makes an event loop
+    # in each and never closes it; give those threads loops this function can close.
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+    loop.set_default_executor(
+        ThreadPoolExecutor(initializer=lambda: _give_thread_a_loop(thread_loops))
+    )
     try:
         pulumi.runtime.set_mocks(
             platform_mocks,
@@ -315,13 +335,18 @@ def evaluate(
             monitor=RecordingMonitor(platform_mocks, recording),
         )
         set_all_config(config, secret_keys or [])
-        pulumi.runtime.test(lambda: _run_program(program))()
+        pulumi.runtime.test(lambda: _run_program(program))()  # type: ignore[no-untyped-call]
+    except Exception as error:  # handed to the caller, with what was recorded until then
+        recording.error = error
     finally:
         pending = asyncio.all_tasks(loop)
         for task in pending:
             task.cancel()
         if pending:
             loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+        loop.run_until_complete(loop.shutdown_default_executor())
+        for thread_loop in thread_loops:
+            thread_loop.close()
         loop.close()
         asyncio.set_event_loop(None)
         set_all_config({}, [])

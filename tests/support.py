@@ -1,0 +1,132 @@
+"""Helpers shared by the tests: evaluate the program for a stack file or a config dict."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from offline.engine import Recording, evaluate
+from offline.stack_files import PROGRAM, read_stack_file
+
+PROJECT = "platform"
+DELETE = object()
+
+# Public halves of throw-away keys (their private halves were never kept).
+ED25519_ALICE = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6OGVDhgMAO/YFyP87gsQI8tFdKDlCivk3QN6TcsIR1 alice@laptop"
+)
+ED25519_BOB = (
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP2n8PVvPvwWQNWI8BZtMxlYuIaXW43cZ8ikYYlbSuPh bob@desk"
+)
+
+
+def minimal_config() -> dict[str, Any]:
+    """The smallest valid stack config (top-level key -> value, as in a stack file)."""
+    return {
+        "domain": "example.com",
+        "server": {"type": "cx33", "location": "fsn1"},
+        "ssh": {
+            "adminCidrs": ["203.0.113.7/32"],
+            "authorizedKeys": [{"name": "alice", "publicKey": ED25519_ALICE}],
+        },
+    }
+
+
+def tour_crm_config() -> dict[str, Any]:
+    """A full platform: every service with a hostname and three apps."""
+    return {
+        **minimal_config(),
+        "services": {
+            "postgres": {},
+            "pgbouncer": {},
+            "redis": {},
+            "minio": {"hostname": "files"},
+            "uptimeKuma": {"hostname": "status"},
+        },
+        "apps": [
+            {"name": "crm", "domains": ["crm"], "port": 3000},
+            {"name": "book", "domains": ["book"], "port": 3001},
+            {"name": "worker"},
+        ],
+    }
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def with_value(config: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    """A copy of `config` with `path` ("ssh.adminCidrs[0]") set to `value`, or removed with
+    DELETE. Missing objects on the way are created."""
+    result = copy.deepcopy(config)
+    steps: list[str | int] = [name if name else int(index) for name, index in _STEP.findall(path)]
+    node: Any = result
+    for step in steps[:-1]:
+        node = node.setdefault(step, {}) if isinstance(step, str) else node[step]
+    last = steps[-1]
+    if value is DELETE:
+        del node[last]
+    else:
+        node[last] = value
+    return result
+
+
+def config_strings(values: dict[str, Any]) -> dict[str, str]:
+    """Top-level values -> the "platform:key" strings the CLI passes to the program."""
+    return {
+        f"{PROJECT}:{key}": value if isinstance(value, str) else json.dumps(value)
+        for key, value in values.items()
+    }
+
+
+def evaluate_config(
+    values: dict[str, Any],
+    *,
+    stack: str = "test",
+    extra: dict[str, str] | None = None,
+    secret_keys: list[str] | None = None,
+    preview: bool = False,
+) -> Recording:
+    return evaluate(
+        PROGRAM,
+        project=PROJECT,
+        stack=stack,
+        config={**config_strings(values), **(extra or {})},
+        secret_keys=secret_keys,
+        preview=preview,
+    )
+
+
+def evaluate_ok(values: dict[str, Any], **kwargs: Any) -> Recording:
+    recording = evaluate_config(values, **kwargs)
+    if recording.error is not None:
+        raise recording.error
+    return recording
+
+
+def evaluate_stack(stack: str) -> Recording:
+    stack_file = read_stack_file(stack)
+    recording = evaluate(
+        PROGRAM,
+        project=stack_file.project,
+        stack=stack,
+        config=stack_file.config,
+        secret_keys=stack_file.secret_keys,
+    )
+    if recording.error is not None:
+        raise recording.error
+    return recording
+
+
+def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """Run a real tool; the result carries its output for the assertion message."""
+    return subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path

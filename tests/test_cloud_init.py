@@ -1,0 +1,128 @@
+"""The rendered cloud-init user data, checked by the real `cloud-init schema`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from config import parse_stack_config
+from offline.stack_files import stack_names
+from render.cloud_init import MAX_USER_DATA_BYTES, cloud_init, dump_user_data
+from render.host_files import FAIL2BAN_JAIL_PATH, SSHD_DROPIN_PATH, SYSCTL_PATH
+from tests.support import PROJECT, evaluate_stack, minimal_config, run, with_value, write
+
+SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
+
+
+def user_data_of_stack(stack: str) -> str:
+    (server,) = evaluate_stack(stack).of_type("hcloud:index/server:Server")
+    return str(server.inputs["userData"])
+
+
+def render(values: dict[str, Any]) -> dict[str, Any]:
+    config = parse_stack_config(values, PROJECT)
+    return cloud_init(config.server, config.ssh, config.coolify.docker_address_pool)
+
+
+def schema_check(path: Path) -> tuple[int, str]:
+    result = run(["cloud-init", "schema", "--config-file", str(path)])
+    return result.returncode, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_cloud_init_schema_accepts_the_user_data_of_every_stack(stack: str, tmp_path: Path) -> None:
+    user_data = user_data_of_stack(stack)
+    code, output = schema_check(write(tmp_path / "user-data", user_data))
+    assert code == 0, output
+    assert "Valid cloud-config" in output
+
+
+def test_cloud_init_schema_rejects_a_broken_document(tmp_path: Path) -> None:
+    """The check above is not vacuous."""
+    document = render(minimal_config())
+    document["swap"]["size"] = "lots"
+    code, output = schema_check(write(tmp_path / "user-data", dump_user_data(document)))
+    assert code != 0
+    assert "swap.size" in output
+
+
+def test_every_top_level_key_is_a_cloud_init_module_key() -> None:
+    """cloud-init 22.4's schema lets unknown top-level keys pass, so a typo would be silently
+    ignored on the server; check them against the schema's own list."""
+    schema = json.loads(SCHEMA.read_text())
+    known = {
+        key
+        for ref in schema["allOf"]
+        for key in schema["$defs"][ref["$ref"].split("/")[-1]].get("properties", {})
+    }
+    assert set(render(minimal_config())) <= known
+
+
+def test_user_data_starts_with_the_cloud_config_header() -> None:
+    assert dump_user_data(render(minimal_config())).startswith("#cloud-config\n")
+
+
+def test_admin_user_is_a_passwordless_sudoer_with_the_keys() -> None:
+    values = with_value(minimal_config(), "server.adminUser", "ops")
+    (user,) = render(values)["users"]
+    assert user["name"] == "ops"
+    assert user["groups"] == ["sudo"]
+    assert user["lock_passwd"] is True
+    assert user["ssh_authorized_keys"] == [values["ssh"]["authorizedKeys"][0]["publicKey"]]
+
+
+def test_root_keeps_key_login_and_passwords_are_off() -> None:
+    document = render(minimal_config())
+    assert document["disable_root"] is False
+    assert document["ssh_pwauth"] is False
+
+
+def test_the_host_files_are_written() -> None:
+    files = {f["path"]: f for f in render(minimal_config())["write_files"]}
+    assert {SSHD_DROPIN_PATH, FAIL2BAN_JAIL_PATH, SYSCTL_PATH} <= set(files)
+    assert "PasswordAuthentication no" in files[SSHD_DROPIN_PATH]["content"]
+    assert "vm.overcommit_memory = 1" in files[SYSCTL_PATH]["content"]
+    assert "172.16.0.0/12" in files[FAIL2BAN_JAIL_PATH]["content"]
+    assert all(f["owner"] == "root:root" and f["permissions"] == "0644" for f in files.values())
+
+
+def test_services_and_time() -> None:
+    document = render(minimal_config())
+    assert document["timezone"] == "UTC"
+    assert {"fail2ban", "unattended-upgrades"} <= set(document["packages"])
+    assert document["package_reboot_if_required"] is False
+    assert ["sh", "-c", "sshd -t && systemctl try-reload-or-restart ssh.service"] in document[
+        "runcmd"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("server_type", "swap_gb"),
+    [("cpx12", 1), ("cx23", 2), ("cx33", 4), ("cx43", 8), ("cx53", 8), ("ccx63", 8)],
+)
+def test_swap_is_sized_from_ram(server_type: str, swap_gb: int) -> None:
+    document = render(with_value(minimal_config(), "server.type", server_type))
+    assert document["swap"] == {
+        "filename": "/swapfile", "size": swap_gb * 1024**3, "maxsize": swap_gb * 1024**3
+    }  # fmt: skip
+
+
+def test_swap_size_can_be_set_or_turned_off() -> None:
+    assert render(with_value(minimal_config(), "server.swapGb", 3))["swap"]["size"] == 3 * 1024**3
+    assert "swap" not in render(with_value(minimal_config(), "server.swapGb", 0))
+
+
+def test_user_data_over_hetzners_limit_is_refused() -> None:
+    document = render(minimal_config())
+    document["write_files"].append({"path": "/big", "content": "x" * MAX_USER_DATA_BYTES})
+    with pytest.raises(ValueError, match="32 KiB"):
+        dump_user_data(document)
+
+
+def test_dump_round_trips_as_yaml() -> None:
+    document = render(minimal_config())
+    assert yaml.safe_load(dump_user_data(document)) == document

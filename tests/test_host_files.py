@@ -1,0 +1,226 @@
+"""The host's config files, loaded by the real programs from Debian's packages."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from render.host_files import (
+    CIPHERS,
+    KEX_ALGORITHMS,
+    MACS,
+    SYSCTL_SETTINGS,
+    apt_file,
+    fail2ban_jail,
+    sshd_dropin,
+    sysctl_conf,
+)
+from tests.support import run, write
+
+SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
+
+
+def ubuntu_like_sshd_config(folder: Path, dropin: str) -> Path:
+    """A main sshd_config shaped like Ubuntu 24.04's (drop-ins included first), whose own
+    settings and a cloud-init drop-in contradict ours: ours must win."""
+    write(folder / "sshd_config.d" / "00-platform-hardening.conf", dropin)
+    write(folder / "sshd_config.d" / "50-cloud-init.conf", "PasswordAuthentication yes\n")
+    host_key = folder / "ssh_host_ed25519_key"
+    if not host_key.exists():
+        assert (
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)]).returncode
+            == 0
+        )
+    return write(
+        folder / "sshd_config",
+        f"Include {folder}/sshd_config.d/*.conf\n"
+        "KbdInteractiveAuthentication yes\n"
+        "PasswordAuthentication yes\n"
+        "PermitRootLogin yes\n"
+        "X11Forwarding yes\n"
+        "AllowAgentForwarding yes\n"
+        "MaxAuthTries 6\n"
+        "UsePAM yes\n"
+        "AcceptEnv LANG LC_*\n"
+        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
+        f"HostKey {host_key}\n"
+        f"PidFile {folder}/sshd.pid\n"
+        f"AuthorizedKeysFile {folder}/authorized_keys\n"
+        # Only for this test: the keys live under /tmp, which StrictModes would refuse.
+        "StrictModes no\n",
+    )
+
+
+@pytest.fixture(scope="module")
+def privsep_dir() -> None:
+    """sshd insists on its privilege separation directory even for -t."""
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+
+
+def effective(config: Path) -> dict[str, str]:
+    """sshd -T's effective settings; a key it prints once per value (allowusers) is joined."""
+    result = run([SSHD, "-T", "-f", str(config)])
+    assert result.returncode == 0, result.stderr
+    settings: dict[str, str] = {}
+    for line in result.stdout.splitlines():
+        key, _, value = line.partition(" ")
+        settings[key] = f"{settings[key]} {value}" if key in settings else value
+    return settings
+
+
+@pytest.mark.usefixtures("privsep_dir")
+def test_sshd_accepts_the_dropin(tmp_path: Path) -> None:
+    config = ubuntu_like_sshd_config(tmp_path, sshd_dropin("deploy", 3))
+    result = run([SSHD, "-t", "-f", str(config)])
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.usefixtures("privsep_dir")
+def test_sshd_rejects_a_broken_dropin(tmp_path: Path) -> None:
+    """The check above is not vacuous: sshd -t does fail on a bad drop-in."""
+    config = ubuntu_like_sshd_config(tmp_path, "Ciphers rot13@example.org\n")
+    assert run([SSHD, "-t", "-f", str(config)]).returncode != 0
+
+
+@pytest.mark.usefixtures("privsep_dir")
+def test_the_dropin_wins_over_the_main_config_and_cloud_init(tmp_path: Path) -> None:
+    settings = effective(ubuntu_like_sshd_config(tmp_path, sshd_dropin("deploy", 3)))
+    assert settings["passwordauthentication"] == "no"
+    assert settings["kbdinteractiveauthentication"] == "no"
+    assert settings["permitrootlogin"] == "without-password"  # = prohibit-password
+    assert settings["authenticationmethods"] == "publickey"
+    assert settings["maxauthtries"] == "3"
+    assert settings["x11forwarding"] == "no"
+    assert settings["allowagentforwarding"] == "no"
+    assert settings["allowtcpforwarding"] == "local"
+    assert settings["allowusers"] == "root deploy"
+    assert settings["kexalgorithms"] == ",".join(KEX_ALGORITHMS)
+    assert settings["ciphers"] == ",".join(CIPHERS)
+    assert settings["macs"] == ",".join(MACS)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def running_sshd(tmp_path: Path, privsep_dir: None) -> Iterator[tuple[int, Path]]:
+    """A real sshd on loopback with the hardening drop-in; yields (port, client key)."""
+    client_key = tmp_path / "client_key"
+    assert (
+        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)]).returncode == 0
+    )
+    write(tmp_path / "authorized_keys", Path(f"{client_key}.pub").read_text())
+    config = ubuntu_like_sshd_config(tmp_path, sshd_dropin("deploy", 3))
+    port = _free_port()
+    command = [
+        SSHD,
+        "-D",
+        "-e",
+        "-f",
+        str(config),
+        "-p",
+        str(port),
+        "-o",
+        "ListenAddress=127.0.0.1",
+    ]
+    log = (tmp_path / "sshd.log").open("w")
+    server = subprocess.Popen(command, stderr=log)
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail(f"sshd did not start listening: {(tmp_path / 'sshd.log').read_text()}")
+        yield port, client_key
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+        log.close()
+
+
+def ssh(port: int, *options: str, user: str = "root") -> subprocess.CompletedProcess[str]:
+    return run(
+        ["ssh", "-p", str(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "ConnectTimeout=10", *options,
+         f"{user}@127.0.0.1", "true"],
+        timeout=30,
+    )  # fmt: skip
+
+
+def test_root_logs_in_by_key(running_sshd: tuple[int, Path]) -> None:
+    port, key = running_sshd
+    result = ssh(port, "-i", str(key), "-o", "IdentitiesOnly=yes")
+    assert result.returncode == 0, result.stderr
+
+
+def test_passwords_are_never_offered(running_sshd: tuple[int, Path]) -> None:
+    port, _ = running_sshd
+    result = ssh(port, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
+    assert result.returncode != 0
+    assert "Permission denied (publickey)" in result.stderr
+
+
+def test_users_outside_allowusers_are_refused(running_sshd: tuple[int, Path]) -> None:
+    port, key = running_sshd
+    result = ssh(port, "-i", str(key), "-o", "IdentitiesOnly=yes", user="nobody")
+    assert result.returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("weak", "refusal"),
+    [(["-c", "aes128-cbc"], "no matching cipher"),
+     (["-o", "KexAlgorithms=diffie-hellman-group14-sha1"], "no matching key exchange"),
+     (["-c", "aes256-ctr", "-o", "MACs=hmac-sha1"], "no matching MAC")],
+    ids=["cbc-cipher", "sha1-kex", "sha1-mac"],
+)  # fmt: skip
+def test_weak_algorithms_are_refused(
+    running_sshd: tuple[int, Path], weak: list[str], refusal: str
+) -> None:
+    port, key = running_sshd
+    result = ssh(port, "-i", str(key), "-o", "IdentitiesOnly=yes", *weak)
+    assert result.returncode != 0
+    assert refusal in result.stderr
+
+
+def test_fail2ban_loads_the_jail(tmp_path: Path) -> None:
+    """fail2ban-client -t only warns about bad values, so read its parsed dump instead."""
+    conf = tmp_path / "fail2ban"
+    shutil.copytree("/etc/fail2ban", conf)
+    write(conf / "jail.d" / "sshd.local", fail2ban_jail(["172.16.0.0/12"]))
+    result = run(["fail2ban-client", "-c", str(conf), "-d"])
+    assert result.returncode == 0, result.stderr
+    assert "Wrong value" not in result.stderr
+    dump = result.stdout
+    assert "['add', 'sshd', 'systemd']" in dump
+    assert "['set', 'sshd', 'maxretry', 5]" in dump
+    assert "['set', 'sshd', 'addignoreip', '127.0.0.1/8', '::1', '172.16.0.0/12']" in dump
+
+
+@pytest.mark.parametrize("name", ["20auto-upgrades", "52platform-unattended-upgrades"])
+def test_apt_parses_the_unattended_upgrade_settings(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / name, apt_file(name))
+    result = run(["apt-config", "-c", str(path), "dump"])
+    assert result.returncode == 0, result.stderr
+    if name == "20auto-upgrades":
+        assert 'APT::Periodic::Unattended-Upgrade "1";' in result.stdout
+    else:
+        assert 'Unattended-Upgrade::Automatic-Reboot "false";' in result.stdout
+
+
+def test_sysctl_settings_exist_in_the_kernel() -> None:
+    for key in SYSCTL_SETTINGS:
+        assert Path("/proc/sys", *key.split(".")).exists(), key
+    assert "vm.overcommit_memory = 1" in sysctl_conf()
