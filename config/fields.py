@@ -76,7 +76,7 @@ def _resource_name(value: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", value):
         raise _fail(
             f"{value!r} is not a valid name: use 2-40 characters of a-z, 0-9 and '-', "
-            "starting with a letter and not ending with '-' (it becomes a container hostname)",
+            "starting with a letter and not ending with '-' (names become hostnames)",
         )
     return value
 

@@ -73,7 +73,7 @@ BAD_INPUT = [
     ("backups-not-bool", with_value(BASE, "server.backups", "daily"), "platform:server.backups", "boolean"),
     ("admin-user-root", with_value(BASE, "server.adminUser", "root"), "platform:server.adminUser", "system account"),
     ("admin-user-invalid", with_value(BASE, "server.adminUser", "Dev Ops"), "platform:server.adminUser", "Linux user name"),
-    ("server-name-invalid", with_value(BASE, "server.name", "Prod_Box"), "platform:server.name", "container hostname"),
+    ("server-name-invalid", with_value(BASE, "server.name", "Prod_Box"), "platform:server.name", "hostnames"),
     ("ssh-missing", with_value(BASE, "ssh", DELETE), "platform:ssh", "required"),
     ("cidrs-empty", with_value(BASE, "ssh.adminCidrs", []), "platform:ssh.adminCidrs", "at least 1"),
     ("cidr-no-prefix", with_value(BASE, "ssh.adminCidrs[0]", "203.0.113.7"), "platform:ssh.adminCidrs[0]", "/32"),

@@ -1,0 +1,79 @@
+"""The offline plan: the README's first command, on every stack."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from offline import plan as plan_module
+from offline.engine import evaluate
+from offline.plan import MASK, main, masked, plan, render_plan
+from offline.stack_files import PROGRAM, PROJECT_DIR, StackFile, stack_names
+from tests.support import config_strings, minimal_config, run
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_the_plan_shows_resources_dns_firewall_server_and_outputs(stack: str) -> None:
+    text = plan(stack)
+    for heading in ("Resources (", "DNS records (", "Firewall server-firewall", "Server platform-",
+                    "cloud-init user data", "#cloud-config", "Stack outputs"):  # fmt: skip
+        assert heading in text, heading
+    assert "hcloud:index/server:Server" in text
+
+
+def test_the_production_plan_has_the_tables() -> None:
+    text = plan("production")
+    assert "crm.example.com      A     203.0.113.10   yes      auto" in text
+    assert "coolify.example.com  A     203.0.113.10   no       300" in text
+    assert "in   tcp    22    203.0.113.0/24" in text
+    assert "in   tcp    443   0.0.0.0/0 ::/0" in text
+    assert "protected; ignores changes to userData, sshKeys" in text
+    assert "zone settings: ssl=strict, always_use_https=on, min_tls_version=1.2" in text
+
+
+def test_secret_values_are_masked() -> None:
+    secret = {"4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270", "value": "pw"}
+    assert masked({"url": secret, "list": [secret, "plain"]}) == {
+        "url": MASK,
+        "list": [MASK, "plain"],
+    }
+
+
+def test_secret_stack_outputs_are_masked_in_the_plan() -> None:
+    recording = evaluate(
+        PROGRAM, project="platform", stack="test", config=config_strings(minimal_config())
+    )
+    recording.stack_outputs["databaseUrl"] = {
+        "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
+        "value": "postgres://app:hunter2hunter2@db/app",
+    }
+    text = render_plan(recording)
+    assert f"databaseUrl = {MASK}" in text
+    assert "hunter2" not in text
+
+
+def test_an_unknown_stack_fails_with_the_known_ones(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["nope"]) == 1
+    assert (
+        "no stack file Pulumi.nope.yaml; the stacks here are: production, staging"
+        in capsys.readouterr().err
+    )
+
+
+def test_a_config_error_is_reported_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = StackFile("platform", "broken", config_strings({**minimal_config(), "domian": "x"}), [])
+    monkeypatch.setattr(plan_module, "read_stack_file", lambda _stack: bad)
+    assert main(["broken"]) == 1
+    error = capsys.readouterr().err
+    assert "platform:domian: unknown key" in error
+    assert "Traceback" not in error
+
+
+def test_the_readme_command_runs_on_every_stack_in_seconds() -> None:
+    result = run([sys.executable, "-m", "offline.plan"], cwd=PROJECT_DIR, timeout=120)
+    assert result.returncode == 0, result.stderr
+    for stack in stack_names():
+        assert f"Plan of stack platform/{stack}" in result.stdout

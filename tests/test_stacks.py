@@ -1,0 +1,101 @@
+"""Whole stacks: every stack file evaluates, and production and staging say what they should."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import pytest
+import yaml
+
+from config import parse_stack_config
+from config.hetzner import SERVER_TYPES
+from offline.engine import find_leaks
+from offline.stack_files import PROJECT_DIR, read_stack_file, stack_names
+from tests.support import evaluate_stack
+
+STACK_OUTPUTS = {"serverName", "serverIpv4", "serverIpv6", "hostnames"}
+
+
+def stack_config(stack: str) -> Any:
+    stack_file = read_stack_file(stack)
+    values = {
+        key.split(":", 1)[1]: yaml.safe_load(value) for key, value in stack_file.config.items()
+    }
+    return parse_stack_config(values, stack_file.project)
+
+
+def test_production_and_staging_exist() -> None:
+    assert {"production", "staging"} <= set(stack_names())
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_every_stack_evaluates_with_its_outputs_and_no_leak(stack: str) -> None:
+    recording = evaluate_stack(stack)
+    assert set(recording.stack_outputs) == STACK_OUTPUTS
+    assert find_leaks(recording) == []
+    custom = Counter(r.type for r in recording.resources if r.custom)
+    assert custom["hcloud:index/server:Server"] == 1
+    assert custom["hcloud:index/firewall:Firewall"] == 1
+    assert custom["cloudflare:index/dnsRecord:DnsRecord"] == 2 * len(
+        recording.stack_outputs["hostnames"]
+    )
+
+
+@pytest.mark.parametrize("stack", stack_names())
+def test_stack_files_hold_no_secrets(stack: str) -> None:
+    document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
+    for key, value in document["config"].items():
+        assert not (isinstance(value, dict) and "secure" in value), key
+        assert not key.startswith(("hcloud:", "cloudflare:")), f"{key}: tokens belong in secrets"
+
+
+def test_production_is_the_tour_crm_platform_on_a_16_gb_server() -> None:
+    config = stack_config("production")
+    assert SERVER_TYPES[config.server.type].memory_gb == 16
+    assert config.server.delete_protection
+    assert config.server.backups
+    assert set(config.services.enabled()) == {
+        "postgres",
+        "pgbouncer",
+        "redis",
+        "minio",
+        "uptime-kuma",
+    }
+    apps = {app.name: app for app in config.apps}
+    assert set(apps) == {"crm", "book", "worker"}
+    assert (apps["crm"].port, apps["book"].port, apps["worker"].port) == (3000, 3001, None)
+    assert apps["worker"].domains == []
+    assert {h.fqdn for h in config.served_hostnames()} == {
+        "crm.example.com", "book.example.com", "files.example.com",
+        "status.example.com", "coolify.example.com",
+    }  # fmt: skip
+
+
+def test_production_is_protected_and_owns_the_zone_settings() -> None:
+    recording = evaluate_stack("production")
+    (server,) = recording.of_type("hcloud:index/server:Server")
+    assert server.protect
+    assert len(recording.of_type("cloudflare:index/zoneSetting:ZoneSetting")) == 3
+
+
+def test_staging_is_the_same_platform_on_a_smaller_cheaper_server() -> None:
+    production, staging = stack_config("production"), stack_config("staging")
+    assert staging.server.spec.memory_gb < production.server.spec.memory_gb
+    assert staging.server.spec.eur_per_month < production.server.spec.eur_per_month
+    assert staging.services == production.services.model_copy(
+        update={"minio": staging.services.minio, "uptime_kuma": staging.services.uptime_kuma}
+    )
+    assert [(a.name, a.port) for a in staging.apps] == [(a.name, a.port) for a in production.apps]
+
+
+def test_staging_never_serves_a_production_hostname() -> None:
+    """Both stacks share the zone: a shared name would get records from both servers."""
+    production = {h.fqdn for h in stack_config("production").served_hostnames()}
+    staging = {h.fqdn for h in stack_config("staging").served_hostnames()}
+    assert production.isdisjoint(staging)
+    assert all("staging" in host for host in staging)
+
+
+def test_staging_leaves_the_zone_settings_to_production() -> None:
+    assert evaluate_stack("staging").of_type("cloudflare:index/zoneSetting:ZoneSetting") == []
