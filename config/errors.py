@@ -30,7 +30,7 @@ class ConfigError(pulumi.RunError):
         )
 
 
-def _model_in(annotation: Any) -> type[BaseModel] | None:
+def nested_model(annotation: Any) -> type[BaseModel] | None:
     """The model class inside an annotation such as `list[AppConfig]` or `HostEntry | None`."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -38,10 +38,10 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     if origin is None:
         return None
     if origin is typing.Annotated:
-        return _model_in(typing.get_args(annotation)[0])
+        return nested_model(typing.get_args(annotation)[0])
     if origin in (list, typing.Union, types.UnionType):
         for argument in typing.get_args(annotation):
-            found = _model_in(argument)
+            found = nested_model(argument)
             if found is not None:
                 return found
     return None
@@ -62,7 +62,7 @@ def _model_at(loc: tuple[str | int, ...]) -> type[BaseModel] | None:
         if model is None:
             return None
         info = _field(model, part)
-        model = None if info is None else _model_in(info.annotation)
+        model = None if info is None else nested_model(info.annotation)
     return model
 
 

@@ -257,11 +257,11 @@ class UptimeKumaConfig(Model):
 
 
 class ServicesConfig(Model):
-    postgres: PostgresConfig | None = None
-    pgbouncer: PgBouncerConfig | None = None
-    redis: RedisConfig | None = None
-    minio: MinioConfig | None = None
-    uptime_kuma: UptimeKumaConfig | None = None
+    postgres: PostgresConfig | None = Field(None, description="PostgreSQL 16 on the server")
+    pgbouncer: PgBouncerConfig | None = Field(None, description="PgBouncer in front of postgres")
+    redis: RedisConfig | None = Field(None, description="Redis 7 on the server")
+    minio: MinioConfig | None = Field(None, description="MinIO object storage (S3 API)")
+    uptime_kuma: UptimeKumaConfig | None = Field(None, description="Uptime Kuma monitoring")
 
     @model_validator(mode="after")
     def _pgbouncer_needs_postgres(self) -> ServicesConfig:
