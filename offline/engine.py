@@ -30,6 +30,8 @@ from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _sync_await  # the SDK's own mock monitor uses it too
 
+from offline.stack_files import PROGRAM, read_stack_file
+
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 GET_ZONE_INVOKE = "cloudflare:index/getZone:getZone"
 
@@ -354,3 +356,15 @@ def evaluate(
         logger.handlers.clear()
     recording.calls = platform_mocks.calls
     return recording
+
+
+def evaluate_stack(stack: str) -> Recording:
+    """Evaluate the program for one of the project's stack files."""
+    stack_file = read_stack_file(stack)
+    return evaluate(
+        PROGRAM,
+        project=stack_file.project,
+        stack=stack,
+        config=stack_file.config,
+        secret_keys=stack_file.secret_keys,
+    )

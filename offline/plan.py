@@ -17,8 +17,8 @@ from typing import Any
 
 from config import ConfigError
 from config.hetzner import LOCATION_NAMES, SERVER_TYPES
-from offline.engine import RecordedResource, Recording, evaluate, is_secret
-from offline.stack_files import PROGRAM, read_stack_file, stack_names
+from offline.engine import RecordedResource, Recording, evaluate_stack, is_secret
+from offline.stack_files import stack_names
 
 SERVER_TYPE = "hcloud:index/server:Server"
 FIREWALL_TYPE = "hcloud:index/firewall:Firewall"
@@ -148,14 +148,7 @@ def render_plan(recording: Recording) -> str:
 
 
 def plan(stack: str) -> str:
-    stack_file = read_stack_file(stack)
-    recording = evaluate(
-        PROGRAM,
-        project=stack_file.project,
-        stack=stack,
-        config=stack_file.config,
-        secret_keys=stack_file.secret_keys,
-    )
+    recording = evaluate_stack(stack)
     if recording.error is not None:
         raise recording.error
     return render_plan(recording)

@@ -9,8 +9,9 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
+from offline import engine
 from offline.engine import Recording, evaluate
-from offline.stack_files import PROGRAM, read_stack_file
+from offline.stack_files import PROGRAM
 
 PROJECT = "platform"
 DELETE = object()
@@ -108,14 +109,7 @@ def evaluate_ok(values: dict[str, Any], **kwargs: Any) -> Recording:
 
 
 def evaluate_stack(stack: str) -> Recording:
-    stack_file = read_stack_file(stack)
-    recording = evaluate(
-        PROGRAM,
-        project=stack_file.project,
-        stack=stack,
-        config=stack_file.config,
-        secret_keys=stack_file.secret_keys,
-    )
+    recording = engine.evaluate_stack(stack)
     if recording.error is not None:
         raise recording.error
     return recording
