@@ -151,22 +151,26 @@ def find_leaks(recording: Recording) -> list[str]:
 # --- the mocks ---------------------------------------------------------------------------------
 
 
+def _digest(args: mocks.MockResourceArgs) -> int:
+    text = f"{args.typ}:{args.name}".encode()
+    return int(hashlib.sha256(text).hexdigest()[:12], 16)
+
+
 class PlatformMocks(pulumi.runtime.Mocks):
-    """Computed outputs for the resource types the program uses; numeric ids because the hcloud
-    SDK takes ids as ints. Random values are seeded by resource name, so a plan is reproducible."""
+    """Computed outputs for the resource types the program uses. Resources register from
+    several threads in no fixed order, so ids, addresses and random values derive from each
+    resource's type and name, never from a counter: every run gives the same values. Ids are
+    numeric because the hcloud SDK takes ids as ints."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
-        self._next_id = 1000
-        self._servers = 0
 
     def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        self._next_id += 1
         outputs = dict(args.inputs)
         computed = _COMPUTED.get(args.typ)
         if computed is not None:
-            outputs.update(computed(self, args))
-        return str(self._next_id), outputs
+            outputs.update(computed(args))
+        return str(1000 + _digest(args) % 10**9), outputs
 
     def call(self, args: mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         self.calls.append((args.token, dict(args.args)))
@@ -176,22 +180,23 @@ class PlatformMocks(pulumi.runtime.Mocks):
             return {"id": zone_id, "zoneId": zone_id, "name": name, "status": "active"}, []
         raise NotImplementedError(f"no mock for the invoke {args.token}")
 
-    def server_addresses(self) -> dict[str, Any]:
-        self._servers += 1
-        n = self._servers
-        return {
-            "ipv4Address": f"203.0.113.{9 + n}",
-            "ipv6Address": f"2001:db8:{n}::1",
-            "ipv6Network": f"2001:db8:{n}::/64",
-            "status": "running",
-        }
-
 
 def _seeded(args: mocks.MockResourceArgs) -> random.Random:
-    return random.Random(f"{args.typ}:{args.name}")  # noqa: S311 -- stand-in values, not secrets
+    return random.Random(_digest(args))  # noqa: S311 -- stand-in values, not secrets
 
 
-def _random_password(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str, Any]:
+def _server(args: mocks.MockResourceArgs) -> dict[str, Any]:
+    """Addresses from the documentation ranges (RFC 5737, RFC 3849)."""
+    n = _digest(args)
+    return {
+        "ipv4Address": f"203.0.113.{10 + n % 240}",
+        "ipv6Address": f"2001:db8:{n % 0xFFFF:x}::1",
+        "ipv6Network": f"2001:db8:{n % 0xFFFF:x}::/64",
+        "status": "running",
+    }
+
+
+def _random_password(args: mocks.MockResourceArgs) -> dict[str, Any]:
     inputs = reveal(args.inputs)
     alphabet = ""
     if inputs.get("upper", True):
@@ -207,23 +212,23 @@ def _random_password(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str
     return {"result": result, "bcryptHash": f"$2a$10${generator.getrandbits(160):040x}"}
 
 
-def _random_bytes(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str, Any]:
+def _random_bytes(args: mocks.MockResourceArgs) -> dict[str, Any]:
     data = _seeded(args).randbytes(int(reveal(args.inputs)["length"]))
     return {"base64": base64.b64encode(data).decode(), "hex": data.hex()}
 
 
-def _ssh_key(_: PlatformMocks, args: mocks.MockResourceArgs) -> dict[str, Any]:
+def _ssh_key(args: mocks.MockResourceArgs) -> dict[str, Any]:
     blob = base64.b64decode(args.inputs["publicKey"].split()[1])
     digest = hashlib.md5(blob, usedforsecurity=False).hexdigest()
     return {"fingerprint": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))}
 
 
-_COMPUTED: dict[str, Callable[[PlatformMocks, mocks.MockResourceArgs], dict[str, Any]]] = {
-    "hcloud:index/server:Server": lambda m, _: m.server_addresses(),
+_COMPUTED: dict[str, Callable[[mocks.MockResourceArgs], dict[str, Any]]] = {
+    "hcloud:index/server:Server": _server,
     "hcloud:index/sshKey:SshKey": _ssh_key,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomBytes:RandomBytes": _random_bytes,
-    "cloudflare:index/dnsRecord:DnsRecord": lambda _m, _a: {"proxiable": True},
+    "cloudflare:index/dnsRecord:DnsRecord": lambda _: {"proxiable": True},
 }
 
 

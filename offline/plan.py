@@ -78,7 +78,10 @@ def dns_section(recording: Recording) -> list[str]:
     ]  # fmt: skip
     lines = [f"DNS records ({len(rows)})"]
     lines += table(("NAME", "TYPE", "CONTENT", "PROXIED", "TTL", "COMMENT"), rows)
-    settings = [masked(r.inputs) for r in recording.of_type(ZONE_SETTING_TYPE)]
+    settings = sorted(
+        (masked(r.inputs) for r in recording.of_type(ZONE_SETTING_TYPE)),
+        key=lambda s: s["settingId"],
+    )
     if settings:
         lines.append(
             "  zone settings: " + ", ".join(f"{s['settingId']}={s['value']}" for s in settings)
@@ -90,7 +93,7 @@ def dns_section(recording: Recording) -> list[str]:
 
 def firewall_section(recording: Recording) -> list[str]:
     lines = []
-    for firewall in recording.of_type(FIREWALL_TYPE):
+    for firewall in sorted(recording.of_type(FIREWALL_TYPE), key=lambda r: r.name):
         rules = masked(firewall.inputs).get("rules", [])
         rows = [
             (r["direction"], r["protocol"], r.get("port", "-"), " ".join(r.get("sourceIps", [])),
@@ -104,7 +107,7 @@ def firewall_section(recording: Recording) -> list[str]:
 
 def server_section(recording: Recording) -> list[str]:
     lines = []
-    for server in recording.of_type(SERVER_TYPE):
+    for server in sorted(recording.of_type(SERVER_TYPE), key=lambda r: r.name):
         inputs = masked(server.inputs)
         spec = SERVER_TYPES[inputs["serverType"]]
         location = inputs["location"]

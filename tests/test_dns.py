@@ -31,9 +31,15 @@ def test_one_a_and_one_aaaa_record_per_served_hostname() -> None:
 
 
 def test_records_point_at_the_server() -> None:
-    found = records(evaluate_ok(tour_crm_config()))
-    assert {r["content"] for (_, kind), r in found.items() if kind == "A"} == {"203.0.113.10"}
-    assert {r["content"] for (_, kind), r in found.items() if kind == "AAAA"} == {"2001:db8:1::1"}
+    recording = evaluate_ok(tour_crm_config())
+    (server,) = recording.of_type("hcloud:index/server:Server")
+    found = records(recording)
+    assert {r["content"] for (_, kind), r in found.items() if kind == "A"} == {
+        server.outputs["ipv4Address"]
+    }
+    assert {r["content"] for (_, kind), r in found.items() if kind == "AAAA"} == {
+        server.outputs["ipv6Address"]
+    }
 
 
 def test_app_and_public_service_hosts_are_proxied_and_the_dashboard_is_not() -> None:
