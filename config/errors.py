@@ -84,10 +84,13 @@ def _join(base: str, relative: str) -> str:
 
 
 def _description(loc: tuple[str | int, ...]) -> str:
-    """ " (what the key is for)", from the field's description, to say what a value should be."""
-    keys = tuple(part for part in loc if isinstance(part, str))
-    model = _model_at(loc[: max(i for i, part in enumerate(loc) if isinstance(part, str))])
-    info = _field(model, keys[-1]) if model and keys else None
+    """ " -- what the key is for", from the field's description, to say what a value should be."""
+    key_positions = [i for i, part in enumerate(loc) if isinstance(part, str)]
+    if not key_positions:
+        return ""
+    last = key_positions[-1]
+    model = _model_at(loc[:last])
+    info = _field(model, str(loc[last])) if model else None
     return f" -- {info.description}" if info is not None and info.description else ""
 
 

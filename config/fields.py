@@ -19,8 +19,11 @@ from pydantic_core import PydanticCustomError
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
 
-def _fail(message: str) -> PydanticCustomError:
-    return PydanticCustomError("config", message)
+def config_error(message: str, at: str | None = None) -> PydanticCustomError:
+    """A validation error with our own message (it quotes the value and says what to do).
+    `at` names the key a check spanning several keys is about, relative to the model that
+    raises it (e.g. "apps[1].domains[0]")."""
+    return PydanticCustomError("config", message, {"at": at})
 
 
 def _strip_lower(value: object) -> object:
@@ -30,16 +33,16 @@ def _strip_lower(value: object) -> object:
 def check_dns_labels(name: str, what: str) -> None:
     """Raise unless every dot-separated label of `name` is a letter-digit-hyphen label."""
     if not name:
-        raise _fail(f"{what} is empty")
+        raise config_error(f"{what} is empty")
     if not name.isascii():
-        raise _fail(
+        raise config_error(
             f"{what} {name!r} is not ASCII; write internationalised names in punycode (xn--...)",
         )
     if len(name) > 253:
-        raise _fail(f"{what} {name!r} is longer than 253 characters")
+        raise config_error(f"{what} {name!r} is longer than 253 characters")
     for label in name.split("."):
         if not _LABEL.match(label):
-            raise _fail(
+            raise config_error(
                 f"{what} {name!r} has the invalid label {label!r}: labels are 1-63 characters of "
                 "a-z, 0-9 and '-', and neither start nor end with '-'",
             )
@@ -50,9 +53,9 @@ def _domain(value: str) -> str:
     check_dns_labels(name, "domain")
     labels = name.split(".")
     if len(labels) < 2:
-        raise _fail(f"domain {value!r} needs at least two labels, like example.com")
+        raise config_error(f"domain {value!r} needs at least two labels, like example.com")
     if labels[-1].isdigit():
-        raise _fail(f"{value!r} looks like an IP address; give a domain name")
+        raise config_error(f"{value!r} looks like an IP address; give a domain name")
     return name
 
 
@@ -74,7 +77,7 @@ or a full name inside the domain ("crm.example.com")."""
 
 def _resource_name(value: str) -> str:
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", value):
-        raise _fail(
+        raise config_error(
             f"{value!r} is not a valid name: use 2-40 characters of a-z, 0-9 and '-', "
             "starting with a letter and not ending with '-' (names become hostnames)",
         )
@@ -91,12 +94,12 @@ _RESERVED_USERS = frozenset(
 
 def _linux_user(value: str) -> str:
     if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", value):
-        raise _fail(
+        raise config_error(
             f"{value!r} is not a valid Linux user name: up to 32 characters of a-z, 0-9, '_' "
             "and '-', starting with a letter or '_'",
         )
     if value in _RESERVED_USERS:
-        raise _fail(
+        raise config_error(
             f"{value!r} is a system account on Ubuntu; choose another name such as 'deploy'",
         )
     return value
@@ -120,11 +123,11 @@ def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
             loose = ipaddress.ip_network(value, strict=False)
             address = value.split("/", maxsplit=1)[0]
             single = 32 if loose.version == 4 else 128
-            raise _fail(
+            raise config_error(
                 f"{value!r} has host bits set; write the network {loose} or the single "
                 f"address {address}/{single}",
             ) from None
-        raise _fail(
+        raise config_error(
             f"{value!r} is not an IP network; write it in CIDR form like 203.0.113.7/32 "
             "or 2001:db8::/48",
         ) from None
@@ -132,14 +135,14 @@ def parse_network(value: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
 
 def _admin_cidr(value: str) -> str:
     if "/" not in value:
-        raise _fail(
+        raise config_error(
             f"{value!r} has no prefix length; write {value}/32 for one IPv4 address "
             "or /128 for one IPv6 address",
         )
     network = parse_network(value)
     for private in _UNROUTABLE:
         if network.version == private.version and network.subnet_of(private):  # type: ignore[arg-type]
-            raise _fail(
+            raise config_error(
                 f"{value!r} is a private or local range, which the Hetzner Cloud Firewall never "
                 "sees as a source; give the public address your SSH connections come from",
             )
@@ -152,7 +155,7 @@ AdminCidr = Annotated[str, AfterValidator(_admin_cidr)]
 def _private_cidr(value: str) -> str:
     network = parse_network(value)
     if not network.is_private or network.version != 4:
-        raise _fail(f"{value!r} must be a private IPv4 range such as 172.16.0.0/12")
+        raise config_error(f"{value!r} must be a private IPv4 range such as 172.16.0.0/12")
     return str(network)
 
 
@@ -191,14 +194,14 @@ def rsa_modulus_bits(blob: bytes) -> int:
 def _ssh_public_key(value: str) -> str:
     parts = value.strip().split()
     if len(parts) < 2:
-        raise _fail(
+        raise config_error(
             "this is not an OpenSSH public key; paste one line like 'ssh-ed25519 AAAA... you@host' "
             "(the contents of ~/.ssh/id_ed25519.pub)",
         )
     key_type, body = parts[0], parts[1]
     if key_type not in _SSH_KEY_TYPES:
         hint = " (DSA keys are refused by current OpenSSH)" if key_type == "ssh-dss" else ""
-        raise _fail(
+        raise config_error(
             f"the key type {key_type!r} is not accepted{hint}; use one of "
             f"{', '.join(_SSH_KEY_TYPES)} (ssh-keygen -t ed25519 makes a good one)",
         )
@@ -206,11 +209,11 @@ def _ssh_public_key(value: str) -> str:
         blob = base64.b64decode(body, validate=True)
         embedded, _ = _read_ssh_string(blob, 0)
     except (binascii.Error, ValueError):
-        raise _fail(
+        raise config_error(
             f"the {key_type} key data is not valid base64; copy the .pub file again"
         ) from None
     if embedded.decode("ascii", "replace") != key_type:
-        raise _fail(
+        raise config_error(
             f"the key says {key_type} but its data holds a "
             f"{embedded.decode('ascii', 'replace')} key; copy the .pub file again",
         )
@@ -218,16 +221,16 @@ def _ssh_public_key(value: str) -> str:
         try:
             bits = rsa_modulus_bits(blob)
         except ValueError:
-            raise _fail("the RSA key data is truncated; copy the .pub file again") from None
+            raise config_error("the RSA key data is truncated; copy the .pub file again") from None
         if bits < MIN_RSA_BITS:
-            raise _fail(
+            raise config_error(
                 f"this is a {bits}-bit RSA key; use at least {MIN_RSA_BITS} bits, or better an "
                 "ed25519 key (ssh-keygen -t ed25519)",
             )
     comment = " ".join(parts[2:])
     # install.sh runs `sed -i "/coolify/d" ~/.ssh/authorized_keys`: case-sensitive, whole line.
     if "coolify" in value:
-        raise _fail(
+        raise config_error(
             "the key line contains 'coolify': Coolify's installer deletes every "
             "authorized_keys line that contains it, which would lock this key out; "
             "change the key's comment",

@@ -18,12 +18,16 @@ def _project_config(namespace: str) -> dict[str, tuple[str, bool]]:
 
     `pulumi.Config` can only be asked for keys by name, and typos must not pass silently, so the
     keys are enumerated where the SDK keeps them: set explicitly (tests, automation) or in the
-    PULUMI_CONFIG bag the CLI passes to the program.
+    PULUMI_CONFIG bag the CLI passes to the program (with PULUMI_CONFIG_SECRET_KEYS).
     """
     merged: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    secret_in_env = set(runtime_config.get_config_secret_keys_env())
     prefix = f"{namespace}:"
     return {
-        key[len(prefix) :]: (str(value), runtime_config.is_config_secret(key))
+        key[len(prefix) :]: (
+            str(value),
+            runtime_config.is_config_secret(key) or key in secret_in_env,
+        )
         for key, value in merged.items()
         if key.startswith(prefix)
     }

@@ -13,7 +13,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
-from pydantic_core import PydanticCustomError
 
 from config.fields import (
     AdminCidr,
@@ -23,6 +22,7 @@ from config.fields import (
     PrivateIPv4Cidr,
     ResourceName,
     SshPublicKey,
+    config_error,
 )
 from config.hetzner import (
     ALL_LOCATIONS,
@@ -31,12 +31,6 @@ from config.hetzner import (
     ServerType,
     types_offered_in,
 )
-
-
-def config_error(message: str, at: str | None = None) -> PydanticCustomError:
-    """An error for a check that spans several keys; `at` names the key it is about, relative
-    to the model that raises it (e.g. "apps[1].domains[0]")."""
-    return PydanticCustomError("config", message, {"at": at})
 
 
 class Model(BaseModel):
@@ -90,13 +84,11 @@ class ServerConfig(Model):
         if value in SERVER_TYPES:
             return value
         if value in RETIRED_SERVER_TYPES:
-            raise PydanticCustomError(
-                "config",
+            raise config_error(
                 f"{value!r} was retired by Hetzner and can no longer be ordered; its current "
                 f"equivalent is {RETIRED_SERVER_TYPES[value]!r}",
             )
-        raise PydanticCustomError(
-            "config",
+        raise config_error(
             f"{value!r} is not a Hetzner server type; choose one of {', '.join(SERVER_TYPES)}",
         )
 
@@ -104,8 +96,7 @@ class ServerConfig(Model):
     @classmethod
     def _known_location(cls, value: str) -> str:
         if value not in ALL_LOCATIONS:
-            raise PydanticCustomError(
-                "config",
+            raise config_error(
                 f"{value!r} is not a Hetzner location; choose one of {', '.join(ALL_LOCATIONS)} "
                 "(datacenter names like fsn1-dc14 are no longer accepted)",
             )
@@ -115,8 +106,7 @@ class ServerConfig(Model):
     @classmethod
     def _supported_image(cls, value: str) -> str:
         if value != "ubuntu-24.04":
-            raise PydanticCustomError(
-                "config",
+            raise config_error(
                 f"{value!r} is not supported: the cloud-init and sshd hardening are written and "
                 "tested for ubuntu-24.04",
             )
@@ -275,7 +265,11 @@ class ServicesConfig(Model):
 
     def enabled(self) -> list[str]:
         """The container names of the configured services."""
-        return [SERVICE_NAMES[field] for field in type(self).model_fields if getattr(self, field)]
+        return [
+            SERVICE_NAMES[field]
+            for field in type(self).model_fields
+            if getattr(self, field) is not None
+        ]
 
 
 # Container names of the services; app names must not take them.
@@ -417,18 +411,14 @@ class StackConfig(Model):
                     at=served.config_path,
                 )
             seen[served.fqdn] = served
-            if served.fqdn != zone and not served.fqdn.endswith("." + zone):
+            # Every name ends in the domain, which lies inside the zone (checked above).
+            below_zone = served.fqdn.removesuffix(zone).rstrip(".")
+            if served.proxied and "." in below_zone:
+                flat = f"{below_zone.replace('.', '-')}.{zone}"
                 raise config_error(
-                    f"{served.fqdn} is not inside the Cloudflare zone {zone}; give a hostname "
-                    f"under {self.domain}",
-                    at=served.config_path,
-                )
-            depth = served.fqdn.count(".") - zone.count(".")
-            if served.proxied and depth > 1:
-                raise config_error(
-                    f"{served.fqdn} is proxied but lies {depth} levels below the zone {zone}; "
-                    "Cloudflare's Universal SSL certificate covers one level only, so browsers "
-                    "would get a certificate error. Use a single label (e.g. 'crm-staging' "
-                    "instead of 'crm.staging') or set proxied: false",
+                    f"{served.fqdn} is proxied but lies more than one level below the zone "
+                    f"{zone}; Cloudflare's Universal SSL certificate covers one level only, so "
+                    f"browsers would get a certificate error. Use a name directly under {zone} "
+                    f"(e.g. {flat}) or set proxied: false",
                     at=served.config_path,
                 )

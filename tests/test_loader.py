@@ -59,3 +59,13 @@ def test_scalars_set_with_config_set_are_read_as_their_type() -> None:
     assert recording.error is None
     (server,) = recording.of_type("hcloud:index/server:Server")
     assert server.inputs["backups"] is True
+
+
+def test_secret_keys_from_the_clis_environment_are_honoured(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(config_strings(minimal_config())))
+    monkeypatch.setenv("PULUMI_CONFIG_SECRET_KEYS", json.dumps(["platform:ssh"]))
+    recording = evaluate(PROGRAM, project="platform", stack="test", config={})
+    assert isinstance(recording.error, ConfigError)
+    assert recording.error.problems[0].startswith("platform:ssh: stored as a secret")
