@@ -7,7 +7,7 @@ import pytest
 from offline.stack_files import PROJECT_DIR
 from tests.support import run
 
-SCRIPTS = ["scripts/test", ".ci/run"]
+SCRIPTS = ["scripts/test", "scripts/lock", ".ci/run"]
 
 
 @pytest.mark.parametrize("script", SCRIPTS)

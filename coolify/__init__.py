@@ -1,0 +1,1 @@
+"""Coolify as code: the API client and the Pulumi dynamic providers built on it."""

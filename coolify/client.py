@@ -1,0 +1,166 @@
+"""A small client for Coolify's REST API (v4.3): bearer token, timeouts, retries, clear errors.
+
+Coolify is reached through its HTTPS dashboard hostname or an SSH tunnel to 127.0.0.1:8000 on
+the server (`coolify.tunnel`); port 8000 is never open to the internet. Error messages carry
+Coolify's own message and the offending field names, never a request body, and every secret
+the client knows (the token, and values registered with `redact`) is masked in them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+
+API_PREFIX = "/api/v1"
+IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
+MASK = "[secret]"
+
+
+class CoolifyError(Exception):
+    """Coolify refused a request, or could not be reached. `status` is the HTTP status when
+    Coolify answered; `field_errors` holds a 422's messages by field."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        field_errors: dict[str, list[str]] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field_errors = field_errors or {}
+
+
+class CoolifyNotFound(CoolifyError):
+    """404: the resource does not exist (for example, deleted behind Pulumi's back)."""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    return float(value) if value.isdigit() else None
+
+
+class CoolifyClient:
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        *,
+        timeout: float = 30.0,
+        attempts: int = 5,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        redact: Iterable[str] = (),
+        sleep: Callable[[float], None] = time.sleep,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self._secrets = {token, *redact} - {""}
+        self._attempts = attempts
+        self._backoff = backoff
+        self._max_backoff = max_backoff
+        self._timeout = timeout
+        self._sleep = sleep
+        self._http = httpx.Client(
+            base_url=base_url.rstrip("/") + API_PREFIX,
+            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    def __enter__(self) -> CoolifyClient:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def redact(self, *values: str) -> None:
+        """Mask these values too in every error message from now on."""
+        self._secrets |= {value for value in values if value}
+
+    def _masked(self, text: str) -> str:
+        for secret in sorted(self._secrets, key=len, reverse=True):
+            text = text.replace(secret, MASK)
+        return text
+
+    def get(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("GET", path, params=params)
+
+    def post(self, path: str, body: Any = None, params: dict[str, Any] | None = None) -> Any:
+        return self.request("POST", path, body=body, params=params)
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, body=body)
+
+    def delete(self, path: str, params: dict[str, Any] | None = None) -> Any:
+        return self.request("DELETE", path, params=params)
+
+    def request(
+        self, method: str, path: str, *, body: Any = None, params: dict[str, Any] | None = None
+    ) -> Any:
+        what = f"{method} {path}"
+        problem = ""
+        for attempt in range(1, self._attempts + 1):
+            delay = min(self._max_backoff, self._backoff * 2 ** (attempt - 1))
+            try:
+                response = self._http.request(method, path, json=body, params=params)
+            except (httpx.ConnectError, httpx.ConnectTimeout) as error:
+                # Nothing reached Coolify: safe to send again, whatever the method.
+                problem = f"could not connect ({type(error).__name__})"
+            except httpx.TransportError as error:
+                if method not in IDEMPOTENT:
+                    raise CoolifyError(
+                        self._masked(
+                            f"{what}: no answer ({type(error).__name__}, timeout "
+                            f"{self._timeout:g}s); Coolify may still have done it, so it is not "
+                            "sent again; check the resource before retrying"
+                        )
+                    ) from None
+                problem = f"no answer ({type(error).__name__})"
+            else:
+                if response.status_code == 429 or response.status_code >= 500:
+                    problem = f"HTTP {response.status_code} {self._message(response)}"
+                    delay = max(delay, min(self._max_backoff, _retry_after(response) or 0))
+                else:
+                    return self._result(what, response)
+            if attempt < self._attempts:
+                self._sleep(delay)
+        raise CoolifyError(
+            self._masked(f"{what} failed after {self._attempts} attempts: {problem}")
+        )
+
+    def _message(self, response: httpx.Response) -> str:
+        try:
+            payload = response.json()
+        except ValueError:
+            return response.text[:200].strip()
+        if isinstance(payload, dict):
+            return str(payload.get("message") or payload.get("error") or "")
+        return ""
+
+    def _result(self, what: str, response: httpx.Response) -> Any:
+        status = response.status_code
+        if status < 400:
+            if not response.content:
+                return None
+            is_json = "json" in response.headers.get("Content-Type", "")
+            return response.json() if is_json else response.text
+        message = self._message(response)
+        if status == 422:
+            payload = response.json() if response.content else {}
+            errors = payload.get("errors") if isinstance(payload, dict) else None
+            fields = {str(k): [str(m) for m in v] for k, v in (errors or {}).items()}
+            detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
+            raise CoolifyError(
+                self._masked(f"{what} was rejected by Coolify: {message} ({detail})"),
+                status=status,
+                field_errors=fields,
+            )
+        error_type = CoolifyNotFound if status == 404 else CoolifyError
+        raise error_type(self._masked(f"{what}: HTTP {status} {message}".strip()), status=status)

@@ -1,0 +1,614 @@
+"""A fake Coolify 4.3 API on loopback (real HTTP) for the client and provider tests.
+
+It accepts exactly the request bodies its route table declares, the way Coolify's controllers
+do with their allow-lists: a missing required field or an unknown field is a 422 naming the
+field, a multi-line field that is not base64 is a 422, an empty body is a 400. The table's
+fields are checked against Coolify's OpenAPI file by tests/test_fake_coolify.py. State is kept
+in memory, so a provider can run its whole lifecycle; `fail_next` and `stall_next` inject
+the failures the client must survive or report.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+import threading
+import time
+import uuid as uuid_module
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+VERSION = "4.3.10"
+ENVIRONMENT = frozenset({"environment_name", "environment_uuid"})
+PLACEMENT = frozenset({"server_uuid", "project_uuid", "destination_uuid"}) | ENVIRONMENT
+LIMITS = frozenset({
+    "limits_memory", "limits_memory_swap", "limits_memory_swappiness",
+    "limits_memory_reservation", "limits_cpus", "limits_cpuset", "limits_cpu_shares",
+})  # fmt: skip
+DATABASE_COMMON = PLACEMENT | LIMITS | {
+    "name", "description", "image", "is_public", "public_port", "public_port_timeout",
+    "instant_deploy",
+}  # fmt: skip
+ENGINE_FIELDS = {
+    "postgresql": frozenset({"postgres_user", "postgres_password", "postgres_db",
+                             "postgres_initdb_args", "postgres_host_auth_method", "postgres_conf"}),
+    "redis": frozenset({"redis_password", "redis_conf"}),
+    "mariadb": frozenset({"mariadb_conf", "mariadb_root_password", "mariadb_user",
+                          "mariadb_password", "mariadb_database"}),
+}  # fmt: skip
+DATABASE_HEALTH = frozenset({
+    "health_check_enabled", "health_check_interval", "health_check_timeout",
+    "health_check_retries", "health_check_start_period",
+})  # fmt: skip
+APP_SETTINGS = LIMITS | {
+    "name", "description", "domains", "is_force_https_enabled", "instant_deploy",
+    "ports_exposes", "health_check_enabled", "health_check_path", "health_check_port",
+    "health_check_interval", "health_check_timeout", "health_check_retries",
+    "health_check_start_period", "health_check_return_code", "health_check_scheme",
+    "health_check_method", "is_consistent_container_name_enabled", "max_restart_count",
+}  # fmt: skip
+# Only for apps built from a git repository.
+GIT = frozenset({
+    "git_repository", "git_branch", "git_commit_sha", "build_pack", "base_directory",
+    "dockerfile_location", "is_auto_deploy_enabled",
+})  # fmt: skip
+APP_CREATE = PLACEMENT | APP_SETTINGS | {"autogenerate_domain"}
+ENV_VAR = frozenset({
+    "key", "value", "is_preview", "is_literal", "is_multiline", "is_shown_once",
+    "is_runtime", "is_buildtime", "comment",
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Body:
+    """A JSON request body as Coolify validates it."""
+
+    allowed: frozenset[str]
+    required: frozenset[str] = frozenset()
+    one_of: frozenset[str] = frozenset()  # at least one of these must be present
+    base64: frozenset[str] = frozenset()
+    items: Body | None = None  # the schema of each element of the `data` array (bulk)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # the OpenAPI path template
+    handler: str
+    body: Body | None = None
+    query: frozenset[str] = frozenset()
+
+    @property
+    def pattern(self) -> re.Pattern[str]:
+        regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", self.path)
+        return re.compile(f"^{regex}$")
+
+
+def _database_create(engine: str) -> Route:
+    allowed = DATABASE_COMMON | ENGINE_FIELDS[engine]
+    return Route(
+        "POST",
+        f"/databases/{engine}",
+        "create_database",
+        Body(
+            allowed,
+            required=frozenset({"server_uuid", "project_uuid"}),
+            one_of=ENVIRONMENT,
+            base64=frozenset(f for f in allowed if f.endswith("_conf")),
+        ),
+    )
+
+
+def _app_create(path: str, extra: set[str], required: set[str], base64: set[str] = set()) -> Route:  # noqa: B006 -- read only
+    return Route(
+        "POST",
+        path,
+        "create_application",
+        Body(
+            APP_CREATE | extra,
+            required=frozenset({"server_uuid", "project_uuid", *required}),
+            one_of=ENVIRONMENT,
+            base64=frozenset(base64),
+        ),
+    )
+
+
+DELETE_FLAGS = frozenset(
+    {"delete_configurations", "delete_volumes", "docker_cleanup", "delete_connected_networks"}
+)
+ROUTES = [
+    Route("GET", "/version", "version"),
+    Route("GET", "/servers", "list_servers"),
+    Route("GET", "/projects", "list_projects"),
+    Route("POST", "/projects", "create_project", Body(frozenset({"name", "description"}), frozenset({"name"}))),
+    Route("GET", "/projects/{uuid}", "get_project"),
+    Route("PATCH", "/projects/{uuid}", "update_project", Body(frozenset({"name", "description"}))),
+    Route("DELETE", "/projects/{uuid}", "delete_project"),
+    Route("GET", "/projects/{uuid}/environments", "list_environments"),
+    Route("POST", "/projects/{uuid}/environments", "create_environment", Body(frozenset({"name"}), frozenset({"name"}))),
+    Route("DELETE", "/projects/{uuid}/environments/{environment_name_or_uuid}", "delete_environment"),
+    Route("GET", "/projects/{uuid}/{environment_name_or_uuid}", "get_environment"),
+    *(_database_create(engine) for engine in ENGINE_FIELDS),
+    Route("GET", "/databases/{uuid}", "get_resource"),
+    Route("PATCH", "/databases/{uuid}", "update_resource", Body(
+        LIMITS | DATABASE_HEALTH | {"name", "description", "image", "is_public", "public_port",
+                                    "public_port_timeout"} | frozenset().union(*ENGINE_FIELDS.values()),
+        base64=frozenset(f for f in frozenset().union(*ENGINE_FIELDS.values()) if f.endswith("_conf")),
+    )),
+    Route("DELETE", "/databases/{uuid}", "delete_resource", query=DELETE_FLAGS),
+    Route("POST", "/databases/{uuid}/start", "start_resource"),
+    Route("POST", "/services", "create_service", Body(
+        PLACEMENT | {"name", "description", "docker_compose_raw", "urls", "instant_deploy",
+                     "force_domain_override", "is_container_label_escape_enabled"},
+        required=frozenset({"server_uuid", "project_uuid", "docker_compose_raw"}),
+        one_of=ENVIRONMENT,
+        base64=frozenset({"docker_compose_raw"}),
+    )),
+    Route("GET", "/services/{uuid}", "get_resource"),
+    Route("PATCH", "/services/{uuid}", "update_resource", Body(
+        frozenset({"name", "description", "docker_compose_raw", "urls", "instant_deploy",
+                   "connect_to_docker_network", "force_domain_override",
+                   "is_container_label_escape_enabled"}),
+        base64=frozenset({"docker_compose_raw"}),
+    )),
+    Route("DELETE", "/services/{uuid}", "delete_resource", query=DELETE_FLAGS),
+    _app_create("/applications/public", set(GIT), {"git_repository", "git_branch", "build_pack", "ports_exposes"}),
+    _app_create("/applications/private-deploy-key", {*GIT, "private_key_uuid"},
+                {"git_repository", "git_branch", "build_pack", "ports_exposes", "private_key_uuid"}),
+    _app_create("/applications/dockerfile", {"dockerfile"}, {"dockerfile"}, {"dockerfile"}),
+    _app_create("/applications/dockerimage", {"docker_registry_image_name", "docker_registry_image_tag"},
+                {"docker_registry_image_name", "ports_exposes"}),
+    Route("GET", "/applications/{uuid}", "get_resource"),
+    Route("PATCH", "/applications/{uuid}", "update_resource", Body(
+        APP_SETTINGS | GIT | {"docker_registry_image_name", "docker_registry_image_tag"}
+    )),
+    Route("DELETE", "/applications/{uuid}", "delete_resource", query=DELETE_FLAGS),
+    *(
+        route
+        for kind in ("applications", "services")
+        for route in (
+            Route("GET", f"/{kind}/{{uuid}}/envs", "list_envs"),
+            Route("PATCH", f"/{kind}/{{uuid}}/envs/bulk", "bulk_envs", Body(
+                frozenset({"data"}), frozenset({"data"}),
+                items=Body(ENV_VAR, required=frozenset({"key", "value"})),
+            )),
+            Route("DELETE", f"/{kind}/{{uuid}}/envs/{{env_uuid}}", "delete_env"),
+        )
+    ),
+    Route("POST", "/security/keys", "create_key", Body(
+        frozenset({"name", "description", "private_key"}), frozenset({"private_key"})
+    )),
+    Route("GET", "/security/keys/{uuid}", "get_key"),
+    Route("DELETE", "/security/keys/{uuid}", "delete_key"),
+    Route("POST", "/deploy", "deploy", query=frozenset({"uuid", "force"})),
+    Route("GET", "/deployments/{uuid}", "get_deployment"),
+]  # fmt: skip
+
+
+class Reply(Exception):
+    """Raised by a handler to answer with an error status."""
+
+    def __init__(self, status: int, payload: Any) -> None:
+        super().__init__(status)
+        self.status = status
+        self.payload = payload
+
+
+def _new_uuid() -> str:
+    return uuid_module.uuid4().hex[:24]
+
+
+@dataclass
+class Injected:
+    method: str
+    path: str
+    status: int | None  # None: no answer at all until the client gives up
+    retry_after: int | None = None
+    message: str = "Injected failure."
+
+
+@dataclass
+class FakeCoolify:
+    token: str
+    requests: list[tuple[str, str, dict[str, Any], Any]] = field(default_factory=list)
+    projects: dict[str, dict[str, Any]] = field(default_factory=dict)
+    resources: dict[str, dict[str, Any]] = field(default_factory=dict)  # apps, dbs, services
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deleted: dict[str, dict[str, str]] = field(default_factory=dict)  # uuid -> delete query flags
+    deploy_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    server_uuid: str = field(default_factory=_new_uuid)
+    url: str = ""
+    _injected: list[Injected] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    # --- failure injection -------------------------------------------------------------------
+
+    def fail_next(
+        self,
+        method: str,
+        path: str,
+        *statuses: int,
+        retry_after: int | None = None,
+        message: str = "Injected failure.",
+    ) -> None:
+        """Answer the next requests to `path` with these statuses, in order."""
+        self._injected += [
+            Injected(method, path, status, retry_after, message) for status in statuses
+        ]
+
+    def stall_next(self, method: str, path: str) -> None:
+        """Send no answer to the next request to `path` (the client times out)."""
+        self._injected.append(Injected(method, path, None))
+
+    def _take_injected(self, method: str, path: str) -> Injected | None:
+        with self._lock:
+            for index, injected in enumerate(self._injected):
+                if injected.method == method and injected.path == path:
+                    return self._injected.pop(index)
+        return None
+
+    # --- dispatch ----------------------------------------------------------------------------
+
+    def handle(
+        self, method: str, target: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        parts = urlsplit(target)
+        path = parts.path.removeprefix("/api/v1")
+        query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
+        if path == "/health":
+            return 200, "OK", {}
+        body = json.loads(raw) if raw else None
+        self.requests.append((method, path, query, body))
+        injected = self._take_injected(method, path)
+        if injected is not None:
+            if injected.status is None:
+                time.sleep(0.8)  # longer than the tests' 0.5 s client timeout
+                return 504, {"message": "stalled"}, {}
+            extra = {"Retry-After": str(injected.retry_after)} if injected.retry_after else {}
+            return injected.status, {"message": injected.message}, extra
+        if headers.get("authorization") != f"Bearer {self.token}":
+            return 401, {"message": "Unauthenticated."}, {}
+        for route in ROUTES:
+            match = route.pattern.match(path)
+            if route.method == method and match:
+                try:
+                    self._check(route, query, body, raw)
+                    status, payload = getattr(self, route.handler)(
+                        route, body or {}, query, **match.groupdict()
+                    )
+                except Reply as reply:
+                    return reply.status, reply.payload, {}
+                return status, payload, {}
+        allowed = [r.method for r in ROUTES if r.pattern.match(path)]
+        if allowed:
+            return 405, {"message": "Method not allowed."}, {}
+        return 404, {"message": "Not found."}, {}
+
+    def _check(self, route: Route, query: dict[str, str], body: Any, raw: bytes) -> None:
+        unknown_query = set(query) - route.query
+        if unknown_query:
+            raise Reply(422, {"message": "Validation failed.",
+                              "errors": {q: ["This field is not allowed."] for q in sorted(unknown_query)}})  # fmt: skip
+        if route.body is None:
+            return
+        if not raw or not isinstance(body, dict):
+            raise Reply(400, {"message": "Invalid request."})
+        errors = _validate(route.body, body)
+        if errors:
+            raise Reply(422, {"message": "Validation failed.", "errors": errors})
+
+    # --- projects and environments ---------------------------------------------------------
+
+    def version(self, *_: Any) -> tuple[int, Any]:
+        return 200, VERSION
+
+    def list_servers(self, *_: Any) -> tuple[int, Any]:
+        return 200, [{"uuid": self.server_uuid, "name": "localhost", "ip": "host.docker.internal",
+                      "is_reachable": True, "is_usable": True}]  # fmt: skip
+
+    def list_projects(self, *_: Any) -> tuple[int, Any]:
+        return 200, [self._project_view(p, with_envs=False) for p in self.projects.values()]
+
+    def _project(self, uuid: str) -> dict[str, Any]:
+        if uuid not in self.projects:
+            raise Reply(404, {"message": "Project not found."})
+        return self.projects[uuid]
+
+    def _project_view(self, project: dict[str, Any], *, with_envs: bool = True) -> dict[str, Any]:
+        view = {k: project[k] for k in ("uuid", "name", "description")}
+        if with_envs:
+            view["environments"] = [dict(e) for e in project["environments"].values()]
+        return view
+
+    def create_project(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
+        uuid = _new_uuid()
+        production = {"uuid": _new_uuid(), "name": "production", "description": None}
+        self.projects[uuid] = {"uuid": uuid, "name": body["name"], "description": body.get("description"),
+                               "environments": {"production": production}}  # fmt: skip
+        return 201, {"uuid": uuid}
+
+    def get_project(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        return 200, self._project_view(self._project(uuid))
+
+    def update_project(self, _: Route, body: dict[str, Any], __: Any, uuid: str) -> tuple[int, Any]:
+        project = self._project(uuid)
+        project.update(body)
+        return 201, {k: project[k] for k in ("uuid", "name", "description")}
+
+    def delete_project(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        self._project(uuid)
+        if any(r["project_uuid"] == uuid for r in self.resources.values()):
+            raise Reply(400, {"message": "Project has resources, so it cannot be deleted."})
+        del self.projects[uuid]
+        return 200, {"message": "Project deleted."}
+
+    def list_environments(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        return 200, list(self._project(uuid)["environments"].values())
+
+    def create_environment(
+        self, _: Route, body: dict[str, Any], __: Any, uuid: str
+    ) -> tuple[int, Any]:
+        environments = self._project(uuid)["environments"]
+        if body["name"] in environments:
+            raise Reply(409, {"message": "Environment with this name already exists."})
+        environment = {"uuid": _new_uuid(), "name": body["name"], "description": None}
+        environments[body["name"]] = environment
+        return 201, {"uuid": environment["uuid"]}
+
+    def _environment(self, project_uuid: str, name_or_uuid: str) -> dict[str, Any]:
+        for environment in self._project(project_uuid)["environments"].values():
+            if name_or_uuid in (environment["name"], environment["uuid"]):
+                return environment  # type: ignore[no-any-return]
+        raise Reply(404, {"message": "Environment not found."})
+
+    def get_environment(
+        self, _: Route, __: Any, ___: Any, uuid: str, environment_name_or_uuid: str
+    ) -> tuple[int, Any]:
+        environment = self._environment(uuid, environment_name_or_uuid)
+        kinds = {"applications": [], "postgresqls": [], "redis": [], "mariadbs": [], "services": []}
+        for resource in self.resources.values():
+            if resource["environment_uuid"] == environment["uuid"]:
+                kinds[resource["_list"]].append(self._public(resource))
+        return 200, {**environment, **kinds}
+
+    def delete_environment(
+        self, _: Route, __: Any, ___: Any, uuid: str, environment_name_or_uuid: str
+    ) -> tuple[int, Any]:
+        environment = self._environment(uuid, environment_name_or_uuid)
+        if any(r["environment_uuid"] == environment["uuid"] for r in self.resources.values()):
+            raise Reply(400, {"message": "Environment has resources, so it cannot be deleted."})
+        del self._project(uuid)["environments"][environment["name"]]
+        return 200, {"message": "Environment deleted."}
+
+    # --- databases, services, applications ---------------------------------------------------
+
+    def _place(self, body: dict[str, Any]) -> dict[str, Any]:
+        if body["server_uuid"] != self.server_uuid:
+            raise Reply(404, {"message": "Server not found."})
+        environment = self._environment(
+            body["project_uuid"], body.get("environment_uuid") or body["environment_name"]
+        )
+        return {"project_uuid": body["project_uuid"], "environment_uuid": environment["uuid"]}
+
+    def _store(self, kind: str, listed_as: str, body: dict[str, Any]) -> dict[str, Any]:
+        uuid = _new_uuid()
+        fields = {k: v for k, v in body.items() if k not in PLACEMENT}
+        resource = {
+            "uuid": uuid,
+            "_kind": kind,
+            "_list": listed_as,
+            "envs": {},
+            **self._place(body),
+            **fields,
+        }
+        self.resources[uuid] = resource
+        return resource
+
+    @staticmethod
+    def _public(resource: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in resource.items() if not k.startswith("_") and k != "envs"}
+
+    def create_database(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
+        engine = route.path.rsplit("/", 1)[1]
+        listed_as = {"postgresql": "postgresqls", "redis": "redis", "mariadb": "mariadbs"}[engine]
+        resource = self._store("databases", listed_as, body)
+        resource["database_type"] = f"standalone-{engine}"
+        resource["status"] = "running:healthy" if body.get("instant_deploy") else "exited"
+        user, password = {
+            "postgresql": (body.get("postgres_user", "postgres"), body.get("postgres_password", "generated")),
+            "redis": ("default", body.get("redis_password", "generated")),
+            "mariadb": (body.get("mariadb_user", "mariadb"), body.get("mariadb_password", "generated")),
+        }[engine]  # fmt: skip
+        scheme, port = {
+            "postgresql": ("postgres", 5432),
+            "redis": ("redis", 6379),
+            "mariadb": ("mysql", 3306),
+        }[engine]
+        resource["internal_db_url"] = f"{scheme}://{user}:{password}@{resource['uuid']}:{port}"
+        return 201, {"uuid": resource["uuid"], "internal_db_url": resource["internal_db_url"]}
+
+    def create_service(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
+        resource = self._store("services", "services", body)
+        resource["connect_to_docker_network"] = False
+        return 201, {"uuid": resource["uuid"], "domains": [u["url"] for u in body.get("urls", [])]}
+
+    def create_application(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
+        resource = self._store("applications", "applications", body)
+        resource["source"] = route.path.rsplit("/", 1)[1]
+        if "git_repository" in body:  # Coolify stores org/repo
+            resource["git_repository"] = re.sub(r"^https://[^/]+/", "", body["git_repository"])
+        if resource["source"] == "dockerfile":  # Coolify's bug: ports from the base64 text
+            resource["ports_exposes"] = "80"
+        if not body.get("domains") and body.get("autogenerate_domain", True):
+            resource["domains"] = f"http://{resource['uuid']}.203.0.113.10.sslip.io"
+        return 201, {"uuid": resource["uuid"], "domains": [resource.get("domains", "")]}
+
+    def _resource(self, kind: str, uuid: str) -> dict[str, Any]:
+        resource = self.resources.get(uuid)
+        if resource is None or resource["_kind"] != kind:
+            raise Reply(404, {"message": f"{kind[:-1].capitalize()} not found."})
+        return resource
+
+    @staticmethod
+    def _kind(route: Route) -> str:
+        return route.path.split("/")[1]
+
+    def get_resource(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
+        return 200, self._public(self._resource(self._kind(route), uuid))
+
+    def update_resource(
+        self, route: Route, body: dict[str, Any], _: Any, uuid: str
+    ) -> tuple[int, Any]:
+        resource = self._resource(self._kind(route), uuid)
+        resource.update({k: v for k, v in body.items() if k != "instant_deploy"})
+        return 200, {"uuid": uuid}
+
+    def delete_resource(
+        self, route: Route, _: Any, query: dict[str, str], uuid: str
+    ) -> tuple[int, Any]:
+        self._resource(self._kind(route), uuid)
+        del self.resources[uuid]
+        self.deleted[uuid] = {flag: query.get(flag, "true") for flag in sorted(DELETE_FLAGS)}
+        return 200, {"message": "Deletion request queued."}
+
+    def start_resource(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
+        self._resource(self._kind(route), uuid)["status"] = "running:healthy"
+        return 200, {"message": "Database starting request queued."}
+
+    # --- environment variables ----------------------------------------------------------------
+
+    def list_envs(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
+        return 200, list(self._resource(self._kind(route), uuid)["envs"].values())
+
+    def bulk_envs(self, route: Route, body: dict[str, Any], _: Any, uuid: str) -> tuple[int, Any]:
+        envs = self._resource(self._kind(route), uuid)["envs"]
+        for item in body["data"]:
+            key = item["key"].strip().replace(" ", "_")
+            existing = envs.get(key, {"uuid": _new_uuid()})
+            envs[key] = {**existing, **item, "key": key}
+        return 201, list(envs.values())
+
+    def delete_env(
+        self, route: Route, _: Any, __: Any, uuid: str, env_uuid: str
+    ) -> tuple[int, Any]:
+        envs = self._resource(self._kind(route), uuid)["envs"]
+        for key, env in list(envs.items()):
+            if env["uuid"] == env_uuid:
+                del envs[key]
+                return 200, {"message": "Environment variable deleted."}
+        raise Reply(404, {"message": "Environment variable not found."})
+
+    # --- keys and deployments -----------------------------------------------------------------
+
+    def create_key(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
+        if any(k["private_key"] == body["private_key"] for k in self.keys.values()):
+            raise Reply(422, {"message": "Private key already exists."})
+        uuid = _new_uuid()
+        self.keys[uuid] = {"uuid": uuid, **body}
+        return 201, {"uuid": uuid}
+
+    def get_key(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        if uuid not in self.keys:
+            raise Reply(404, {"message": "Private Key not found."})
+        return 200, {k: v for k, v in self.keys[uuid].items() if k != "private_key"}
+
+    def delete_key(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        if self.keys.pop(uuid, None) is None:
+            raise Reply(404, {"message": "Private Key not found."})
+        return 200, {"message": "Private Key deleted."}
+
+    def deploy(self, _: Route, __: Any, query: dict[str, str]) -> tuple[int, Any]:
+        deployments = []
+        for resource_uuid in query.get("uuid", "").split(","):
+            if resource_uuid not in self.resources:
+                raise Reply(404, {"message": "Resource not found."})
+            deployment_uuid = _new_uuid()
+            status, log = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
+            entries = [{"output": line, "type": "stdout", "hidden": False} for line in log]
+            self.deployments[deployment_uuid] = {
+                "deployment_uuid": deployment_uuid, "application_id": resource_uuid,
+                "status": "queued", "_final": status, "logs": json.dumps(entries),
+                "force_rebuild": query.get("force") == "true",
+            }  # fmt: skip
+            deployments.append({"message": "Deployment request queued.", "resource_uuid": resource_uuid,
+                                "deployment_uuid": deployment_uuid})  # fmt: skip
+        return 200, {"deployments": deployments}
+
+    def get_deployment(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        deployment = self.deployments.get(uuid)
+        if deployment is None:
+            raise Reply(404, {"message": "Deployment not found."})
+        # queued -> in_progress -> the outcome, one step per look.
+        deployment["status"] = {"queued": "in_progress"}.get(
+            deployment["status"], deployment["_final"]
+        )
+        return 200, {k: v for k, v in deployment.items() if not k.startswith("_")}
+
+
+def _validate(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    for name in sorted(set(body) - schema.allowed):
+        errors[name] = ["This field is not allowed."]
+    for name in sorted(schema.required - set(body)):
+        errors[name] = [f"The {name} field is required."]
+    if schema.one_of and not schema.one_of & set(body):
+        for name in sorted(schema.one_of):
+            errors[name] = [f"The {name} field is required when none of the others are present."]
+    for name in sorted(schema.base64 & set(body)):
+        try:
+            base64.b64decode(str(body[name]), validate=True)
+        except binascii.Error:
+            errors[name] = [f"The {name} should be base64 encoded."]
+    if schema.items is not None:
+        for index, item in enumerate(body.get("data") or []):
+            for name, messages in _validate(schema.items, item).items():
+                errors[f"data.{index}.{name}"] = messages
+    return errors
+
+
+class _Handler(BaseHTTPRequestHandler):
+    fake: FakeCoolify
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        status, payload, extra = self.fake.handle(self.command, self.path, headers, raw)
+        text = isinstance(payload, str)  # /health and /version answer in plain text
+        data = payload.encode() if text else json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "text/plain" if text else "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in extra.items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _serve
+
+    def log_message(self, *_: Any) -> None:  # keep test output quiet
+        return
+
+
+@contextmanager
+def running_fake(token: str) -> Iterator[FakeCoolify]:
+    fake = FakeCoolify(token=token)
+    handler = type("Handler", (_Handler,), {"fake": fake})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

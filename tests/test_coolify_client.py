@@ -1,0 +1,135 @@
+"""The Coolify client against the fake API over real HTTP: retries, errors, secrets."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from coolify.client import MASK, CoolifyClient, CoolifyError, CoolifyNotFound
+from tests.fake_coolify import FakeCoolify, running_fake
+
+TOKEN = "plain-api-token-0123456789abcdefghij"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCoolify]:
+    with running_fake(TOKEN) as server:
+        yield server
+
+
+class Sleeps(list[float]):
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def client(url: str, sleeps: Sleeps | None = None, **options: object) -> CoolifyClient:
+    return CoolifyClient(url, TOKEN, sleep=sleeps if sleeps is not None else Sleeps(), **options)  # type: ignore[arg-type]
+
+
+def test_requests_carry_the_bearer_token(fake: FakeCoolify) -> None:
+    with client(fake.url) as coolify:
+        assert coolify.get("/version") == "4.3.10"
+        assert coolify.post("/projects", {"name": "tour-crm"})["uuid"]
+
+
+def test_a_wrong_token_is_refused_without_showing_it(fake: FakeCoolify) -> None:
+    coolify = CoolifyClient(fake.url, "wrong-token-abcdefgh", sleep=Sleeps())
+    with coolify, pytest.raises(CoolifyError) as raised:
+        coolify.get("/projects")
+    assert raised.value.status == 401
+    assert "wrong-token" not in str(raised.value)
+
+
+def test_a_422_names_the_field_and_coolifys_message(fake: FakeCoolify) -> None:
+    with client(fake.url) as coolify, pytest.raises(CoolifyError) as raised:
+        coolify.post("/projects", {"name": "tour-crm", "colour": "red"})
+    error = raised.value
+    assert error.status == 422
+    assert error.field_errors == {"colour": ["This field is not allowed."]}
+    assert str(error) == (
+        "POST /projects was rejected by Coolify: Validation failed. "
+        "(colour: This field is not allowed.)"
+    )
+
+
+def test_a_missing_resource_is_a_not_found(fake: FakeCoolify) -> None:
+    with client(fake.url) as coolify, pytest.raises(CoolifyNotFound):
+        coolify.get("/databases/nosuchuuid")
+
+
+def test_429_and_5xx_are_retried_with_backoff_and_retry_after(fake: FakeCoolify) -> None:
+    fake.fail_next("GET", "/projects", 429, retry_after=7)
+    fake.fail_next("GET", "/projects", 502, 503)
+    sleeps = Sleeps()
+    with client(fake.url, sleeps) as coolify:
+        assert coolify.get("/projects") == []
+    assert sleeps == [7.0, 2.0, 4.0]  # Retry-After beats the first backoff step
+
+
+def test_persistent_5xx_ends_in_a_clear_error(fake: FakeCoolify) -> None:
+    fake.fail_next("GET", "/projects", 503, 503, 503)
+    sleeps = Sleeps()
+    with client(fake.url, sleeps, attempts=3) as coolify, pytest.raises(CoolifyError) as raised:
+        coolify.get("/projects")
+    assert str(raised.value) == "GET /projects failed after 3 attempts: HTTP 503 Injected failure."
+    assert sleeps == [1.0, 2.0]
+
+
+def test_backoff_is_capped(fake: FakeCoolify) -> None:
+    fake.fail_next("GET", "/projects", *[500] * 6)
+    sleeps = Sleeps()
+    with (
+        client(fake.url, sleeps, attempts=6, max_backoff=5) as coolify,
+        pytest.raises(CoolifyError),
+    ):
+        coolify.get("/projects")
+    assert sleeps == [1.0, 2.0, 4.0, 5.0, 5.0]
+
+
+def test_an_unreachable_coolify_is_retried_then_reported() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nothing listens here once the socket closes
+    sleeps = Sleeps()
+    coolify = client(f"http://127.0.0.1:{port}", sleeps, attempts=2)
+    with coolify, pytest.raises(CoolifyError, match="after 2 attempts: could not connect"):
+        coolify.post("/projects", {"name": "x"})
+    assert sleeps == [1.0]
+
+
+def test_a_post_without_answer_is_not_sent_twice(fake: FakeCoolify) -> None:
+    fake.stall_next("POST", "/projects")
+    with client(fake.url, timeout=0.5) as coolify, pytest.raises(CoolifyError) as raised:
+        coolify.post("/projects", {"name": "x"})
+    assert "no answer (ReadTimeout, timeout 0.5s)" in str(raised.value)
+    assert "not sent again" in str(raised.value)
+    assert [r for r in fake.requests if r[:2] == ("POST", "/projects")] == [
+        ("POST", "/projects", {}, {"name": "x"})
+    ]
+
+
+def test_a_get_without_answer_is_asked_again(fake: FakeCoolify) -> None:
+    fake.stall_next("GET", "/projects")
+    with client(fake.url, timeout=0.5) as coolify:
+        assert coolify.get("/projects") == []
+
+
+def test_known_secrets_never_appear_in_errors(fake: FakeCoolify) -> None:
+    password = "db-password-that-must-not-leak"
+    fake.fail_next("POST", "/projects", 500, 500, message=f"cannot use {password} or {TOKEN}")
+    coolify = client(fake.url, attempts=2, redact=[password])
+    with coolify, pytest.raises(CoolifyError) as raised:
+        coolify.post("/projects", {"name": "x"})
+    text = str(raised.value)
+    assert password not in text
+    assert TOKEN not in text
+    assert text.count(MASK) == 2
+
+
+def test_request_bodies_are_never_quoted_in_errors(fake: FakeCoolify) -> None:
+    with client(fake.url) as coolify, pytest.raises(CoolifyError) as raised:
+        coolify.post("/databases/postgresql", {"postgres_password": "hunter2hunter2"})
+    assert "hunter2" not in str(raised.value)
+    assert "server_uuid" in raised.value.field_errors
