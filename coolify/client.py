@@ -55,7 +55,7 @@ class CoolifyClient:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         redact: Iterable[str] = (),
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self._secrets = {token, *redact} - {""}
@@ -63,7 +63,8 @@ class CoolifyClient:
         self._backoff = backoff
         self._max_backoff = max_backoff
         self._timeout = timeout
-        self._sleep = sleep
+        # Looked up now, not at import, so tests can patch time.sleep.
+        self._sleep = time.sleep if sleep is None else sleep
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + API_PREFIX,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},

@@ -34,6 +34,7 @@ from offline.stack_files import PROGRAM, read_stack_file
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 GET_ZONE_INVOKE = "cloudflare:index/getZone:getZone"
+DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
 
 
 @dataclass
@@ -249,9 +250,14 @@ class RecordingMonitor(mocks.MockMonitor):
         inputs = rpc.deserialize_properties(request.object)
         secret_names = set(request.additionalSecretOutputs)
         secret_names |= {name for name, value in inputs.items() if is_secret(value)}
+        state = dict(registration.state)
+        if request.type.startswith(DYNAMIC_TYPE_PREFIX):
+            # No dynamic provider runs under mocks; its computed secret outputs get stand-ins.
+            for name in request.additionalSecretOutputs:
+                state.setdefault(name, f"mock-{name}-of-{request.name}")
         state = {
             name: rpc.wrap_rpc_secret(value) if name in secret_names else value
-            for name, value in registration.state.items()
+            for name, value in state.items()
         }
         self.resources[response.urn] = registration._replace(state=state)
         response.object.CopyFrom(_sync_await(rpc.serialize_properties(state, {})))

@@ -15,7 +15,6 @@ import binascii
 import json
 import re
 import threading
-import time
 import uuid as uuid_module
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -143,6 +142,7 @@ ROUTES = [
     )),
     Route("DELETE", "/databases/{uuid}", "delete_resource", query=DELETE_FLAGS),
     Route("POST", "/databases/{uuid}/start", "start_resource"),
+    Route("POST", "/databases/{uuid}/restart", "start_resource"),
     Route("POST", "/services", "create_service", Body(
         PLACEMENT | {"name", "description", "docker_compose_raw", "urls", "instant_deploy",
                      "force_domain_override", "is_container_label_escape_enabled"},
@@ -158,6 +158,7 @@ ROUTES = [
         base64=frozenset({"docker_compose_raw"}),
     )),
     Route("DELETE", "/services/{uuid}", "delete_resource", query=DELETE_FLAGS),
+    Route("POST", "/services/{uuid}/restart", "start_resource"),
     _app_create("/applications/public", set(GIT), {"git_repository", "git_branch", "build_pack", "ports_exposes"}),
     _app_create("/applications/private-deploy-key", {*GIT, "private_key_uuid"},
                 {"git_repository", "git_branch", "build_pack", "ports_exposes", "private_key_uuid"}),
@@ -269,7 +270,8 @@ class FakeCoolify:
         injected = self._take_injected(method, path)
         if injected is not None:
             if injected.status is None:
-                time.sleep(0.8)  # longer than the tests' 0.5 s client timeout
+                # Longer than the tests' 0.5 s client timeout; not time.sleep, which tests patch.
+                threading.Event().wait(0.8)
                 return 504, {"message": "stalled"}, {}
             extra = {"Retry-After": str(injected.retry_after)} if injected.retry_after else {}
             return injected.status, {"message": injected.message}, extra
@@ -480,7 +482,7 @@ class FakeCoolify:
 
     def start_resource(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
         self._resource(self._kind(route), uuid)["status"] = "running:healthy"
-        return 200, {"message": "Database starting request queued."}
+        return 200, {"message": "Request queued."}
 
     # --- environment variables ----------------------------------------------------------------
 

@@ -1,0 +1,479 @@
+"""Pulumi dynamic providers for the Coolify resources the platform needs.
+
+Every resource takes `connection` ({url, token}); the engine hands it to the provider in plain
+text (dynamic providers do not accept secrets) and marks the stored copy secret again because
+the input was secret. Each provider implements create/read/diff/update/delete:
+
+- a change Coolify cannot apply in place (project, environment, server, source kind, engine,
+  credentials) forces a replacement (`replace_on`);
+- `read` reports a resource deleted behind Pulumi's back as gone, so the next `up` recreates it;
+- deleting a data-holding resource keeps its volumes unless `delete_volumes` is true.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable
+from typing import Any, ClassVar
+
+from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
+
+from coolify.client import CoolifyClient, CoolifyError, CoolifyNotFound
+
+PROVIDER_KEY = "__provider"
+PLACEMENT = ("server_uuid", "project_uuid", "environment_uuid")
+SECRET_FIELDS = frozenset(
+    {"token", "postgres_password", "redis_password", "mariadb_password", "mariadb_root_password",
+     "private_key", "value"}
+)  # fmt: skip
+
+
+def b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _secret_values(value: Any, key: str = "") -> Iterable[str]:
+    """Values of the inputs that hold secrets, to mask them in error messages."""
+    if isinstance(value, dict):
+        for name, item in value.items():
+            yield from _secret_values(item, name)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _secret_values(item, key)
+    elif isinstance(value, str) and key in SECRET_FIELDS:
+        yield value
+
+
+def delete_query(props: dict[str, Any]) -> dict[str, str]:
+    """Coolify deletes volumes by default; keep them unless the config asks otherwise."""
+    volumes = "true" if props.get("delete_volumes") else "false"
+    return {"delete_volumes": volumes, "delete_configurations": "true", "docker_cleanup": "true"}
+
+
+class CoolifyProvider(ResourceProvider):
+    """What every Coolify provider shares: a client per operation, diff by input."""
+
+    replace_on: ClassVar[frozenset[str]] = frozenset()
+    computed: ClassVar[tuple[str, ...]] = ()  # outputs the provider adds to the inputs
+
+    def client(self, props: dict[str, Any]) -> CoolifyClient:
+        connection = props["connection"]
+        return CoolifyClient(connection["url"], connection["token"], redact=_secret_values(props))
+
+    def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        changed = [
+            key for key in news if key != PROVIDER_KEY and key not in self.computed
+            and olds.get(key) != news.get(key)
+        ]  # fmt: skip
+        replaces = [key for key in changed if key in self.replace_on]
+        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+
+    @staticmethod
+    def changed(olds: dict[str, Any], news: dict[str, Any], fields: Iterable[str]) -> list[str]:
+        return [field for field in fields if olds.get(field) != news.get(field)]
+
+    def outputs(self, props: dict[str, Any], **computed: Any) -> dict[str, Any]:
+        return {**props, **computed}
+
+
+class ProjectProvider(CoolifyProvider):
+    """A Coolify project. Inputs: connection, name, description."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        with self.client(props) as coolify:
+            body = {"name": props["name"], "description": props.get("description") or ""}
+            uuid = coolify.post("/projects", body)["uuid"]
+        return CreateResult(uuid, self.outputs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as coolify:
+            try:
+                live = coolify.get(f"/projects/{id_}")
+            except CoolifyNotFound:
+                return ReadResult(None, {})
+        return ReadResult(id_, {**props, "name": live["name"], "description": live["description"]})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        fields = self.changed(olds, news, ("name", "description"))
+        if fields:
+            with self.client(news) as coolify:
+                coolify.patch(f"/projects/{id_}", {field: news[field] for field in fields})
+        return UpdateResult(self.outputs(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with self.client(props) as coolify:
+            try:
+                coolify.delete(f"/projects/{id_}")
+            except CoolifyNotFound:
+                return
+
+
+class EnvironmentProvider(CoolifyProvider):
+    """An environment of a project. Inputs: connection, project_uuid, name. Coolify creates
+    `production` with every project; declaring it adopts that one."""
+
+    replace_on = frozenset({"project_uuid", "name"})
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        project, name = props["project_uuid"], props["name"]
+        with self.client(props) as coolify:
+            try:
+                uuid = coolify.post(f"/projects/{project}/environments", {"name": name})["uuid"]
+            except CoolifyError as error:
+                if error.status != 409:
+                    raise
+                existing = coolify.get(f"/projects/{project}/environments")
+                (uuid,) = [e["uuid"] for e in existing if e["name"] == name]
+        return CreateResult(uuid, self.outputs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as coolify:
+            try:
+                live = coolify.get(f"/projects/{props['project_uuid']}/{id_}")
+            except CoolifyNotFound:
+                return ReadResult(None, {})
+        return ReadResult(id_, {**props, "name": live["name"]})
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self.outputs(news))  # only the connection can change in place
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with self.client(props) as coolify:
+            try:
+                coolify.delete(f"/projects/{props['project_uuid']}/environments/{id_}")
+            except CoolifyNotFound:
+                return
+
+
+class PlacedResourceProvider(CoolifyProvider):
+    """A database, service or application: placed on a server in a project's environment."""
+
+    kind: ClassVar[str]  # the API collection: databases, services, applications
+    settings: ClassVar[tuple[str, ...]]  # inputs a PATCH can change
+
+    def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
+        return {field: props[field] for field in fields}
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as coolify:
+            try:
+                live = coolify.get(f"/{self.kind}/{id_}")
+            except CoolifyNotFound:
+                return ReadResult(None, {})
+        drift = {field: live[field] for field in ("name", "description") if field in live}
+        return ReadResult(id_, {**props, **drift})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        fields = self.changed(olds, news, self.settings)
+        if fields:
+            with self.client(news) as coolify:
+                coolify.patch(f"/{self.kind}/{id_}", self.patch_body(fields, news))
+                self.after_patch(coolify, id_)
+        return UpdateResult(self.outputs(news, **{k: olds.get(k) for k in self.computed}))
+
+    def after_patch(self, coolify: CoolifyClient, id_: str) -> None:
+        """Coolify stores a change without applying it: restart to apply."""
+        coolify.post(f"/{self.kind}/{id_}/restart")
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with self.client(props) as coolify:
+            try:
+                coolify.delete(f"/{self.kind}/{id_}", params=delete_query(props))
+            except CoolifyNotFound:
+                return
+
+
+ENGINE_CONF = {"postgresql": "postgres_conf", "redis": "redis_conf", "mariadb": "mariadb_conf"}
+
+
+class DatabaseProvider(PlacedResourceProvider):
+    """A Coolify database. Inputs: connection, server/project/environment uuids, engine
+    (postgresql, redis, mariadb), name, description, image, limits_memory, credentials (the
+    engine's user/password/database fields), conf (the engine's config file, plain text),
+    delete_volumes. Outputs add internal_db_url."""
+
+    kind = "databases"
+    replace_on = frozenset({*PLACEMENT, "engine", "credentials"})
+    settings = ("name", "description", "image", "limits_memory", "conf")
+    computed = ("internal_db_url",)
+
+    def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
+        body = {field: props[field] for field in fields if field != "conf"}
+        if "conf" in fields:
+            body[ENGINE_CONF[props["engine"]]] = b64(props["conf"] or "")
+        return body
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        body = {
+            **{field: props[field] for field in PLACEMENT},
+            "name": props["name"],
+            "description": props.get("description") or "",
+            "image": props["image"],
+            "limits_memory": props.get("limits_memory") or "0",
+            "instant_deploy": True,
+            **props.get("credentials", {}),
+        }
+        if props.get("conf"):
+            body[ENGINE_CONF[props["engine"]]] = b64(props["conf"])
+        with self.client(props) as coolify:
+            created = coolify.post(f"/databases/{props['engine']}", body)
+        return CreateResult(
+            created["uuid"], self.outputs(props, internal_db_url=created["internal_db_url"])
+        )
+
+
+class ServiceProvider(PlacedResourceProvider):
+    """A Coolify service from a docker compose file. Inputs: connection, server/project/
+    environment uuids, name, description, compose (plain text), urls ([{name, url}]),
+    delete_volumes. Always on Coolify's shared network, so apps and databases resolve it."""
+
+    kind = "services"
+    replace_on = frozenset(PLACEMENT)
+    settings = ("name", "description", "compose", "urls")
+
+    def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
+        body = {field: props[field] for field in fields if field != "compose"}
+        if "compose" in fields:
+            body["docker_compose_raw"] = b64(props["compose"])
+        return body
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        body = {
+            **{field: props[field] for field in PLACEMENT},
+            "name": props["name"],
+            "description": props.get("description") or "",
+            "docker_compose_raw": b64(props["compose"]),
+            "urls": props.get("urls") or [],
+            "instant_deploy": True,
+        }
+        with self.client(props) as coolify:
+            uuid = coolify.post("/services", body)["uuid"]
+            # Coolify 4.3 rejects this field on create (an allow-list bug); it takes it on PATCH.
+            coolify.patch(f"/services/{uuid}", {"connect_to_docker_network": True})
+        return CreateResult(uuid, self.outputs(props))
+
+
+class PrivateKeyProvider(CoolifyProvider):
+    """A private key stored in Coolify (a deploy key for a private repository). Inputs:
+    connection, name, private_key. Any change replaces it."""
+
+    replace_on = frozenset({"name", "private_key"})
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        body = {"name": props["name"], "private_key": props["private_key"]}
+        with self.client(props) as coolify:
+            uuid = coolify.post("/security/keys", body)["uuid"]
+        return CreateResult(uuid, self.outputs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as coolify:
+            try:
+                coolify.get(f"/security/keys/{id_}")
+            except CoolifyNotFound:
+                return ReadResult(None, {})
+        return ReadResult(id_, props)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self.outputs(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        with self.client(props) as coolify:
+            try:
+                coolify.delete(f"/security/keys/{id_}")
+            except CoolifyNotFound:
+                return
+
+
+# Application sources: the create endpoint and the source fields it takes.
+APP_SOURCES = {
+    "public": ("/applications/public", ("git_repository", "git_branch", "build_pack",
+                                        "base_directory", "dockerfile_location")),
+    "deploy-key": ("/applications/private-deploy-key", ("git_repository", "git_branch",
+                   "build_pack", "base_directory", "dockerfile_location", "private_key_uuid")),
+    "dockerfile": ("/applications/dockerfile", ("dockerfile",)),
+    "image": ("/applications/dockerimage", ("docker_registry_image_name",
+                                            "docker_registry_image_tag")),
+}  # fmt: skip
+APP_SETTINGS = (
+    "name", "description", "domains", "ports_exposes", "is_auto_deploy_enabled",
+    "health_check_enabled", "health_check_path", "health_check_interval", "limits_memory",
+)  # fmt: skip
+# Source fields a PATCH can change (not the kind, the deploy key or an inline Dockerfile).
+GIT_PATCHABLE = (
+    "git_repository", "git_branch", "build_pack", "base_directory", "dockerfile_location",
+    "docker_registry_image_name", "docker_registry_image_tag",
+)  # fmt: skip
+
+
+class ApplicationProvider(PlacedResourceProvider):
+    """A Coolify application. Inputs: connection, server/project/environment uuids, source
+    ({kind: public|deploy-key|dockerfile|image, and that kind's fields}), the settings in
+    APP_SETTINGS (domains as a comma-separated list of https URLs; none for a worker), and
+    delete_volumes. It is created without deploying: environment variables come first, and
+    a Deploy resource builds it."""
+
+    kind = "applications"
+    replace_on = frozenset(PLACEMENT)
+    settings = (*APP_SETTINGS, "source")
+
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        result = super().diff(id_, olds, news)
+        old, new = olds.get("source") or {}, news.get("source") or {}
+        # What Coolify cannot change in place: the kind of source, the deploy key, an inline
+        # Dockerfile.
+        if any(old.get(f) != new.get(f) for f in ("kind", "private_key_uuid", "dockerfile")):
+            result.replaces = [*(result.replaces or []), "source"]
+        return result
+
+    def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
+        body = {field: props[field] for field in fields if field != "source"}
+        if "source" in fields:
+            body |= {f: v for f, v in props["source"].items() if f in GIT_PATCHABLE}
+        return body
+
+    def after_patch(self, coolify: CoolifyClient, id_: str) -> None:
+        """Nothing to restart: the next Deploy applies the change."""
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        source = props["source"]
+        path, fields = APP_SOURCES[source["kind"]]
+        body = {
+            **{field: props[field] for field in PLACEMENT},
+            **{field: source[field] for field in fields if source.get(field) is not None},
+            **{field: props[field] for field in APP_SETTINGS if props.get(field) is not None},
+            "autogenerate_domain": False,  # no sslip.io name for workers or internal apps
+            "instant_deploy": False,
+        }
+        if source["kind"] == "dockerfile":
+            body["dockerfile"] = b64(source["dockerfile"])
+            body.pop("ports_exposes", None)
+        with self.client(props) as coolify:
+            uuid = coolify.post(path, body)["uuid"]
+            if source["kind"] == "dockerfile" and props.get("ports_exposes"):
+                # Coolify derives the port from the still-encoded Dockerfile; set it after.
+                coolify.patch(f"/applications/{uuid}", {"ports_exposes": props["ports_exposes"]})
+        return CreateResult(uuid, self.outputs(props))
+
+
+ENV_FLAGS = ("is_buildtime", "is_runtime", "is_literal", "is_multiline", "is_shown_once",
+             "is_preview")  # fmt: skip
+
+
+class EnvVarsProvider(CoolifyProvider):
+    """The environment variables of an application or service, as one resource. Inputs:
+    connection, resource (applications|services), resource_uuid, variables ({KEY: {value and
+    every flag in ENV_FLAGS}}). A bulk upsert sends every flag explicitly (Coolify compares
+    omitted flags as null); keys removed from the config are deleted."""
+
+    replace_on = frozenset({"resource", "resource_uuid"})
+
+    @staticmethod
+    def _path(props: dict[str, Any]) -> str:
+        return f"/{props['resource']}/{props['resource_uuid']}/envs"
+
+    @staticmethod
+    def _upsert(coolify: CoolifyClient, props: dict[str, Any], keys: Iterable[str]) -> None:
+        variables = props["variables"]
+        data = [{"key": key, "value": variables[key]["value"],
+                 **{flag: bool(variables[key].get(flag, False)) for flag in ENV_FLAGS}}
+                for key in sorted(keys)]  # fmt: skip
+        if data:
+            coolify.patch(f"{EnvVarsProvider._path(props)}/bulk", {"data": data})
+
+    @staticmethod
+    def _remove(coolify: CoolifyClient, props: dict[str, Any], keys: Iterable[str]) -> None:
+        wanted = set(keys)
+        for env in coolify.get(EnvVarsProvider._path(props)):
+            if env["key"] in wanted:
+                coolify.delete(f"{EnvVarsProvider._path(props)}/{env['uuid']}")
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        with self.client(props) as coolify:
+            self._upsert(coolify, props, props["variables"])
+        return CreateResult(f"{props['resource_uuid']}-envs", self.outputs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as coolify:
+            try:
+                live = {env["key"]: env for env in coolify.get(self._path(props))}
+            except CoolifyNotFound:
+                return ReadResult(None, {})
+        variables = {
+            key: {"value": live[key].get("value"), **{f: bool(live[key].get(f)) for f in ENV_FLAGS}}
+            for key in props["variables"] if key in live
+        }  # fmt: skip
+        return ReadResult(id_, {**props, "variables": variables})
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        old, new = olds.get("variables") or {}, news["variables"]
+        with self.client(news) as coolify:
+            self._upsert(coolify, news, [key for key in new if old.get(key) != new[key]])
+            self._remove(coolify, news, [key for key in old if key not in new])
+        return UpdateResult(self.outputs(news))
+
+    def delete(self, _id: str, props: dict[str, Any]) -> None:
+        with self.client(props) as coolify:
+            try:
+                self._remove(coolify, props, props["variables"])
+            except CoolifyNotFound:
+                return
+
+
+LOG_TAIL = 20
+
+
+class DeployProvider(CoolifyProvider):
+    """A deployment of an application or service, run again when `triggers` change. Inputs:
+    connection, resource_uuid, triggers (any values), force (rebuild without cache),
+    timeout_seconds, poll_seconds. Waits for `finished`; `failed` fails with the log's tail."""
+
+    computed = ("deployment_uuid",)
+
+    def _deploy(self, props: dict[str, Any]) -> str:
+        query = {"uuid": props["resource_uuid"], "force": "true" if props.get("force") else "false"}
+        with self.client(props) as coolify:
+            (started,) = coolify.post("/deploy", params=query)["deployments"]
+            deployment_uuid = str(started["deployment_uuid"])
+            deadline = time.monotonic() + float(props.get("timeout_seconds") or 1800)
+            while True:
+                deployment = coolify.get(f"/deployments/{deployment_uuid}")
+                status = deployment["status"]
+                if status == "finished":
+                    return deployment_uuid
+                if status in ("failed", "cancelled-by-user"):
+                    raise CoolifyError(
+                        f"deployment {deployment_uuid} of {props['resource_uuid']} {status}; the "
+                        f"log ends:\n{self._log_tail(deployment.get('logs'))}"
+                    )
+                if time.monotonic() > deadline:
+                    raise CoolifyError(
+                        f"deployment {deployment_uuid} of {props['resource_uuid']} is still "
+                        f"{status} after {props.get('timeout_seconds')}s; see it in Coolify"
+                    )
+                time.sleep(float(props.get("poll_seconds") or 5))
+
+    @staticmethod
+    def _log_tail(logs: Any) -> str:
+        try:
+            entries = json.loads(logs or "[]")
+        except ValueError:
+            return str(logs)[-2000:]
+        lines = [str(e.get("output", "")) for e in entries if not e.get("hidden")]
+        return "\n".join(lines[-LOG_TAIL:])
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        deployment_uuid = self._deploy(props)
+        return CreateResult(deployment_uuid, self.outputs(props, deployment_uuid=deployment_uuid))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_, props)  # a past deployment does not drift
+
+    def update(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if not self.changed(olds, news, ("resource_uuid", "triggers")):
+            return UpdateResult(self.outputs(news, deployment_uuid=olds.get("deployment_uuid")))
+        return UpdateResult(self.outputs(news, deployment_uuid=self._deploy(news)))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Forgetting a deployment changes nothing on the server."""

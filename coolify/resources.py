@@ -1,0 +1,188 @@
+"""Coolify resources for Pulumi programs, over the dynamic providers in coolify.providers.
+
+Each takes the `connection` ({url, token}) and its inputs as keyword arguments. Whatever
+holds a secret is listed in `additional_secret_outputs`, so it stays secret in state even
+where the engine would not carry the secrecy of an input over to the output.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import pulumi
+from pulumi.dynamic import ResourceProvider
+
+from coolify.providers import (
+    ApplicationProvider,
+    DatabaseProvider,
+    DeployProvider,
+    EnvironmentProvider,
+    EnvVarsProvider,
+    PrivateKeyProvider,
+    ProjectProvider,
+    ServiceProvider,
+)
+
+
+class Connection(TypedDict):
+    url: pulumi.Input[str]
+    token: pulumi.Input[str]
+
+
+class _CoolifyResource(pulumi.dynamic.Resource):
+    provider: ResourceProvider
+    secret_outputs: tuple[str, ...] = ()
+    computed: tuple[str, ...] = ()
+
+    def __init__(
+        self,
+        name: str,
+        connection: Connection,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None,
+    ) -> None:
+        secret = pulumi.ResourceOptions(
+            additional_secret_outputs=["connection", *self.secret_outputs]
+        )
+        super().__init__(
+            self.provider,
+            name,
+            {"connection": connection, **props, **dict.fromkeys(self.computed)},
+            pulumi.ResourceOptions.merge(opts, secret),
+        )
+
+
+class Project(_CoolifyResource, module="coolify", name="Project"):
+    provider = ProjectProvider()
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        project_name: pulumi.Input[str],
+        description: pulumi.Input[str] = "",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, {"name": project_name, "description": description}, opts)
+
+
+class Environment(_CoolifyResource, module="coolify", name="Environment"):
+    provider = EnvironmentProvider()
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        project_uuid: pulumi.Input[str],
+        environment_name: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"project_uuid": project_uuid, "name": environment_name}
+        super().__init__(name, connection, props, opts)
+
+
+class Database(_CoolifyResource, module="coolify", name="Database"):
+    provider = DatabaseProvider()
+    secret_outputs = ("credentials", "internal_db_url")
+    computed = ("internal_db_url",)
+    internal_db_url: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, props, opts)
+
+
+class Service(_CoolifyResource, module="coolify", name="Service"):
+    provider = ServiceProvider()
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, props, opts)
+
+
+class PrivateKey(_CoolifyResource, module="coolify", name="PrivateKey"):
+    provider = PrivateKeyProvider()
+    secret_outputs = ("private_key",)
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        key_name: pulumi.Input[str],
+        private_key: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, {"name": key_name, "private_key": private_key}, opts)
+
+
+class Application(_CoolifyResource, module="coolify", name="Application"):
+    provider = ApplicationProvider()
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, props, opts)
+
+
+class EnvVars(_CoolifyResource, module="coolify", name="EnvVars"):
+    provider = EnvVarsProvider()
+    secret_outputs = ("variables",)
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        resource: str,
+        resource_uuid: pulumi.Input[str],
+        variables: pulumi.Input[dict[str, Any]],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {"resource": resource, "resource_uuid": resource_uuid, "variables": variables}
+        super().__init__(name, connection, props, opts)
+
+
+class Deploy(_CoolifyResource, module="coolify", name="Deploy"):
+    provider = DeployProvider()
+    computed = ("deployment_uuid",)
+    deployment_uuid: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        resource_uuid: pulumi.Input[str],
+        triggers: pulumi.Input[list[Any]],
+        force: bool = False,
+        timeout_seconds: int = 1800,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        props = {
+            "resource_uuid": resource_uuid,
+            "triggers": triggers,
+            "force": force,
+            "timeout_seconds": timeout_seconds,
+            "poll_seconds": 5,
+        }
+        super().__init__(name, connection, props, opts)

@@ -1,0 +1,573 @@
+"""Each dynamic provider's whole lifecycle against the fake Coolify API over real HTTP:
+create, no-op diff, update in place, replace, out-of-band delete -> gone, delete; and the
+failures: 422 surfaced, 429/5xx retried then reported, no answer."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from coolify.client import CoolifyError
+from coolify.providers import (
+    ENV_FLAGS,
+    ApplicationProvider,
+    DatabaseProvider,
+    DeployProvider,
+    EnvironmentProvider,
+    EnvVarsProvider,
+    PrivateKeyProvider,
+    ProjectProvider,
+    ServiceProvider,
+)
+from tests.fake_coolify import FakeCoolify, running_fake
+
+TOKEN = "api-token-for-the-provider-tests-0123"
+PASSWORD = "Postgres0Password0That0Stays0Secret"
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCoolify]:
+    monkeypatch.setattr("coolify.client.time.sleep", lambda _seconds: None)
+    with running_fake(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def connection(fake: FakeCoolify) -> dict[str, str]:
+    return {"url": fake.url, "token": TOKEN}
+
+
+@pytest.fixture
+def placement(fake: FakeCoolify, connection: dict[str, str]) -> dict[str, str]:
+    project = ProjectProvider().create({"connection": connection, "name": "tour-crm"}).id
+    environment = (
+        EnvironmentProvider()
+        .create({"connection": connection, "project_uuid": project, "name": "production"})
+        .id
+    )
+    return {
+        "server_uuid": fake.server_uuid,
+        "project_uuid": project,
+        "environment_uuid": environment,
+    }
+
+
+def requests_to(fake: FakeCoolify, method: str, path: str) -> list[Any]:
+    return [body for m, p, _, body in fake.requests if (m, p) == (method, path)]
+
+
+def decoded(value: str) -> str:
+    return base64.b64decode(value).decode()
+
+
+# --- projects and environments ------------------------------------------------------------
+
+
+def test_project_lifecycle(fake: FakeCoolify, connection: dict[str, str]) -> None:
+    provider = ProjectProvider()
+    props = {"connection": connection, "name": "tour-crm", "description": "Tour CRM"}
+    created = provider.create(props)
+    assert fake.projects[created.id]["name"] == "tour-crm"
+    assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
+
+    renamed = {**props, "name": "tour-crm-prod"}
+    diff = provider.diff(created.id, created.outs, renamed)  # type: ignore[arg-type]
+    assert (diff.changes, diff.replaces) == (True, [])
+    provider.update(created.id, created.outs, renamed)  # type: ignore[arg-type]
+    assert requests_to(fake, "PATCH", f"/projects/{created.id}") == [{"name": "tour-crm-prod"}]
+    assert provider.read(created.id, renamed).id == created.id
+
+    del fake.projects[created.id]  # deleted behind Pulumi's back
+    assert provider.read(created.id, renamed).id is None
+    provider.delete(created.id, renamed)  # already gone: not an error
+
+
+def test_a_project_with_resources_is_not_deleted(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    DatabaseProvider().create(postgres(connection, placement))
+    with pytest.raises(CoolifyError, match="Project has resources"):
+        ProjectProvider().delete(placement["project_uuid"], {"connection": connection})
+
+
+def test_environment_lifecycle_adopts_production_and_replaces_on_rename(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    project = ProjectProvider().create({"connection": connection, "name": "p1"}).id
+    provider = EnvironmentProvider()
+    production = {"connection": connection, "project_uuid": project, "name": "production"}
+    adopted = provider.create(production)  # Coolify made it with the project: 409, adopted
+    assert adopted.id == fake.projects[project]["environments"]["production"]["uuid"]
+
+    staging = provider.create({**production, "name": "staging"})
+    assert "staging" in fake.projects[project]["environments"]
+    assert (
+        provider.diff(staging.id, staging.outs, {**production, "name": "staging"}).changes is False
+    )  # type: ignore[arg-type]
+    assert provider.diff(staging.id, staging.outs, {**production, "name": "preview"}).replaces == [
+        "name"
+    ]  # type: ignore[arg-type]
+    assert provider.diff(
+        staging.id, staging.outs, {**production, "name": "staging", "project_uuid": "other"}
+    ).replaces == ["project_uuid"]  # type: ignore[arg-type]
+
+    provider.delete(staging.id, staging.outs)  # type: ignore[arg-type]
+    assert "staging" not in fake.projects[project]["environments"]
+    assert provider.read(staging.id, staging.outs).id is None  # type: ignore[arg-type]
+
+
+# --- databases ------------------------------------------------------------------------------
+
+
+def postgres(connection: dict[str, str], placement: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        **placement,
+        "engine": "postgresql",
+        "name": "postgres",
+        "description": "",
+        "image": "postgres:16.4-alpine",
+        "limits_memory": "4096m",
+        "credentials": {
+            "postgres_user": "tour_crm",
+            "postgres_password": PASSWORD,
+            "postgres_db": "tour_crm",
+        },
+        "conf": "shared_buffers = 1GB\n",
+        "delete_volumes": False,
+        **extra,
+    }
+
+
+def test_database_lifecycle(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = DatabaseProvider()
+    props = postgres(connection, placement)
+    created = provider.create(props)
+    stored = fake.resources[created.id]
+    assert stored["postgres_user"] == "tour_crm"
+    assert decoded(stored["postgres_conf"]) == "shared_buffers = 1GB\n"
+    assert stored["status"] == "running:healthy"  # instant deploy
+    assert created.outs["internal_db_url"] == f"postgres://tour_crm:{PASSWORD}@{created.id}:5432"  # type: ignore[index]
+    outs = created.outs
+    assert provider.diff(created.id, outs, props).changes is False  # type: ignore[arg-type]
+
+    bigger = {**props, "limits_memory": "6144m", "conf": "shared_buffers = 2GB\n"}
+    diff = provider.diff(created.id, outs, bigger)  # type: ignore[arg-type]
+    assert (diff.changes, diff.replaces) == (True, [])
+    updated = provider.update(created.id, outs, bigger)  # type: ignore[arg-type]
+    (patch,) = requests_to(fake, "PATCH", f"/databases/{created.id}")
+    assert patch["limits_memory"] == "6144m"
+    assert decoded(patch["postgres_conf"]) == "shared_buffers = 2GB\n"
+    assert requests_to(fake, "POST", f"/databases/{created.id}/restart") == [None]
+    assert updated.outs["internal_db_url"] == outs["internal_db_url"]  # type: ignore[index]
+
+    for key, value in [
+        ("credentials", {**props["credentials"], "postgres_password": "other"}),
+        ("engine", "mariadb"),
+        ("project_uuid", "another-project"),
+    ]:
+        assert provider.diff(created.id, outs, {**props, key: value}).replaces == [key]  # type: ignore[arg-type]
+
+    del fake.resources[created.id]
+    assert provider.read(created.id, props).id is None
+
+
+def test_deleting_a_database_keeps_its_volume_unless_asked(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = DatabaseProvider()
+    kept = provider.create(postgres(connection, placement))
+    provider.delete(kept.id, postgres(connection, placement))
+    assert fake.deleted[kept.id]["delete_volumes"] == "false"
+    dropped = provider.create(postgres(connection, placement))
+    provider.delete(dropped.id, postgres(connection, placement, delete_volumes=True))
+    assert fake.deleted[dropped.id]["delete_volumes"] == "true"
+
+
+def test_a_422_is_surfaced_with_the_field_and_without_the_password(
+    connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    redis = {**postgres(connection, placement), "engine": "redis", "conf": ""}
+    with pytest.raises(CoolifyError) as raised:
+        DatabaseProvider().create(redis)
+    assert raised.value.status == 422
+    assert "postgres_password: This field is not allowed." in str(raised.value)
+    assert PASSWORD not in str(raised.value)
+
+
+def test_5xx_and_429_are_retried(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    fake.fail_next("POST", "/databases/postgresql", 503, 429, retry_after=3)
+    created = DatabaseProvider().create(postgres(connection, placement))
+    assert created.id in fake.resources
+
+
+def test_persistent_failure_is_a_clear_error_without_secrets(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    fake.fail_next(
+        "POST", "/databases/postgresql", *[500] * 5, message=f"disk full while writing {PASSWORD}"
+    )
+    with pytest.raises(CoolifyError) as raised:
+        DatabaseProvider().create(postgres(connection, placement))
+    assert str(raised.value).startswith(
+        "POST /databases/postgresql failed after 5 attempts: HTTP 500"
+    )
+    assert PASSWORD not in str(raised.value)
+    assert TOKEN not in str(raised.value)
+
+
+def test_a_create_without_answer_fails_and_is_not_repeated(
+    fake: FakeCoolify,
+    connection: dict[str, str],
+    placement: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr("coolify.providers.CoolifyClient", _short_timeout_client)
+    fake.stall_next("POST", "/databases/postgresql")
+    with pytest.raises(CoolifyError, match="not sent again"):
+        DatabaseProvider().create(postgres(connection, placement))
+    assert len(requests_to(fake, "POST", "/databases/postgresql")) == 1
+
+
+def _short_timeout_client(url: str, token: str, **options: Any) -> Any:
+    from coolify.client import CoolifyClient  # noqa: PLC0415 -- the real class, patched out above
+
+    return CoolifyClient(url, token, timeout=0.5, **options)
+
+
+# --- services ------------------------------------------------------------------------------
+
+COMPOSE = "services:\n  pgbouncer:\n    image: edoburu/pgbouncer:v1.24.1-p1\n"
+
+
+def test_service_lifecycle(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = ServiceProvider()
+    props = {
+        "connection": connection,
+        **placement,
+        "name": "pgbouncer",
+        "description": "",
+        "compose": COMPOSE,
+        "urls": [],
+        "delete_volumes": False,
+    }
+    created = provider.create(props)
+    (post,) = requests_to(fake, "POST", "/services")
+    assert "connect_to_docker_network" not in post  # Coolify 4.3 refuses it on create...
+    assert fake.resources[created.id]["connect_to_docker_network"] is True  # ...so it is patched
+    assert decoded(fake.resources[created.id]["docker_compose_raw"]) == COMPOSE
+    assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
+
+    changed = {**props, "compose": COMPOSE.replace("v1.24.1-p1", "v1.24.2")}
+    assert provider.diff(created.id, created.outs, changed).replaces == []  # type: ignore[arg-type]
+    provider.update(created.id, created.outs, changed)  # type: ignore[arg-type]
+    assert "v1.24.2" in decoded(fake.resources[created.id]["docker_compose_raw"])
+    assert requests_to(fake, "POST", f"/services/{created.id}/restart") == [None]
+    assert provider.diff(created.id, created.outs, {**props, "environment_uuid": "x"}).replaces == [
+        "environment_uuid"
+    ]  # type: ignore[arg-type]
+
+    provider.delete(created.id, props)
+    assert fake.deleted[created.id]["delete_volumes"] == "false"
+    assert provider.read(created.id, props).id is None
+
+
+# --- private keys and applications ----------------------------------------------------------
+
+DEPLOY_KEY = "\n".join(
+    [
+        "-----BEGIN OPENSSH PRIVATE KEY-----",
+        "b3BlbnNzaC1rZXktdjEAAAAA",
+        "-----END OPENSSH PRIVATE KEY-----",
+    ]
+)
+
+
+def test_private_key_lifecycle(fake: FakeCoolify, connection: dict[str, str]) -> None:
+    provider = PrivateKeyProvider()
+    props = {"connection": connection, "name": "crm-deploy-key", "private_key": DEPLOY_KEY}
+    created = provider.create(props)
+    assert fake.keys[created.id]["name"] == "crm-deploy-key"
+    assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
+    assert provider.diff(created.id, created.outs, {**props, "private_key": "other"}).replaces == [
+        "private_key"
+    ]  # type: ignore[arg-type]
+    provider.delete(created.id, props)
+    assert provider.read(created.id, props).id is None
+
+
+def application(
+    connection: dict[str, str], placement: dict[str, str], source: dict[str, Any], **settings: Any
+) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        **placement,
+        "source": source,
+        "name": "crm",
+        "domains": "https://crm.example.com",
+        "ports_exposes": "3000",
+        "health_check_enabled": True,
+        "health_check_path": "/api/health",
+        **settings,
+    }
+
+
+PUBLIC = {
+    "kind": "public",
+    "git_repository": "https://github.com/acme/tour-crm",
+    "git_branch": "main",
+    "build_pack": "dockerfile",
+    "dockerfile_location": "/apps/crm/Dockerfile",
+}
+
+
+def test_application_from_a_public_repository(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = ApplicationProvider()
+    props = application(connection, placement, PUBLIC)
+    created = provider.create(props)
+    (post,) = requests_to(fake, "POST", "/applications/public")
+    assert post["autogenerate_domain"] is False
+    assert post["instant_deploy"] is False
+    stored = fake.resources[created.id]
+    assert (stored["git_repository"], stored["domains"], stored["ports_exposes"]) == (
+        "acme/tour-crm",
+        "https://crm.example.com",
+        "3000",
+    )
+    assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
+
+    moved = application(
+        connection,
+        placement,
+        {**PUBLIC, "git_branch": "release"},
+        domains="https://app.example.com",
+    )
+    diff = provider.diff(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert (diff.changes, diff.replaces) == (True, [])
+    provider.update(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert (stored["git_branch"], stored["domains"]) == ("release", "https://app.example.com")
+
+    image = application(
+        connection, placement, {"kind": "image", "docker_registry_image_name": "ghcr.io/acme/crm"}
+    )
+    assert provider.diff(created.id, created.outs, image).replaces == ["source"]  # type: ignore[arg-type]
+    del fake.resources[created.id]
+    assert provider.read(created.id, props).id is None
+
+
+def test_application_from_a_private_repository_with_a_deploy_key(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    key = (
+        PrivateKeyProvider()
+        .create({"connection": connection, "name": "k", "private_key": DEPLOY_KEY})
+        .id
+    )
+    source = {
+        **PUBLIC,
+        "kind": "deploy-key",
+        "git_repository": "git@github.com:acme/crm.git",
+        "private_key_uuid": key,
+    }
+    provider = ApplicationProvider()
+    created = provider.create(application(connection, placement, source))
+    assert fake.resources[created.id]["private_key_uuid"] == key
+    rotated = application(connection, placement, {**source, "private_key_uuid": "new-key"})
+    assert provider.diff(created.id, created.outs, rotated).replaces == ["source"]  # type: ignore[arg-type]
+
+
+def test_application_from_an_inline_dockerfile_keeps_its_port(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    dockerfile = "FROM nginx:1.27-alpine\nEXPOSE 8080\n"
+    created = ApplicationProvider().create(
+        application(
+            connection,
+            placement,
+            {"kind": "dockerfile", "dockerfile": dockerfile},
+            ports_exposes="8080",
+        )
+    )
+    stored = fake.resources[created.id]
+    assert decoded(stored["dockerfile"]) == dockerfile
+    assert stored["ports_exposes"] == "8080"  # patched after Coolify's create set 80
+
+
+def test_a_worker_gets_no_domain(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    worker = application(
+        connection,
+        placement,
+        {
+            "kind": "image",
+            "docker_registry_image_name": "ghcr.io/acme/worker",
+            "docker_registry_image_tag": "1.4.2",
+        },
+        domains=None,
+        name="worker",
+    )
+    created = ApplicationProvider().create(worker)
+    assert "domains" not in fake.resources[created.id]  # no sslip.io name either
+
+
+# --- environment variables --------------------------------------------------------------------
+
+
+def variables(**values: str) -> dict[str, dict[str, Any]]:
+    return {
+        key: {
+            "value": value,
+            "is_buildtime": key.startswith("VITE_"),
+            "is_runtime": True,
+            "is_literal": True,
+            "is_multiline": False,
+            "is_shown_once": False,
+            "is_preview": False,
+        }
+        for key, value in values.items()
+    }
+
+
+def test_env_vars_lifecycle(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    provider = EnvVarsProvider()
+    props = {
+        "connection": connection,
+        "resource": "applications",
+        "resource_uuid": app,
+        "variables": variables(
+            DATABASE_URL=f"postgres://u:{PASSWORD}@db/app",
+            NODE_ENV="production",
+            VITE_API_URL="https://api.example.com",
+        ),
+    }
+    created = provider.create(props)
+    (bulk,) = requests_to(fake, "PATCH", f"/applications/{app}/envs/bulk")
+    assert all(set(ENV_FLAGS) <= set(item) for item in bulk["data"])  # every flag explicit
+    envs = fake.resources[app]["envs"]
+    assert envs["VITE_API_URL"]["is_buildtime"] is True
+    assert envs["NODE_ENV"]["is_buildtime"] is False
+    assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
+    assert provider.read(created.id, props).outs["variables"] == props["variables"]  # type: ignore[index]
+
+    changed = {
+        **props,
+        "variables": variables(DATABASE_URL=f"postgres://u:{PASSWORD}@db/app", NODE_ENV="staging"),
+    }
+    provider.update(created.id, created.outs, changed)  # type: ignore[arg-type]
+    assert [
+        item["key"]
+        for item in requests_to(fake, "PATCH", f"/applications/{app}/envs/bulk")[1]["data"]
+    ] == ["NODE_ENV"]
+    assert set(envs) == {
+        "DATABASE_URL",
+        "NODE_ENV",
+    }  # VITE_API_URL removed from the config: deleted
+    assert envs["NODE_ENV"]["value"] == "staging"
+
+    assert provider.diff(
+        created.id, created.outs, {**props, "resource_uuid": "other"}
+    ).replaces == ["resource_uuid"]  # type: ignore[arg-type]
+    provider.delete(created.id, changed)
+    assert envs == {}
+
+
+def test_env_vars_of_a_deleted_app_are_gone(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    props = {
+        "connection": connection,
+        "resource": "applications",
+        "resource_uuid": app,
+        "variables": variables(A="1"),
+    }
+    created = EnvVarsProvider().create(props)
+    del fake.resources[app]
+    assert EnvVarsProvider().read(created.id, props).id is None
+    EnvVarsProvider().delete(created.id, props)  # nothing left to delete: not an error
+
+
+# --- deployments -----------------------------------------------------------------------------
+
+
+def deploy_props(connection: dict[str, str], resource_uuid: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "connection": connection,
+        "resource_uuid": resource_uuid,
+        "triggers": ["v1"],
+        "force": False,
+        "timeout_seconds": 5,
+        "poll_seconds": 0.01,
+        **extra,
+    }
+
+
+def test_deploy_waits_for_finished_and_runs_again_on_new_triggers(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    provider = DeployProvider()
+    props = deploy_props(connection, app)
+    created = provider.create(props)
+    assert fake.deployments[created.id]["status"] == "finished"
+    assert [q for m, p, q, _ in fake.requests if (m, p) == ("POST", "/deploy")] == [
+        {"uuid": app, "force": "false"}
+    ]
+
+    provider.update(
+        created.id, created.outs, {**props, "connection": {**connection, "url": fake.url + "/"}}
+    )  # type: ignore[arg-type]
+    assert len(fake.deployments) == 1  # a new connection alone deploys nothing
+    second = provider.update(created.id, created.outs, {**props, "triggers": ["v2"]})  # type: ignore[arg-type]
+    assert len(fake.deployments) == 2
+    assert second.outs["deployment_uuid"] != created.id
+
+
+def test_a_failed_deploy_fails_with_the_tail_of_its_log(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    fake.deploy_outcome[app] = (
+        "failed",
+        [f"step {n}" for n in range(1, 31)] + ["npm ERR! missing script: build"],
+    )
+    with pytest.raises(CoolifyError) as raised:
+        DeployProvider().create(deploy_props(connection, app))
+    message = str(raised.value)
+    assert "failed; the log ends:" in message
+    assert message.endswith("step 30\nnpm ERR! missing script: build")
+    assert "step 11\n" not in message  # only the last 20 lines
+
+
+def test_a_deploy_that_never_ends_times_out(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    fake.deploy_outcome[app] = ("in_progress", [])
+    with pytest.raises(CoolifyError, match=r"still in_progress after 0\.2s"):
+        DeployProvider().create(deploy_props(connection, app, timeout_seconds=0.2))
+
+
+def test_deployment_logs_are_json_entries(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    """The fake stores logs as Coolify does: a JSON text of entries, some hidden."""
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    created = DeployProvider().create(deploy_props(connection, app))
+    assert json.loads(fake.deployments[created.id]["logs"])[0]["output"] == "Deployed."
