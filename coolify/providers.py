@@ -16,11 +16,13 @@ import base64
 import json
 import time
 from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from pulumi.dynamic import CreateResult, DiffResult, ReadResult, ResourceProvider, UpdateResult
 
 from coolify.client import CoolifyClient, CoolifyError, CoolifyNotFound
+from coolify.connection import connect
 
 PROVIDER_KEY = "__provider"
 PLACEMENT = ("server_uuid", "project_uuid", "environment_uuid")
@@ -58,9 +60,8 @@ class CoolifyProvider(ResourceProvider):
     replace_on: ClassVar[frozenset[str]] = frozenset()
     computed: ClassVar[tuple[str, ...]] = ()  # outputs the provider adds to the inputs
 
-    def client(self, props: dict[str, Any]) -> CoolifyClient:
-        connection = props["connection"]
-        return CoolifyClient(connection["url"], connection["token"], redact=_secret_values(props))
+    def client(self, props: dict[str, Any]) -> AbstractContextManager[CoolifyClient]:
+        return connect(props["connection"], redact=_secret_values(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         changed = [

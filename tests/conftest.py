@@ -7,6 +7,10 @@ from collections.abc import Iterator
 import pytest
 from pulumi.runtime.settings import get_root_resource
 
+from tests.sshd import privsep_dir, running_sshd
+
+__all__ = ["privsep_dir", "running_sshd"]  # fixtures shared by the sshd and tunnel tests
+
 
 @pytest.fixture(autouse=True)
 def _pulumi_runtime_is_reset() -> Iterator[None]:

@@ -230,7 +230,7 @@ def test_a_create_without_answer_fails_and_is_not_repeated(
     placement: dict[str, str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("coolify.providers.CoolifyClient", _short_timeout_client)
+    monkeypatch.setattr("coolify.connection.CoolifyClient", _short_timeout_client)
     fake.stall_next("POST", "/databases/postgresql")
     with pytest.raises(CoolifyError, match="not sent again"):
         DatabaseProvider().create(postgres(connection, placement))

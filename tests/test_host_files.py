@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,46 +18,8 @@ from render.host_files import (
     sshd_dropin,
     sysctl_conf,
 )
+from tests.sshd import SSHD, RunningSshd, ubuntu_like_sshd_config
 from tests.support import run, write
-
-SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-
-
-def ubuntu_like_sshd_config(folder: Path, dropin: str) -> Path:
-    """A main sshd_config shaped like Ubuntu 24.04's (drop-ins included first), whose own
-    settings and a cloud-init drop-in contradict ours: ours must win."""
-    write(folder / "sshd_config.d" / "00-platform-hardening.conf", dropin)
-    write(folder / "sshd_config.d" / "50-cloud-init.conf", "PasswordAuthentication yes\n")
-    host_key = folder / "ssh_host_ed25519_key"
-    if not host_key.exists():
-        assert (
-            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)]).returncode
-            == 0
-        )
-    return write(
-        folder / "sshd_config",
-        f"Include {folder}/sshd_config.d/*.conf\n"
-        "KbdInteractiveAuthentication yes\n"
-        "PasswordAuthentication yes\n"
-        "PermitRootLogin yes\n"
-        "X11Forwarding yes\n"
-        "AllowAgentForwarding yes\n"
-        "MaxAuthTries 6\n"
-        "UsePAM yes\n"
-        "AcceptEnv LANG LC_*\n"
-        "Subsystem sftp /usr/lib/openssh/sftp-server\n"
-        f"HostKey {host_key}\n"
-        f"PidFile {folder}/sshd.pid\n"
-        f"AuthorizedKeysFile {folder}/authorized_keys\n"
-        # Only for this test: the keys live under /tmp, which StrictModes would refuse.
-        "StrictModes no\n",
-    )
-
-
-@pytest.fixture(scope="module")
-def privsep_dir() -> None:
-    """sshd insists on its privilege separation directory even for -t."""
-    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
 def effective(config: Path) -> dict[str, str]:
@@ -106,51 +64,6 @@ def test_the_dropin_wins_over_the_main_config_and_cloud_init(tmp_path: Path) -> 
     assert settings["macs"] == ",".join(MACS)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@pytest.fixture
-def running_sshd(tmp_path: Path, privsep_dir: None) -> Iterator[tuple[int, Path]]:
-    """A real sshd on loopback with the hardening drop-in; yields (port, client key)."""
-    client_key = tmp_path / "client_key"
-    assert (
-        run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)]).returncode == 0
-    )
-    write(tmp_path / "authorized_keys", Path(f"{client_key}.pub").read_text())
-    config = ubuntu_like_sshd_config(tmp_path, sshd_dropin("deploy", 3))
-    port = _free_port()
-    command = [
-        SSHD,
-        "-D",
-        "-e",
-        "-f",
-        str(config),
-        "-p",
-        str(port),
-        "-o",
-        "ListenAddress=127.0.0.1",
-    ]
-    log = (tmp_path / "sshd.log").open("w")
-    server = subprocess.Popen(command, stderr=log)
-    try:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with socket.socket() as probe:
-                if probe.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.05)
-        else:
-            pytest.fail(f"sshd did not start listening: {(tmp_path / 'sshd.log').read_text()}")
-        yield port, client_key
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-        log.close()
-
-
 def ssh(port: int, *options: str, user: str = "root") -> subprocess.CompletedProcess[str]:
     return run(
         ["ssh", "-p", str(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=no",
@@ -160,21 +73,21 @@ def ssh(port: int, *options: str, user: str = "root") -> subprocess.CompletedPro
     )  # fmt: skip
 
 
-def test_root_logs_in_by_key(running_sshd: tuple[int, Path]) -> None:
-    port, key = running_sshd
+def test_root_logs_in_by_key(running_sshd: RunningSshd) -> None:
+    port, key = running_sshd.port, running_sshd.client_key
     result = ssh(port, "-i", str(key), "-o", "IdentitiesOnly=yes")
     assert result.returncode == 0, result.stderr
 
 
-def test_passwords_are_never_offered(running_sshd: tuple[int, Path]) -> None:
-    port, _ = running_sshd
+def test_passwords_are_never_offered(running_sshd: RunningSshd) -> None:
+    port = running_sshd.port
     result = ssh(port, "-o", "PubkeyAuthentication=no", "-o", "PreferredAuthentications=password")
     assert result.returncode != 0
     assert "Permission denied (publickey)" in result.stderr
 
 
-def test_users_outside_allowusers_are_refused(running_sshd: tuple[int, Path]) -> None:
-    port, key = running_sshd
+def test_users_outside_allowusers_are_refused(running_sshd: RunningSshd) -> None:
+    port, key = running_sshd.port, running_sshd.client_key
     result = ssh(port, "-i", str(key), "-o", "IdentitiesOnly=yes", user="nobody")
     assert result.returncode != 0
 
@@ -187,9 +100,9 @@ def test_users_outside_allowusers_are_refused(running_sshd: tuple[int, Path]) ->
     ids=["cbc-cipher", "sha1-kex", "sha1-mac"],
 )  # fmt: skip
 def test_weak_algorithms_are_refused(
-    running_sshd: tuple[int, Path], weak: list[str], refusal: str
+    running_sshd: RunningSshd, weak: list[str], refusal: str
 ) -> None:
-    port, key = running_sshd
+    port, key = running_sshd.port, running_sshd.client_key
     result = ssh(port, "-i", str(key), "-o", "IdentitiesOnly=yes", *weak)
     assert result.returncode != 0
     assert refusal in result.stderr

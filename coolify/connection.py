@@ -1,0 +1,105 @@
+"""How a provider reaches Coolify: its HTTPS dashboard URL, or an SSH tunnel to 127.0.0.1:8000
+on the server (the port is bound to the server's loopback only, and closed in the firewall).
+
+A connection is {url, token} or {url, token, ssh: {host, port, user, private_key, host_key}};
+with `ssh`, `url` is ignored and the tunnel's local end is used. The host key is pinned.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from coolify.client import MASK, CoolifyClient, CoolifyError
+
+COOLIFY_PORT = 8000
+TUNNEL_WAIT_SECONDS = 30
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _write_private(path: Path, text: str) -> None:
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text if text.endswith("\n") else text + "\n")
+
+
+@contextmanager
+def ssh_tunnel(
+    *,
+    host: str,
+    user: str,
+    private_key: str,
+    host_key: str,
+    port: int = 22,
+    remote_port: int = COOLIFY_PORT,
+) -> Iterator[str]:
+    """Forward a free local port to 127.0.0.1:`remote_port` on `host`; yield the local URL."""
+    with tempfile.TemporaryDirectory(prefix="coolify-tunnel-") as folder:
+        key, known_hosts = Path(folder, "key"), Path(folder, "known_hosts")
+        _write_private(key, private_key)
+        known_host = host if port == 22 else f"[{host}]:{port}"
+        known_hosts.write_text(f"{known_host} {host_key.strip()}\n")
+        local = _free_port()
+        log = Path(folder, "ssh.log")
+        command = [
+            "ssh", "-N", "-p", str(port), "-i", str(key),
+            "-L", f"127.0.0.1:{local}:127.0.0.1:{remote_port}",
+            "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
+            "-o", f"UserKnownHostsFile={known_hosts}", "-o", "ExitOnForwardFailure=yes",
+            "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=15", f"{user}@{host}",
+        ]  # fmt: skip
+        with log.open("w") as errors:
+            process = subprocess.Popen(
+                command, stdin=subprocess.DEVNULL, stdout=errors, stderr=errors
+            )
+            try:
+                _wait_for(local, process, log)
+                yield f"http://127.0.0.1:{local}"
+            finally:
+                process.terminate()
+                process.wait(timeout=10)
+
+
+def _wait_for(local: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + TUNNEL_WAIT_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise CoolifyError(
+                f"the SSH tunnel to Coolify failed: {log.read_text().strip()[-500:]}"
+            )
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", local)) == 0:
+                return
+        time.sleep(0.05)
+    raise CoolifyError(f"the SSH tunnel to Coolify did not open within {TUNNEL_WAIT_SECONDS}s")
+
+
+@contextmanager
+def connect(connection: dict[str, Any], redact: Iterable[str] = ()) -> Iterator[CoolifyClient]:
+    """A client for `connection`, through its SSH tunnel when it has one."""
+    ssh = connection.get("ssh")
+    if not ssh:
+        with CoolifyClient(connection["url"], connection["token"], redact=redact) as client:
+            yield client
+        return
+    try:
+        with (
+            ssh_tunnel(**ssh) as url,
+            CoolifyClient(url, connection["token"], redact=[*redact, ssh["private_key"]]) as client,
+        ):
+            yield client
+    except CoolifyError as error:  # never let ssh's own messages carry the key or the token
+        message = str(error).replace(ssh["private_key"], MASK).replace(connection["token"], MASK)
+        raise CoolifyError(message, status=error.status, field_errors=error.field_errors) from None
