@@ -1,15 +1,18 @@
-"""Composition only: validated config -> server -> DNS -> stack outputs."""
+"""Composition only: validated config -> server -> DNS -> Coolify -> stack outputs."""
 
 import pulumi
 
+from components.coolify import CoolifyInstall, CoolifyProject
 from components.dns import Dns
 from components.server import Server, label_value, server_name
+from components.tls import OriginCertificate
 from config import load_stack_config
 
 config = load_stack_config()  # fails with every problem named before any resource exists
 project, stack = pulumi.get_project(), pulumi.get_stack()
 hostname = server_name(config.server, project, stack)
 hostnames = config.served_hostnames()
+proxied = [host.fqdn for host in hostnames if host.proxied]
 
 server = Server(
     "server",
@@ -28,8 +31,30 @@ Dns(
     ipv6=server.ipv6,
     stack=f"{project}/{stack}",
 )
+coolify = CoolifyInstall(
+    "coolify",
+    coolify=config.coolify,
+    root_email=config.coolify_root_email,
+    dashboard_url=config.dashboard_url,
+    host=server.ipv4,
+    server_id=server.server_id,
+    private_key=server.automation_private_key,
+    origin_certificate=OriginCertificate("origin", hostnames=proxied) if proxied else None,
+)
+coolify_project = CoolifyProject(
+    "coolify-project",
+    connection=coolify.connection,
+    project_name=project,
+    environment_name=stack,
+    ready=coolify.ready,
+)
 
 pulumi.export("serverName", hostname)
 pulumi.export("serverIpv4", server.ipv4)
 pulumi.export("serverIpv6", server.ipv6)
 pulumi.export("hostnames", [host.fqdn for host in hostnames])
+pulumi.export("coolifyUrl", config.dashboard_url)
+pulumi.export("coolifyRootUser", config.coolify_root_email)
+pulumi.export("coolifyRootPassword", coolify.root_password)
+pulumi.export("coolifyProjectUuid", coolify_project.project_uuid)
+pulumi.export("coolifyEnvironmentUuid", coolify_project.environment_uuid)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_hcloud as hcloud
+import pulumi_tls as tls
 
 from config.model import ServerConfig, SshConfig
 from render.cloud_init import cloud_init, dump_user_data
@@ -58,6 +59,7 @@ class Server(pulumi.ComponentResource):
     ipv4: pulumi.Output[str]
     ipv6: pulumi.Output[str]
     server_id: pulumi.Output[str]
+    automation_private_key: pulumi.Output[str]  # secret: root's key for automation
 
     def __init__(
         self,
@@ -73,6 +75,16 @@ class Server(pulumi.ComponentResource):
         super().__init__("platform:index:Server", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
+        # The stack's own key for pulumi-command and the Coolify tunnel: nobody's laptop key
+        # is needed to run `pulumi up`, and its private half lives only in the encrypted state.
+        automation = tls.PrivateKey(f"{name}-automation-key", algorithm="ED25519", opts=child)
+        automation_key = hcloud.SshKey(
+            f"{name}-key-automation",
+            name=f"{hostname}-automation",
+            public_key=automation.public_key_openssh.apply(str.strip),
+            labels=labels,
+            opts=child,
+        )
         keys = [
             hcloud.SshKey(
                 f"{name}-key-{key.name}",
@@ -108,7 +120,7 @@ class Server(pulumi.ComponentResource):
             server_type=server.type,
             image=server.image,
             location=server.location,
-            ssh_keys=[key.id for key in keys],
+            ssh_keys=[automation_key.id, *(key.id for key in keys)],
             # Attached at creation, so the server never boots without its firewall.
             firewall_ids=[firewall.id.apply(int)],
             user_data=self.user_data,
@@ -130,4 +142,5 @@ class Server(pulumi.ComponentResource):
         self.ipv4 = instance.ipv4_address
         self.ipv6 = instance.ipv6_address
         self.server_id = instance.id
+        self.automation_private_key = automation.private_key_openssh
         self.register_outputs({"ipv4": self.ipv4, "ipv6": self.ipv6, "serverId": self.server_id})

@@ -212,15 +212,55 @@ class DnsConfig(Model):
         return self
 
 
+# sha256 of scripts/install.sh at each Coolify tag the platform knows; another version needs
+# coolify.installScriptSha256 (`curl -fsSL <tag's install.sh> | sha256sum`).
+INSTALL_SCRIPT_SHA256 = {
+    "4.3.10": "8ef02dce49339208f5abc247bff0277c73d04538d7a36dcfd21331e314e0f2cd",
+}
+
+
 class CoolifyConfig(Model):
     hostname: HostEntry = Field(
         HostEntry(host="coolify"), description="dashboard hostname; DNS-only by default"
+    )
+    version: str = Field(
+        "4.3.10", pattern=r"^\d+\.\d+\.\d+$", description="the Coolify release to install"
+    )
+    install_script_sha256: str | None = Field(
+        None,
+        pattern=r"^[0-9a-f]{64}$",
+        description="sha256 of the version's install.sh; known for 4.3.10",
+    )
+    root_username: str = Field(
+        "admin",
+        pattern=r"^[A-Za-z0-9_-]{3,}$",
+        description="the dashboard's root user (its password is generated)",
+    )
+    root_email: str | None = Field(
+        None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="the root user's e-mail; default admin@<domain>; its domain must have DNS",
     )
     docker_address_pool: PrivateIPv4Cidr = Field(
         "172.16.0.0/12",
         description="private range Docker takes container networks from; must not overlap "
         "any private network the server joins",
     )
+
+    @model_validator(mode="after")
+    def _known_installer(self) -> CoolifyConfig:
+        if self.install_script_sha256 is None and self.version not in INSTALL_SCRIPT_SHA256:
+            raise config_error(
+                f"no pinned install.sh checksum for Coolify {self.version}; set "
+                "coolify.installScriptSha256 to the sha256 of scripts/install.sh at tag "
+                f"v{self.version}, or use {', '.join(INSTALL_SCRIPT_SHA256)}",
+                at="installScriptSha256",
+            )
+        return self
+
+    @property
+    def installer_sha256(self) -> str:
+        return self.install_script_sha256 or INSTALL_SCRIPT_SHA256[self.version]
 
 
 class PostgresConfig(Model):
@@ -326,6 +366,14 @@ class StackConfig(Model):
     @property
     def zone_name(self) -> str:
         return self.dns.zone_name or self.domain
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"https://{self.fqdn(self.coolify.hostname.host)}"
+
+    @property
+    def coolify_root_email(self) -> str:
+        return self.coolify.root_email or f"admin@{self.domain}"
 
     def fqdn(self, host: str) -> str:
         if host in ("@", self.domain):

@@ -68,8 +68,18 @@ def ssh_tunnel(
                 _wait_for(local, process, log)
                 yield f"http://127.0.0.1:{local}"
             finally:
-                process.terminate()
-                process.wait(timeout=10)
+                _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    """ssh sometimes sits out a SIGTERM in its event loop; a tunnel holds no state worth a
+    graceful exit, so it gets a moment and then SIGKILL."""
+    process.terminate()
+    try:
+        process.wait(timeout=2)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
 
 
 def _wait_for(local: int, process: subprocess.Popen[bytes], log: Path) -> None:

@@ -7,7 +7,7 @@ where the engine would not carry the secrecy of an input over to the output.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
 
 import pulumi
 from pulumi.dynamic import ResourceProvider
@@ -23,10 +23,9 @@ from coolify.providers import (
     ServiceProvider,
 )
 
-
-class Connection(TypedDict):
-    url: pulumi.Input[str]
-    token: pulumi.Input[str]
+# {url, token} or {url, token, ssh: {host, port, user, private_key, host_key}}: see
+# coolify.connection. Usually a secret Output, as it holds the token.
+Connection = pulumi.Input[dict[str, Any]]
 
 
 class _CoolifyResource(pulumi.dynamic.Resource):

@@ -63,6 +63,7 @@ class Recording:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     stack_outputs: dict[str, Any] = field(default_factory=dict)
     log: list[tuple[str, str]] = field(default_factory=list)
+    secret_config: dict[str, str] = field(default_factory=dict)
     error: Exception | None = None
     """What the program raised, if it failed; what it registered until then is kept."""
 
@@ -124,6 +125,24 @@ def secret_strings(value: Any) -> Iterator[str]:
 
 
 MIN_SECRET_LENGTH = 8  # shorter strings (a port, "true") would match by accident
+# Where secrets are born: the outputs these resources mark secret. A bundle that merely holds
+# a secret (a connection with a token and a host address) makes none of its other parts secret.
+SECRET_SOURCES = frozenset({
+    "random:index/randomPassword:RandomPassword",
+    "random:index/randomBytes:RandomBytes",
+    "tls:index/privateKey:PrivateKey",
+})  # fmt: skip
+
+
+def generated_secrets(recording: Recording) -> set[str]:
+    """The secret values of the stack: what pulumi-random and pulumi-tls generated, and the
+    config values read as secrets."""
+    found = set(recording.secret_config.values())
+    for resource in recording.resources:
+        if resource.type in SECRET_SOURCES:
+            for name in resource.additional_secret_outputs:
+                found |= set(secret_strings(resource.outputs.get(name)))
+    return {text for text in found if len(text) >= MIN_SECRET_LENGTH}
 
 
 def find_leaks(recording: Recording) -> list[str]:
@@ -135,12 +154,7 @@ def find_leaks(recording: Recording) -> list[str]:
         stores.append((f"{resource.name} outputs", resource.outputs))
     stores.append(("stack outputs", recording.stack_outputs))
     stores.append(("log", [message for _, message in recording.log]))
-    secrets = {
-        text
-        for _, store in stores
-        for text in secret_strings(store)
-        if len(text) >= MIN_SECRET_LENGTH
-    }
+    secrets = generated_secrets(recording)
     return [
         f"{where}: {path}"
         for where, store in stores
@@ -224,7 +238,33 @@ def _ssh_key(args: mocks.MockResourceArgs) -> dict[str, Any]:
     return {"fingerprint": ":".join(digest[i : i + 2] for i in range(0, len(digest), 2))}
 
 
+def _pem(kind: str, args: mocks.MockResourceArgs) -> str:
+    body = base64.b64encode(_seeded(args).randbytes(48)).decode()
+    return f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----\n"
+
+
+def _private_key(args: mocks.MockResourceArgs) -> dict[str, Any]:
+    """A key of the shape tls.PrivateKey returns (not a usable key)."""
+    blob = b"\x00\x00\x00\x0bssh-ed25519\x00\x00\x00\x20" + _seeded(args).randbytes(32)
+    return {
+        "privateKeyPem": _pem("PRIVATE KEY", args),
+        "privateKeyOpenssh": _pem("OPENSSH PRIVATE KEY", args),
+        "publicKeyOpenssh": f"ssh-ed25519 {base64.b64encode(blob).decode()}\n",
+        "publicKeyPem": _pem("PUBLIC KEY", args),
+    }
+
+
 _COMPUTED: dict[str, Callable[[mocks.MockResourceArgs], dict[str, Any]]] = {
+    "tls:index/privateKey:PrivateKey": _private_key,
+    "tls:index/certRequest:CertRequest": lambda a: {
+        "certRequestPem": _pem("CERTIFICATE REQUEST", a)
+    },
+    "cloudflare:index/originCaCertificate:OriginCaCertificate": lambda a: {
+        "certificate": _pem("CERTIFICATE", a),
+        "expiresOn": "2041-11-22T00:00:00Z",
+    },
+    # What a remote command printed; a test can see which command an output came from.
+    "command:remote:Command": lambda a: {"stdout": f"stdout of {a.name}", "stderr": ""},
     "hcloud:index/server:Server": _server,
     "hcloud:index/sshKey:SshKey": _ssh_key,
     "random:index/randomPassword:RandomPassword": _random_password,
@@ -325,6 +365,7 @@ def evaluate(
     Each call gets a fresh event loop and fresh runtime settings, so evaluations never see each
     other's state."""
     recording = Recording(project=project, stack=stack)
+    recording.secret_config = {key: config[key] for key in secret_keys or [] if key in config}
     platform_mocks = PlatformMocks()
     logger = logging.getLogger(f"offline.{id(recording)}")
     logger.propagate = False

@@ -62,7 +62,8 @@ def resources_section(recording: Recording) -> list[str]:
     for component in sorted(components, key=lambda r: r.name):
         lines.append(f"  {component.name} ({component.type})")
         children = sorted(recording.children_of(component), key=lambda r: (r.type, r.name))
-        lines += [f"    {r.type:<42} {r.name}{_notes(r)}" for r in children]
+        width = max((len(r.type) for r in children), default=0)
+        lines += [f"    {r.type:<{width}}  {r.name}{_notes(r)}" for r in children]
     return lines
 
 

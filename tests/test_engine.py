@@ -121,3 +121,35 @@ def test_invokes_are_recorded() -> None:
     assert recording.calls == [
         ("cloudflare:index/getZone:getZone", {"filter": {"match": "all", "name": "example.com"}})
     ]
+
+
+def test_secret_config_values_are_secrets_too(tmp_path: Path) -> None:
+    program = write(
+        tmp_path / "__main__.py",
+        "import pulumi\n"
+        "token = pulumi.Config().require_secret('apiToken')\n"
+        "pulumi.export('leaked', pulumi.Output.unsecret(token))\n",
+    )
+    recording = evaluate(
+        program,
+        project="platform",
+        stack="test",
+        config={"platform:apiToken": "sk-from-config-0123"},
+        secret_keys=["platform:apiToken"],
+    )
+    assert find_leaks(recording) == ["stack outputs: leaked"]
+
+
+def test_a_plain_value_inside_a_secret_bundle_is_not_a_secret(tmp_path: Path) -> None:
+    """A connection holds a token (secret) and a host address (not): the address may appear
+    in plain text elsewhere, the token may not."""
+    program = write(
+        tmp_path / "__main__.py",
+        "import pulumi\nimport pulumi_random as random\n"
+        "token = random.RandomPassword('token', length=32, special=False)\n"
+        "bundle = {'host': '203.0.113.10', 'token': token.result}\n"
+        "pulumi.export('connection', pulumi.Output.secret(bundle))\n"
+        "pulumi.export('host', '203.0.113.10')\n",
+    )
+    recording = evaluate(program, project="platform", stack="test", config={})
+    assert find_leaks(recording) == []

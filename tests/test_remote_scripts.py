@@ -131,7 +131,9 @@ def never_in_argv(host: Host, *secrets: str) -> None:
             assert secret not in " ".join(argv), argv
 
 
-@pytest.mark.parametrize("name", ["wait-cloud-init", "install-coolify", "bootstrap-api"])
+@pytest.mark.parametrize(
+    "name", ["wait-cloud-init", "install-coolify", "bootstrap-api", "install-origin-cert"]
+)
 def test_scripts_pass_shellcheck(name: str, tmp_path: Path) -> None:
     script = tmp_path / f"{name}.sh"
     script.write_text(remote_script(name, **dict.fromkeys(required_params(name), "value")))
@@ -155,14 +157,21 @@ def test_parameters_are_shell_quoted() -> None:
 
 
 @pytest.mark.parametrize(("status", "ok"), [(0, True), (2, True), (1, False)])
-def test_waiting_for_cloud_init(host: Host, status: int, ok: bool) -> None:
+def test_waiting_for_cloud_init_then_reporting_the_host_key(
+    host: Host, status: int, ok: bool
+) -> None:
     host.set(cloud_init_rc=str(status))
-    result = host.run(remote_script("wait-cloud-init"))
+    key_file = host.state / "ssh_host_ed25519_key.pub"
+    key_file.write_text("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6OGVDhgMAO root@server\n")
+    result = host.run(remote_script("wait-cloud-init", HOST_KEY_FILE=str(key_file)))
     assert (result.returncode == 0) is ok
     assert host.argv()[0] == ["cloud-init", "status", "--wait"]
-    if not ok:
+    if ok:  # the host key is the only output, without its comment: later steps pin it
+        assert result.stdout == "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIJ6OGVDhgMAO\n"
+    else:
         assert host.argv()[1] == ["cloud-init", "status", "--long"]
         assert "cloud-init failed (status 1)" in result.stderr
+        assert result.stdout == ""
 
 
 # --- install -----------------------------------------------------------------------------------

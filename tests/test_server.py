@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from components.server import ANYWHERE, firewall_rules, label_value, server_name
 from config import parse_stack_config
 from config.model import SshConfig
-from offline.engine import Recording
+from offline.engine import Recording, is_secret, reveal
 from render.cloud_init import cloud_init, dump_user_data
 from tests.support import (
     ED25519_ALICE,
@@ -85,10 +85,20 @@ def test_each_key_is_uploaded_and_given_to_the_server() -> None:
     recording = evaluate_ok(values, stack="production")
     keys = recording.of_type(SSH_KEY)
     assert sorted(k.inputs["name"] for k in keys) == [
-        "platform-production-alice", "platform-production-bob"
+        "platform-production-alice", "platform-production-automation", "platform-production-bob"
     ]  # fmt: skip
-    assert {k.inputs["publicKey"] for k in keys} == {ED25519_ALICE, ED25519_BOB}
+    assert {ED25519_ALICE, ED25519_BOB} < {k.inputs["publicKey"] for k in keys}
     assert sorted(only(recording, SERVER)["sshKeys"]) == sorted(k.id for k in keys)
+
+
+def test_the_stack_has_its_own_automation_key_for_root() -> None:
+    recording = evaluate_ok(minimal_config())
+    (generated,) = recording.of_type("tls:index/privateKey:PrivateKey")
+    assert generated.inputs["algorithm"] == "ED25519"
+    assert is_secret(generated.outputs["privateKeyOpenssh"])
+    automation = recording.named("server-key-automation")
+    assert automation.inputs["publicKey"] == reveal(generated.outputs["publicKeyOpenssh"]).strip()
+    assert automation.id in only(recording, SERVER)["sshKeys"]
 
 
 def test_a_protected_server_cannot_be_deleted_or_rebuilt() -> None:

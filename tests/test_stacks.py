@@ -10,11 +10,15 @@ import yaml
 
 from config import parse_stack_config
 from config.hetzner import SERVER_TYPES
-from offline.engine import find_leaks
+from offline.engine import find_leaks, is_secret
 from offline.stack_files import PROJECT_DIR, read_stack_file, stack_names
 from tests.support import evaluate_stack
 
-STACK_OUTPUTS = {"serverName", "serverIpv4", "serverIpv6", "hostnames"}
+STACK_OUTPUTS = {
+    "serverName", "serverIpv4", "serverIpv6", "hostnames",
+    "coolifyUrl", "coolifyRootUser", "coolifyRootPassword", "coolifyProjectUuid",
+    "coolifyEnvironmentUuid",
+}  # fmt: skip
 
 
 def stack_config(stack: str) -> Any:
@@ -99,3 +103,9 @@ def test_staging_never_serves_a_production_hostname() -> None:
 
 def test_staging_leaves_the_zone_settings_to_production() -> None:
     assert evaluate_stack("staging").of_type("cloudflare:index/zoneSetting:ZoneSetting") == []
+
+
+def test_the_dashboard_password_is_a_secret_output() -> None:
+    outputs = evaluate_stack("production").stack_outputs
+    assert is_secret(outputs["coolifyRootPassword"])
+    assert outputs["coolifyRootUser"] == "admin@example.com"

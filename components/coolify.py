@@ -1,0 +1,203 @@
+"""Coolify on the server: installed over SSH, bootstrapped for the API, and its project.
+
+Every step is a script from render/scripts/ run by pulumi-command as root with the stack's
+automation key; each is safe to run again and runs again when the server is replaced
+(`triggers`). The first step pins the server's host key for all later ones. Secrets (the root
+user's password, the API token, the origin certificate's key) travel on stdin only; the steps
+that read them log nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+import pulumi_random as random
+
+from components.tls import OriginCertificate
+from config.model import CoolifyConfig
+from coolify.resources import Connection, Environment, Project
+from render.coolify_files import (
+    COOLIFY_DIR,
+    compose_override,
+    dump_compose,
+    origin_certificate_config,
+)
+from render.remote import remote_script
+
+HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
+# Coolify's rules for the root password: mixed case, digits and symbols; and install.sh
+# writes it with sed into an .env file, so none of | & \ $ # quotes or spaces.
+ROOT_PASSWORD_SYMBOLS = "-_.+:,@%!"  # noqa: S105 -- the alphabet, not a password
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode()
+
+
+def _line(secret: pulumi.Output[str]) -> pulumi.Output[str]:
+    return secret.apply(lambda value: f"{value}\n")
+
+
+class CoolifyInstall(pulumi.ComponentResource):
+    connection: pulumi.Output[dict[str, Any]]  # secret: what the coolify resources connect with
+    ready: pulumi.Resource  # the last bootstrap step: depend on it before using the API
+    root_password: pulumi.Output[str]  # secret: the dashboard's root user logs in with it
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        coolify: CoolifyConfig,
+        root_email: str,
+        dashboard_url: str,
+        host: pulumi.Input[str],
+        server_id: pulumi.Input[str],
+        private_key: pulumi.Input[str],
+        origin_certificate: OriginCertificate | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:index:CoolifyInstall", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        root_password = random.RandomPassword(
+            f"{name}-root-password", length=32, override_special=ROOT_PASSWORD_SYMBOLS,
+            min_upper=2, min_lower=2, min_numeric=2, min_special=2, opts=child,
+        )  # fmt: skip
+        # Only its sha256 reaches Coolify's database; the plain value stays in the state.
+        api_token = random.RandomPassword(f"{name}-api-token", length=48, special=False, opts=child)
+
+        def step(
+            step_name: str,
+            script: str,
+            *,
+            connection: command.remote.ConnectionArgs,
+            after: list[pulumi.Resource],
+            stdin: pulumi.Input[str] | None = None,
+            timeout: str = "10m",
+        ) -> command.remote.Command:
+            return command.remote.Command(
+                f"{name}-{step_name}",
+                connection=connection,
+                create=script,
+                stdin=stdin,
+                # Output may carry what came in on stdin; keep it out of the logs.
+                logging=command.remote.Logging.NONE if stdin is not None else None,
+                triggers=[server_id],
+                opts=pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=after,
+                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
+                ),
+            )
+
+        first_contact = command.remote.ConnectionArgs(
+            host=host,
+            user="root",
+            private_key=private_key,
+            dial_error_limit=60,
+            per_dial_timeout=10,
+        )
+        wait = step(
+            "wait-cloud-init",
+            remote_script("wait-cloud-init", HOST_KEY_FILE=HOST_KEY_FILE),
+            connection=first_contact,
+            after=[],
+            timeout="25m",
+        )
+        pinned = command.remote.ConnectionArgs(
+            host=host, user="root", private_key=private_key, host_key=wait.stdout,
+            dial_error_limit=20, per_dial_timeout=10,
+        )  # fmt: skip
+        install = step(
+            "install",
+            remote_script(
+                "install-coolify",
+                VERSION=coolify.version,
+                SCRIPT_SHA256=coolify.installer_sha256,
+                ROOT_USERNAME=coolify.root_username,
+                ROOT_USER_EMAIL=root_email,
+                POOL_BASE=coolify.docker_address_pool,
+                COOLIFY_DIR=COOLIFY_DIR,
+                CUSTOM_COMPOSE=_b64(dump_compose(compose_override())),
+            ),
+            connection=pinned,
+            after=[wait],
+            stdin=_line(root_password.result),
+            timeout="30m",
+        )
+        self.ready = step(
+            "bootstrap-api",
+            remote_script("bootstrap-api", INSTANCE_URL=dashboard_url),
+            connection=pinned,
+            after=[install],
+            stdin=_line(api_token.result),
+        )
+        if origin_certificate is not None:
+            step(
+                "origin-certificate",
+                remote_script(
+                    "install-origin-cert",
+                    COOLIFY_DIR=COOLIFY_DIR,
+                    DYNAMIC_CONFIG=_b64(origin_certificate_config()),
+                ),
+                connection=pinned,
+                after=[install],
+                stdin=pulumi.Output.concat(
+                    origin_certificate.private_key_pem, origin_certificate.certificate_pem
+                ),
+            )
+        self.connection = pulumi.Output.secret(
+            pulumi.Output.from_input(
+                {
+                    "url": dashboard_url,
+                    "token": api_token.result,
+                    "ssh": {
+                        "host": host,
+                        "port": 22,
+                        "user": "root",
+                        "private_key": private_key,
+                        "host_key": wait.stdout,
+                    },
+                }
+            )
+        )
+        self.root_password = root_password.result
+        self.register_outputs({"dashboardUrl": dashboard_url})
+
+
+class CoolifyProject(pulumi.ComponentResource):
+    """The stack's Coolify project and environment, where its databases, services and apps go."""
+
+    project_uuid: pulumi.Output[str]
+    environment_uuid: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        project_name: str,
+        environment_name: str,
+        ready: pulumi.Resource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:index:CoolifyProject", name, None, opts)
+        project = Project(
+            f"{name}-project",
+            connection=connection,
+            project_name=project_name,
+            description="Managed by Pulumi",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ready]),
+        )
+        environment = Environment(
+            f"{name}-environment",
+            connection=connection,
+            project_uuid=project.id,
+            environment_name=environment_name,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.project_uuid = project.id
+        self.environment_uuid = environment.id
+        self.register_outputs({"projectUuid": project.id, "environmentUuid": environment.id})

@@ -1,0 +1,52 @@
+"""Files the platform adds to Coolify's own configuration, built as data and dumped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+COOLIFY_DIR = "/data/coolify"
+# Coolify mounts /data/coolify/proxy into its Traefik container at /traefik and has Traefik
+# watch /traefik/dynamic for file configuration (bootstrap/helpers/proxy.php, 4.3.10).
+PROXY_MOUNT = "/traefik"
+
+
+class Override(list[str]):
+    """A compose list that replaces the base file's list (`!override`, Compose >= 2.24)."""
+
+
+class Reset(list[str]):
+    """A compose list that removes the base file's list (`!reset`)."""
+
+
+class _ComposeDumper(yaml.SafeDumper):
+    pass
+
+
+_ComposeDumper.add_representer(Override, lambda d, v: d.represent_sequence("!override", v))
+_ComposeDumper.add_representer(Reset, lambda d, v: d.represent_sequence("!reset", v))
+
+
+def compose_override() -> dict[str, Any]:
+    """docker-compose.custom.yml for Coolify's own stack: the dashboard and API listen on the
+    server's loopback only (reached through an SSH tunnel, or through Traefik at the dashboard
+    hostname); the realtime ports are not published at all (Traefik routes them too)."""
+    return {
+        "services": {
+            "coolify": {"ports": Override(["127.0.0.1:8000:8080"])},
+            "soketi": {"ports": Reset()},
+        }
+    }
+
+
+def dump_compose(document: dict[str, Any]) -> str:
+    return yaml.dump(document, Dumper=_ComposeDumper, sort_keys=False)
+
+
+def origin_certificate_config() -> str:
+    """Traefik file configuration that adds the origin certificate to its store; Traefik
+    serves it for the hostnames it covers."""
+    certificate = {"certFile": f"{PROXY_MOUNT}/certs/origin.crt",
+                   "keyFile": f"{PROXY_MOUNT}/certs/origin.key"}  # fmt: skip
+    return yaml.safe_dump({"tls": {"certificates": [certificate]}}, sort_keys=False)
