@@ -1,0 +1,24 @@
+"""redis.conf for the platform's Redis 7: a password, AOF every second, a memory cap with
+LRU eviction. The password comes from a file Redis includes, never from the command line."""
+
+from __future__ import annotations
+
+
+def redis_conf(*, maxmemory_mb: int, password_file: str | None = None) -> str:
+    lines = [
+        "# Managed by the platform (Pulumi): Redis settings.",
+        "appendonly yes",
+        "appendfsync everysec",
+        f"maxmemory {maxmemory_mb}mb",
+        "maxmemory-policy allkeys-lru",
+        "protected-mode yes",
+    ]
+    if password_file is not None:
+        lines.append(f"include {password_file}")
+    return "\n".join(lines) + "\n"
+
+
+def redis_password_conf(password: str) -> str:
+    """The included file with the password (quoted, as redis.conf reads it)."""
+    escaped = password.replace("\\", "\\\\").replace('"', '\\"')
+    return f'requirepass "{escaped}"\n'

@@ -1,0 +1,27 @@
+"""Connection strings, built in one place. User names and passwords are percent-encoded, so
+any character a generator can produce survives a URL parser."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+
+def _part(value: str) -> str:
+    return quote(value, safe="")
+
+
+def postgres_url(
+    *, user: str, password: str, host: str, port: int, database: str, pgbouncer: bool = False
+) -> str:
+    """`pgbouncer=true` tells Prisma it talks to PgBouncer in transaction mode (no server-side
+    prepared statements of its own naming); Prisma removes it before connecting."""
+    url = f"postgresql://{_part(user)}:{_part(password)}@{host}:{port}/{_part(database)}"
+    return url + "?pgbouncer=true" if pgbouncer else url
+
+
+def redis_url(*, password: str, host: str, port: int = 6379, db: int = 0) -> str:
+    return f"redis://default:{_part(password)}@{host}:{port}/{db}"
+
+
+def mysql_url(*, user: str, password: str, host: str, port: int, database: str) -> str:
+    return f"mysql://{_part(user)}:{_part(password)}@{host}:{port}/{_part(database)}"
