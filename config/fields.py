@@ -239,3 +239,37 @@ def _ssh_public_key(value: str) -> str:
 
 
 SshPublicKey = Annotated[str, AfterValidator(_ssh_public_key)]
+
+
+_IMAGE = re.compile(
+    r"^(?P<name>[a-z0-9][a-z0-9._/:-]*?)(?::(?P<tag>[A-Za-z0-9._-]+))?"
+    r"(?:@sha256:(?P<digest>[0-9a-f]{64}))?$"
+)
+
+
+def _pinned_image(value: str) -> str:
+    match = _IMAGE.match(value)
+    if not match:
+        raise config_error(f"{value!r} is not a container image like postgres:16.4-alpine")
+    tag = match.group("tag") or ""
+    if not match.group("digest") and not re.search(r"\d+\.\d+|RELEASE\.", tag):
+        raise config_error(
+            f"{value!r} is not pinned: give an exact version tag (postgres:16.4-alpine, not "
+            "postgres:16 or :latest) or a digest, so that an upgrade is a change of config"
+        )
+    return value
+
+
+PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
+
+
+def _identifier(value: str) -> str:
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
+        raise config_error(
+            f"{value!r} is not a valid database identifier: up to 63 characters of a-z, 0-9 "
+            "and '_', not starting with a digit"
+        )
+    return value
+
+
+DatabaseIdentifier = Annotated[str, AfterValidator(_identifier)]

@@ -7,6 +7,7 @@ generated with pulumi-random, next to the model, never inside it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -16,9 +17,11 @@ from pydantic.alias_generators import to_camel
 
 from config.fields import (
     AdminCidr,
+    DatabaseIdentifier,
     DomainName,
     HostName,
     LinuxUserName,
+    PinnedImage,
     PrivateIPv4Cidr,
     ResourceName,
     SshPublicKey,
@@ -212,6 +215,12 @@ class DnsConfig(Model):
         return self
 
 
+PGBOUNCER_PREPARED_STATEMENTS = (1, 21)
+# The memory budget's fixed shares, in MB.
+OS_MB = 512
+COOLIFY_MB = 1536
+BUILD_MB = 1024
+
 # sha256 of scripts/install.sh at each Coolify tag the platform knows; another version needs
 # coolify.installScriptSha256 (`curl -fsSL <tag's install.sh> | sha256sum`).
 INSTALL_SCRIPT_SHA256 = {
@@ -264,15 +273,57 @@ class CoolifyConfig(Model):
 
 
 class PostgresConfig(Model):
-    """PostgreSQL 16 on the server (its settings come with the data-services work)."""
+    image: PinnedImage = Field("postgres:16.4-alpine", description="PostgreSQL 16 image")
+    database: DatabaseIdentifier = Field("app", description="the application database")
+    user: DatabaseIdentifier = Field("app", description="the role the apps connect as")
+    memory_mb: int = Field(4096, ge=256, description="memory limit; the settings are tuned from it")
+    max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
 
 
 class PgBouncerConfig(Model):
-    """PgBouncer in front of the PostgreSQL service."""
+    image: PinnedImage = Field(
+        "edoburu/pgbouncer:v1.24.1-p1", description="PgBouncer image, version 1.21 or newer"
+    )
+    max_client_conn: int = Field(100, ge=1, description="client connections it accepts")
+    default_pool_size: int = Field(20, ge=1, description="server connections per pool")
+    min_pool_size: int = Field(5, ge=0, description="server connections kept open")
+    reserve_pool_size: int = Field(5, ge=0, description="extra connections under load")
+    reserve_pool_timeout: int = Field(3, ge=0, description="seconds before the reserve is used")
+    server_lifetime: int = Field(3600, ge=0, description="seconds a server connection lives")
+    server_idle_timeout: int = Field(600, ge=0, description="seconds an idle one is kept")
+    max_prepared_statements: int = Field(100, ge=0, description="prepared statements tracked")
+    memory_mb: int = Field(64, ge=16, description="memory limit")
+
+    @property
+    def version(self) -> tuple[int, int]:
+        found = re.search(r"(\d+)\.(\d+)", self.image.rsplit(":", 1)[-1])
+        return (int(found.group(1)), int(found.group(2))) if found else (0, 0)
+
+    @model_validator(mode="after")
+    def _prepared_statements(self) -> PgBouncerConfig:
+        if self.version < PGBOUNCER_PREPARED_STATEMENTS:
+            raise config_error(
+                f"{self.image} is PgBouncer {self.version[0]}.{self.version[1]}; prepared "
+                "statements in transaction pooling need 1.21 or newer (Prisma and most ORMs "
+                "use them), e.g. edoburu/pgbouncer:v1.24.1-p1",
+                at="image",
+            )
+        if self.min_pool_size > self.default_pool_size:
+            raise config_error("minPoolSize is larger than defaultPoolSize", at="minPoolSize")
+        return self
 
 
 class RedisConfig(Model):
-    """Redis 7 on the server."""
+    image: PinnedImage = Field("redis:7.4.1-alpine", description="Redis 7 image")
+    maxmemory_mb: int = Field(512, ge=16, description="Redis maxmemory (allkeys-lru beyond it)")
+    memory_mb: int | None = Field(
+        None, ge=32, description="container memory limit; default 1.5 x maxmemory"
+    )
+
+    @property
+    def limit_mb(self) -> int:
+        # Above maxmemory: the fork that rewrites the AOF copies pages while Redis writes.
+        return self.memory_mb or self.maxmemory_mb * 3 // 2
 
 
 class MinioConfig(Model):
@@ -280,10 +331,17 @@ class MinioConfig(Model):
     console_hostname: HostEntry | None = Field(
         None, description="web console hostname; no console when unset"
     )
+    image: PinnedImage = Field(
+        "ghcr.io/coollabsio/minio:RELEASE.2025-10-15T17-29-55Z",
+        description="MinIO image (upstream stopped publishing images in 2025-10)",
+    )
+    memory_mb: int = Field(512, ge=128, description="memory limit")
 
 
 class UptimeKumaConfig(Model):
     hostname: HostEntry = Field(HostEntry(host="status"), description="status page hostname")
+    image: PinnedImage = Field("louislam/uptime-kuma:1.23.16", description="Uptime Kuma image")
+    memory_mb: int = Field(256, ge=64, description="memory limit")
 
 
 class ServicesConfig(Model):
@@ -325,6 +383,7 @@ RESERVED_NAMES = frozenset({*SERVICE_NAMES.values(), "coolify"})
 
 class AppConfig(Model):
     name: ResourceName = Field(description="app name; also its container hostname")
+    memory_mb: int = Field(512, ge=64, description="memory limit of the app's container")
     domains: list[HostEntry] = Field(
         default_factory=list,
         description="hostnames routed to the app; none for a worker",
@@ -431,7 +490,42 @@ class StackConfig(Model):
             )
         self._check_names()
         self._check_hostnames(zone)
+        self._check_memory()
         return self
+
+    def memory_budget(self) -> list[tuple[str, int]]:
+        """Who takes how much of the server's memory, in MB."""
+        services = self.services
+        rows = [
+            ("operating system", OS_MB),
+            ("Coolify (app, database, Redis, realtime, proxy)", COOLIFY_MB),
+            ("one image build at a time", BUILD_MB),
+        ]
+        if services.postgres:
+            rows.append(("postgres", services.postgres.memory_mb))
+        if services.pgbouncer:
+            rows.append(("pgbouncer", services.pgbouncer.memory_mb))
+        if services.redis:
+            rows.append(("redis", services.redis.limit_mb))
+        if services.minio:
+            rows.append(("minio", services.minio.memory_mb))
+        if services.uptime_kuma:
+            rows.append(("uptime-kuma", services.uptime_kuma.memory_mb))
+        rows += [(f"app {app.name}", app.memory_mb) for app in self.apps]
+        return rows
+
+    def _check_memory(self) -> None:
+        rows = self.memory_budget()
+        needed, available = sum(mb for _, mb in rows), self.server.spec.memory_mb
+        if needed > available:
+            width = max(len(who) for who, _ in rows)
+            table = "\n".join(f"      {who:<{width}}  {mb:>6} MB" for who, mb in rows)
+            raise config_error(
+                f"the stack needs {needed} MB of memory but a {self.server.type} has "
+                f"{available} MB: over by {needed - available} MB. Choose a larger type or give "
+                f"less memory to the services and apps (memoryMb):\n{table}",
+                at="server.type",
+            )
 
     def _check_names(self) -> None:
         taken: dict[str, str] = {}

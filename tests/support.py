@@ -41,6 +41,7 @@ def tour_crm_config() -> dict[str, Any]:
     """A full platform: every service with a hostname and three apps."""
     return {
         **minimal_config(),
+        "server": {"type": "cx43", "location": "fsn1"},
         "services": {
             "postgres": {},
             "pgbouncer": {},

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from config import parse_stack_config
+from config.model import ServerConfig
 from offline.stack_files import stack_names
 from render.cloud_init import MAX_USER_DATA_BYTES, cloud_init, dump_user_data
 from render.host_files import FAIL2BAN_JAIL_PATH, SSHD_DROPIN_PATH, SYSCTL_PATH
@@ -105,7 +106,11 @@ def test_services_and_time() -> None:
     [("cpx12", 1), ("cx23", 2), ("cx33", 4), ("cx43", 8), ("cx53", 8), ("ccx63", 8)],
 )
 def test_swap_is_sized_from_ram(server_type: str, swap_gb: int) -> None:
-    document = render(with_value(minimal_config(), "server.type", server_type))
+    server = ServerConfig.model_validate({"type": server_type, "location": "fsn1"})
+    assert server.swap_size_gb == swap_gb
+    document = cloud_init(
+        server, parse_stack_config(minimal_config(), PROJECT).ssh, "172.16.0.0/12"
+    )
     assert document["swap"] == {
         "filename": "/swapfile", "size": swap_gb * 1024**3, "maxsize": swap_gb * 1024**3
     }  # fmt: skip

@@ -110,6 +110,12 @@ BAD_INPUT = [
     ("app-domain-key-typo", with_value(BASE, "apps", [{"name": "web", "port": 80, "domains": [{"host": "www", "proxy": True}]}]), "platform:apps[0].domains[0].proxy", "did you mean 'proxied'"),
     ("hostname-twice", with_value(FULL, "apps[0].domains", ["files"]), "platform:apps[0].domains[0]", "served twice"),
     ("hostname-taken-by-coolify", with_value(FULL, "apps[1].domains", ["coolify"]), "platform:apps[1].domains[0]", "coolify dashboard"),
+    ("image-not-pinned", with_value(BASE, "services.redis", {"image": "redis:7-alpine"}), "platform:services.redis.image", "not pinned"),
+    ("image-latest", with_value(BASE, "services.postgres", {"image": "postgres:latest"}), "platform:services.postgres.image", "not pinned"),
+    ("pgbouncer-too-old", with_value(BASE, "services", {"postgres": {}, "pgbouncer": {"image": "edoburu/pgbouncer:1.18.0"}}), "platform:services.pgbouncer.image", "1.21"),
+    ("pool-min-over-default", with_value(BASE, "services", {"postgres": {}, "pgbouncer": {"minPoolSize": 30}}), "platform:services.pgbouncer.minPoolSize", "larger"),
+    ("db-identifier", with_value(BASE, "services.postgres", {"database": "tour-crm"}), "platform:services.postgres.database", "identifier"),
+    ("over-memory-budget", with_value(FULL, "server.type", "cx23"), "platform:server.type", "over by"),
     ("proxied-too-deep", with_value(FULL, "apps[0].domains", ["crm.staging"]), "platform:apps[0].domains[0]", "crm-staging"),
 ]  # fmt: skip
 
@@ -194,3 +200,10 @@ def test_unproxied_names_may_be_deeper_than_one_level() -> None:
 @pytest.mark.parametrize("location", ["ash", "hil", "sin"])
 def test_outside_europe_only_cpx_and_ccx_are_offered(location: str) -> None:
     assert {name[:3] for name in types_offered_in(location)} == {"cpx", "ccx"}
+
+
+def test_the_memory_budget_shows_who_uses_what() -> None:
+    (problem,) = problems(with_value(FULL, "server.type", "cx23"))
+    assert "the stack needs 10304 MB of memory but a cx23 has 4096 MB: over by 6208 MB" in problem
+    for row in ("operating system", "postgres", "4096 MB", "app worker"):
+        assert row in problem

@@ -87,10 +87,22 @@ def test_staging_is_the_same_platform_on_a_smaller_cheaper_server() -> None:
     production, staging = stack_config("production"), stack_config("staging")
     assert staging.server.spec.memory_gb < production.server.spec.memory_gb
     assert staging.server.spec.eur_per_month < production.server.spec.eur_per_month
-    assert staging.services == production.services.model_copy(
-        update={"minio": staging.services.minio, "uptime_kuma": staging.services.uptime_kuma}
-    )
+    assert staging.services.enabled() == production.services.enabled()
     assert [(a.name, a.port) for a in staging.apps] == [(a.name, a.port) for a in production.apps]
+    staging_memory = sum(mb for _, mb in staging.memory_budget())
+    assert staging_memory <= staging.server.spec.memory_mb
+
+
+def test_production_takes_the_guides_database_settings() -> None:
+    services = stack_config("production").services
+    assert services.postgres is not None and services.pgbouncer is not None  # noqa: PT018
+    assert (services.postgres.database, services.postgres.user, services.postgres.memory_mb) == (
+        "tour_crm", "tour_crm", 4096
+    )  # fmt: skip
+    pool = services.pgbouncer
+    assert (pool.max_client_conn, pool.default_pool_size, pool.min_pool_size,
+            pool.reserve_pool_size, pool.reserve_pool_timeout) == (100, 20, 5, 5, 3)  # fmt: skip
+    assert services.redis is not None and services.redis.maxmemory_mb == 512  # noqa: PT018
 
 
 def test_staging_never_serves_a_production_hostname() -> None:
