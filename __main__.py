@@ -1,8 +1,9 @@
-"""Composition only: validated config -> server -> DNS -> Coolify -> stack outputs."""
+"""Composition only: validated config -> server -> DNS -> Coolify -> data -> stack outputs."""
 
 import pulumi
 
 from components.coolify import CoolifyInstall, CoolifyProject
+from components.data import DataServices
 from components.dns import Dns
 from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
@@ -48,6 +49,17 @@ coolify_project = CoolifyProject(
     environment_name=stack,
     ready=coolify.ready,
 )
+data = DataServices(
+    "data",
+    services=config.services,
+    connection=coolify.connection,
+    placement={
+        "server_uuid": coolify_project.server_uuid,
+        "project_uuid": coolify_project.project_uuid,
+        "environment_uuid": coolify_project.environment_uuid,
+    },
+    protect=config.server.delete_protection,
+)
 
 pulumi.export("serverName", hostname)
 pulumi.export("serverIpv4", server.ipv4)
@@ -58,3 +70,7 @@ pulumi.export("coolifyRootUser", config.coolify_root_email)
 pulumi.export("coolifyRootPassword", coolify.root_password)
 pulumi.export("coolifyProjectUuid", coolify_project.project_uuid)
 pulumi.export("coolifyEnvironmentUuid", coolify_project.environment_uuid)
+for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direct_url),
+                    ("redisUrl", data.redis_url)]:  # fmt: skip
+    if url is not None:
+        pulumi.export(output, url)

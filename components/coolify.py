@@ -18,14 +18,14 @@ import pulumi_random as random
 
 from components.tls import OriginCertificate
 from config.model import CoolifyConfig
-from coolify.resources import Connection, Environment, Project
+from coolify.resources import Connection, Environment, Project, Server
 from render.coolify_files import (
     COOLIFY_DIR,
     compose_override,
-    dump_compose,
     origin_certificate_config,
 )
 from render.remote import remote_script
+from render.yaml_text import dump_yaml
 
 HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
 # Coolify's rules for the root password: mixed case, digits and symbols; and install.sh
@@ -120,7 +120,7 @@ class CoolifyInstall(pulumi.ComponentResource):
                 ROOT_USER_EMAIL=root_email,
                 POOL_BASE=coolify.docker_address_pool,
                 COOLIFY_DIR=COOLIFY_DIR,
-                CUSTOM_COMPOSE=_b64(dump_compose(compose_override())),
+                CUSTOM_COMPOSE=_b64(dump_yaml(compose_override())),
             ),
             connection=pinned,
             after=[wait],
@@ -170,6 +170,7 @@ class CoolifyInstall(pulumi.ComponentResource):
 class CoolifyProject(pulumi.ComponentResource):
     """The stack's Coolify project and environment, where its databases, services and apps go."""
 
+    server_uuid: pulumi.Output[str]  # Coolify's own server, where resources are placed
     project_uuid: pulumi.Output[str]
     environment_uuid: pulumi.Output[str]
 
@@ -198,6 +199,12 @@ class CoolifyProject(pulumi.ComponentResource):
             environment_name=environment_name,
             opts=pulumi.ResourceOptions(parent=self),
         )
+        server = Server(
+            f"{name}-server",
+            connection=connection,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ready]),
+        )
+        self.server_uuid = server.id
         self.project_uuid = project.id
         self.environment_uuid = environment.id
         self.register_outputs({"projectUuid": project.id, "environmentUuid": environment.id})

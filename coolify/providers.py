@@ -148,6 +148,33 @@ class EnvironmentProvider(CoolifyProvider):
                 return
 
 
+class ServerProvider(CoolifyProvider):
+    """The server Coolify itself runs on ("localhost"): looked up, never created or deleted.
+    Inputs: connection, name. Its uuid is random per install, so it is found by name."""
+
+    replace_on = frozenset({"name"})
+
+    def _find(self, props: dict[str, Any]) -> str | None:
+        with self.client(props) as coolify:
+            servers = coolify.get("/servers")
+        return next((s["uuid"] for s in servers if s["name"] == props["name"]), None)
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        uuid = self._find(props)
+        if uuid is None:
+            raise CoolifyError(f"Coolify has no server named {props['name']!r}")
+        return CreateResult(uuid, self.outputs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        return ReadResult(id_ if self._find(props) == id_ else None, props)
+
+    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        return UpdateResult(self.outputs(news))
+
+    def delete(self, _id: str, _props: dict[str, Any]) -> None:
+        """Coolify's own server stays."""
+
+
 class PlacedResourceProvider(CoolifyProvider):
     """A database, service or application: placed on a server in a project's environment."""
 

@@ -20,6 +20,7 @@ from coolify.providers import (
     EnvVarsProvider,
     PrivateKeyProvider,
     ProjectProvider,
+    ServerProvider,
     ServiceProvider,
 )
 
@@ -82,6 +83,22 @@ class Environment(_CoolifyResource, module="coolify", name="Environment"):
         super().__init__(name, connection, props, opts)
 
 
+class Server(_CoolifyResource, module="coolify", name="Server"):
+    """Coolify's own server ("localhost"), to place databases, services and apps on."""
+
+    provider = ServerProvider()
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        server_name: str = "localhost",
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, {"name": server_name}, opts)
+
+
 class Database(_CoolifyResource, module="coolify", name="Database"):
     provider = DatabaseProvider()
     secret_outputs = ("credentials", "internal_db_url")
@@ -101,6 +118,7 @@ class Database(_CoolifyResource, module="coolify", name="Database"):
 
 class Service(_CoolifyResource, module="coolify", name="Service"):
     provider = ServiceProvider()
+    secret_outputs = ("compose",)  # a compose file may carry a service's secrets
 
     def __init__(
         self,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from config.model import ServerConfig, SshConfig
 from render.host_files import (
     FAIL2BAN_JAIL_PATH,
@@ -21,6 +19,7 @@ from render.host_files import (
     sshd_dropin,
     sysctl_conf,
 )
+from render.yaml_text import dump_yaml
 
 HEADER = "#cloud-config\n"
 MAX_USER_DATA_BYTES = 32 * 1024  # Hetzner's limit
@@ -79,20 +78,8 @@ def cloud_init(server: ServerConfig, ssh: SshConfig, docker_address_pool: str) -
     return document
 
 
-class _BlockStyleDumper(yaml.SafeDumper):
-    """Writes multi-line strings (the files above) as readable `|` blocks."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
-    style = "|" if "\n" in value else None
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
-
-
-_BlockStyleDumper.add_representer(str, _represent_str)
-
-
 def dump_user_data(document: dict[str, Any]) -> str:
-    text = HEADER + yaml.dump(document, Dumper=_BlockStyleDumper, sort_keys=False, width=100)
+    text = HEADER + dump_yaml(document)
     size = len(text.encode())
     if size > MAX_USER_DATA_BYTES:
         raise ValueError(f"cloud-init user data is {size} bytes; Hetzner accepts at most 32 KiB")

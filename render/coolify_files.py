@@ -6,26 +6,12 @@ from typing import Any
 
 import yaml
 
+from render.yaml_text import Override, Reset
+
 COOLIFY_DIR = "/data/coolify"
 # Coolify mounts /data/coolify/proxy into its Traefik container at /traefik and has Traefik
 # watch /traefik/dynamic for file configuration (bootstrap/helpers/proxy.php, 4.3.10).
 PROXY_MOUNT = "/traefik"
-
-
-class Override(list[str]):
-    """A compose list that replaces the base file's list (`!override`, Compose >= 2.24)."""
-
-
-class Reset(list[str]):
-    """A compose list that removes the base file's list (`!reset`)."""
-
-
-class _ComposeDumper(yaml.SafeDumper):
-    pass
-
-
-_ComposeDumper.add_representer(Override, lambda d, v: d.represent_sequence("!override", v))
-_ComposeDumper.add_representer(Reset, lambda d, v: d.represent_sequence("!reset", v))
 
 
 def compose_override() -> dict[str, Any]:
@@ -38,10 +24,6 @@ def compose_override() -> dict[str, Any]:
             "soketi": {"ports": Reset()},
         }
     }
-
-
-def dump_compose(document: dict[str, Any]) -> str:
-    return yaml.dump(document, Dumper=_ComposeDumper, sort_keys=False)
 
 
 def origin_certificate_config() -> str:

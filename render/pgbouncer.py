@@ -9,6 +9,7 @@ from __future__ import annotations
 import configparser
 import io
 from dataclasses import dataclass
+from typing import Any
 
 AUTH_FILE = "/etc/pgbouncer/userlist.txt"
 PORT = 6432
@@ -73,3 +74,38 @@ def userlist(user: str, password: str) -> str:
         return '"' + value.replace('"', '""') + '"'
 
     return f"{quoted(user)} {quoted(password)}\n"
+
+
+def pgbouncer_compose(*, image: str, ini: str, auth: str, memory_mb: int) -> dict[str, Any]:
+    """The Coolify service running PgBouncer with these files. Coolify writes a bind volume's
+    `content` to the file (its compose extension); no port is published: apps reach it on
+    Coolify's network only."""
+    mounted = [
+        ("pgbouncer.ini", "/etc/pgbouncer/pgbouncer.ini", ini),
+        ("userlist.txt", AUTH_FILE, auth),
+    ]
+    return {
+        "services": {
+            "pgbouncer": {
+                "image": image,
+                "restart": "unless-stopped",
+                "mem_limit": f"{memory_mb}m",
+                "volumes": [
+                    {
+                        "type": "bind",
+                        "source": f"./pgbouncer/{name}",
+                        "target": target,
+                        "read_only": True,
+                        "content": content,
+                    }
+                    for name, target, content in mounted
+                ],
+                "healthcheck": {
+                    "test": ["CMD-SHELL", f"nc -z 127.0.0.1 {PORT}"],
+                    "interval": "10s",
+                    "timeout": "5s",
+                    "retries": 3,
+                },
+            }
+        }
+    }

@@ -11,8 +11,9 @@ import pytest
 import yaml
 
 from offline.engine import RecordedResource, Recording, find_leaks, is_secret, reveal
-from render.coolify_files import compose_override, dump_compose, origin_certificate_config
+from render.coolify_files import compose_override, origin_certificate_config
 from render.remote import remote_script
+from render.yaml_text import dump_yaml
 from tests.support import evaluate_stack, run, write
 
 COMMAND = "command:remote:Command"
@@ -80,7 +81,7 @@ def test_the_install_uses_the_pinned_version_and_checked_installer() -> None:
     assert given["ROOT_USER_EMAIL"] == "admin@example.com"
     assert given["POOL_BASE"] == "172.16.0.0/12"
     compose = base64.b64decode(given["CUSTOM_COMPOSE"]).decode()
-    assert compose == dump_compose(compose_override())
+    assert compose == dump_yaml(compose_override())
 
 
 def test_coolifys_ports_are_closed_on_the_host() -> None:
@@ -91,7 +92,7 @@ def test_coolifys_ports_are_closed_on_the_host() -> None:
     loader.add_constructor(
         "!reset", lambda loader_, node: ("reset", loader_.construct_sequence(node))
     )
-    services = yaml.load(dump_compose(compose_override()), Loader=loader)["services"]  # noqa: S506 -- SafeLoader subclass
+    services = yaml.load(dump_yaml(compose_override()), Loader=loader)["services"]  # noqa: S506 -- SafeLoader subclass
     assert services["coolify"]["ports"] == ("override", ["127.0.0.1:8000:8080"])  # loopback only
     assert services["soketi"]["ports"] == ("reset", [])  # 6001 and 6002: not published
 

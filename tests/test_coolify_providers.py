@@ -21,6 +21,7 @@ from coolify.providers import (
     EnvVarsProvider,
     PrivateKeyProvider,
     ProjectProvider,
+    ServerProvider,
     ServiceProvider,
 )
 from tests.fake_coolify import FakeCoolify, running_fake
@@ -571,3 +572,17 @@ def test_deployment_logs_are_json_entries(
     app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
     created = DeployProvider().create(deploy_props(connection, app))
     assert json.loads(fake.deployments[created.id]["logs"])[0]["output"] == "Deployed."
+
+
+def test_the_server_is_looked_up_by_name_and_never_deleted(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    provider = ServerProvider()
+    props = {"connection": connection, "name": "localhost"}
+    found = provider.create(props)
+    assert found.id == fake.server_uuid
+    assert provider.read(found.id, props).id == found.id
+    provider.delete(found.id, props)
+    assert [m for m, *_ in fake.requests if m == "DELETE"] == []
+    with pytest.raises(CoolifyError, match="no server named 'build-box'"):
+        provider.create({**props, "name": "build-box"})

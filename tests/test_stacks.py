@@ -17,7 +17,7 @@ from tests.support import evaluate_stack
 STACK_OUTPUTS = {
     "serverName", "serverIpv4", "serverIpv6", "hostnames",
     "coolifyUrl", "coolifyRootUser", "coolifyRootPassword", "coolifyProjectUuid",
-    "coolifyEnvironmentUuid",
+    "coolifyEnvironmentUuid", "databaseUrl", "directUrl", "redisUrl",
 }  # fmt: skip
 
 

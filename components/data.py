@@ -1,0 +1,189 @@
+"""The data services as Coolify resources: PostgreSQL 16, PgBouncer in front of it, Redis 7;
+with generated passwords, and the connection URLs the apps get, built in one place.
+
+Everything runs on Coolify's shared Docker network and nothing is published: a database's
+hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pulumi_random as random
+
+from config.model import PgBouncerConfig, PostgresConfig, RedisConfig, ServicesConfig
+from coolify.resources import Connection, Database, Service
+from render.pgbouncer import PORT as PGBOUNCER_PORT
+from render.pgbouncer import PoolSettings, pgbouncer_compose, pgbouncer_ini, userlist
+from render.postgres import postgres_settings, postgresql_conf
+from render.redis import redis_conf
+from render.urls import postgres_url, redis_url
+from render.yaml_text import dump_yaml
+
+POSTGRES_PORT = 5432
+REDIS_PORT = 6379
+
+
+def _password(name: str, parent: pulumi.Resource) -> random.RandomPassword:
+    """URL-safe: letters and digits only, 40 of them (about 238 bits)."""
+    return random.RandomPassword(
+        name, length=40, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+def pool_settings(pgbouncer: PgBouncerConfig) -> PoolSettings:
+    return PoolSettings(
+        max_client_conn=pgbouncer.max_client_conn,
+        default_pool_size=pgbouncer.default_pool_size,
+        min_pool_size=pgbouncer.min_pool_size,
+        reserve_pool_size=pgbouncer.reserve_pool_size,
+        reserve_pool_timeout=pgbouncer.reserve_pool_timeout,
+        server_lifetime=pgbouncer.server_lifetime,
+        server_idle_timeout=pgbouncer.server_idle_timeout,
+        max_prepared_statements=pgbouncer.max_prepared_statements,
+    )
+
+
+class DataServices(pulumi.ComponentResource):
+    """Outputs (all secret): `database_url` (through PgBouncer when there is one, with
+    `?pgbouncer=true` for Prisma), `direct_url` (PostgreSQL itself, for migrations) and
+    `redis_url`; None where the service is not configured."""
+
+    database_url: pulumi.Output[str] | None = None
+    direct_url: pulumi.Output[str] | None = None
+    redis_url: pulumi.Output[str] | None = None
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        services: ServicesConfig,
+        connection: Connection,
+        placement: dict[str, pulumi.Input[str]],
+        protect: bool,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:index:DataServices", name, None, opts)
+        self._name, self._connection, self._placement = name, connection, placement
+        # Data lives in these: protected like the server, and their volumes outlive them.
+        self._keep = pulumi.ResourceOptions(parent=self, protect=protect)
+        if services.postgres is not None:
+            self._postgres(services.postgres, services.pgbouncer)
+        if services.redis is not None:
+            self._redis(services.redis)
+        self.register_outputs({})
+
+    def _postgres(self, postgres: PostgresConfig, pgbouncer: PgBouncerConfig | None) -> None:
+        password = _password(f"{self._name}-postgres-password", self)
+        database = Database(
+            f"{self._name}-postgres",
+            connection=self._connection,
+            props={
+                **self._placement,
+                "engine": "postgresql",
+                "name": "postgres",
+                "description": "PostgreSQL (managed by Pulumi)",
+                "image": postgres.image,
+                "limits_memory": f"{postgres.memory_mb}m",
+                "credentials": {
+                    "postgres_user": postgres.user,
+                    "postgres_password": password.result,
+                    "postgres_db": postgres.database,
+                },
+                "conf": postgresql_conf(
+                    postgres_settings(postgres.memory_mb, postgres.max_connections)
+                ),
+                "delete_volumes": False,
+            },
+            opts=self._keep,
+        )
+
+        def direct(values: list[Any]) -> str:
+            host, secret = values
+            return postgres_url(
+                user=postgres.user,
+                password=secret,
+                host=host,
+                port=POSTGRES_PORT,
+                database=postgres.database,
+            )
+
+        self.direct_url = pulumi.Output.secret(
+            pulumi.Output.all(database.id, password.result).apply(direct)
+        )
+        self.database_url = self.direct_url
+        if pgbouncer is None:
+            return
+
+        def compose(values: list[Any]) -> str:
+            host, secret = values
+            ini = pgbouncer_ini(
+                database=postgres.database,
+                postgres_host=host,
+                pool=pool_settings(pgbouncer),
+                version=pgbouncer.version,
+            )
+            return dump_yaml(
+                pgbouncer_compose(
+                    image=pgbouncer.image,
+                    ini=ini,
+                    auth=userlist(postgres.user, secret),
+                    memory_mb=pgbouncer.memory_mb,
+                )
+            )
+
+        service = Service(
+            f"{self._name}-pgbouncer",
+            connection=self._connection,
+            props={
+                **self._placement,
+                "name": "pgbouncer",
+                "description": "PgBouncer in front of PostgreSQL (managed by Pulumi)",
+                "compose": pulumi.Output.secret(
+                    pulumi.Output.all(database.id, password.result).apply(compose)
+                ),
+                "urls": [],
+                "delete_volumes": True,  # PgBouncer holds no data
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+        def pooled(values: list[Any]) -> str:
+            service_uuid, secret = values
+            return postgres_url(
+                user=postgres.user,
+                password=secret,
+                host=f"pgbouncer-{service_uuid}",
+                port=PGBOUNCER_PORT,
+                database=postgres.database,
+                pgbouncer=True,
+            )
+
+        self.database_url = pulumi.Output.secret(
+            pulumi.Output.all(service.id, password.result).apply(pooled)
+        )
+
+    def _redis(self, redis: RedisConfig) -> None:
+        password = _password(f"{self._name}-redis-password", self)
+        database = Database(
+            f"{self._name}-redis",
+            connection=self._connection,
+            props={
+                **self._placement,
+                "engine": "redis",
+                "name": "redis",
+                "description": "Redis (managed by Pulumi)",
+                "image": redis.image,
+                "limits_memory": f"{redis.limit_mb}m",
+                "credentials": {"redis_password": password.result},
+                "conf": redis_conf(maxmemory_mb=redis.maxmemory_mb),
+                "delete_volumes": False,
+            },
+            opts=self._keep,
+        )
+        self.redis_url = pulumi.Output.secret(
+            pulumi.Output.all(database.id, password.result).apply(
+                lambda values: redis_url(password=values[1], host=values[0], port=REDIS_PORT)
+            )
+        )
