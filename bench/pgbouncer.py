@@ -5,7 +5,8 @@
 One run per workload and way, on loopback with Debian's PostgreSQL 15 and PgBouncer: the
 pooled run has ten times PostgreSQL's connection slots as clients, the direct run as many
 clients as the pool has server connections. Prints the figures and writes them to
-bench/results/pgbouncer.json. Targets: >= 10x the connection slots served with 0 failed transactions; TPS ratio >= 0.8.
+bench/results/pgbouncer.json. Targets: >= 10x the connection slots served with 0 failed
+transactions; TPS ratio >= 0.8.
 """
 
 from __future__ import annotations
