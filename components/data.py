@@ -1,5 +1,6 @@
-"""The data services as Coolify resources: PostgreSQL 16, PgBouncer in front of it, Redis 7;
-with generated passwords, and the connection URLs the apps get, built in one place.
+"""The data services as Coolify resources: PostgreSQL 16 with PgBouncer in front of it, or an
+external PostgreSQL (Supabase) by secret URLs, or MariaDB 10.11; and Redis 7. Passwords are
+generated, and the connection URLs the apps get are built in one place.
 
 Everything runs on Coolify's shared Docker network and nothing is published: a database's
 hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`.
@@ -12,17 +13,25 @@ from typing import Any
 import pulumi
 import pulumi_random as random
 
-from config.model import PgBouncerConfig, PostgresConfig, RedisConfig, ServicesConfig
+from config.model import (
+    MariadbConfig,
+    PgBouncerConfig,
+    PostgresConfig,
+    RedisConfig,
+    ServicesConfig,
+)
+from config.secrets import read_secret
 from coolify.resources import Connection, Database, Service
 from render.pgbouncer import PORT as PGBOUNCER_PORT
 from render.pgbouncer import PoolSettings, pgbouncer_compose, pgbouncer_ini, userlist
 from render.postgres import postgres_settings, postgresql_conf
 from render.redis import redis_conf
-from render.urls import postgres_url, redis_url
+from render.urls import mysql_url, postgres_url, redis_url
 from render.yaml_text import dump_yaml
 
 POSTGRES_PORT = 5432
 REDIS_PORT = 6379
+MARIADB_PORT = 3306
 
 
 def _password(name: str, parent: pulumi.Resource) -> random.RandomPassword:
@@ -70,6 +79,12 @@ class DataServices(pulumi.ComponentResource):
         self._keep = pulumi.ResourceOptions(parent=self, protect=protect)
         if services.postgres is not None:
             self._postgres(services.postgres, services.pgbouncer)
+        if services.external_postgres is not None:
+            # Nothing to deploy: the URLs the user gave (checked by the config loader).
+            self.database_url = read_secret("externalDatabaseUrl")
+            self.direct_url = read_secret("externalDirectUrl")
+        if services.mariadb is not None:
+            self._mariadb(services.mariadb)
         if services.redis is not None:
             self._redis(services.redis)
         self.register_outputs({})
@@ -162,6 +177,44 @@ class DataServices(pulumi.ComponentResource):
 
         self.database_url = pulumi.Output.secret(
             pulumi.Output.all(service.id, password.result).apply(pooled)
+        )
+
+    def _mariadb(self, mariadb: MariadbConfig) -> None:
+        password = _password(f"{self._name}-mariadb-password", self)
+        root_password = _password(f"{self._name}-mariadb-root-password", self)
+        database = Database(
+            f"{self._name}-mariadb",
+            connection=self._connection,
+            props={
+                **self._placement,
+                "engine": "mariadb",
+                "name": "mariadb",
+                "description": "MariaDB (managed by Pulumi)",
+                "image": mariadb.image,
+                "limits_memory": f"{mariadb.memory_mb}m",
+                "credentials": {
+                    "mariadb_user": mariadb.user,
+                    "mariadb_password": password.result,
+                    "mariadb_database": mariadb.database,
+                    "mariadb_root_password": root_password.result,
+                },
+                "delete_volumes": False,
+            },
+            opts=self._keep,
+        )
+
+        def url(values: list[Any]) -> str:
+            host, secret = values
+            return mysql_url(
+                user=mariadb.user,
+                password=secret,
+                host=host,
+                port=MARIADB_PORT,
+                database=mariadb.database,
+            )
+
+        self.database_url = pulumi.Output.secret(
+            pulumi.Output.all(database.id, password.result).apply(url)
         )
 
     def _redis(self, redis: RedisConfig) -> None:

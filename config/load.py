@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from config.errors import ConfigError, describe
 from config.model import StackConfig
+from config.secrets import SECRET_KEYS, secret_problems
 
 
 def _project_config(namespace: str) -> dict[str, tuple[str, bool]]:
@@ -52,14 +53,24 @@ def parse_stack_config(values: dict[str, Any], namespace: str) -> StackConfig:
 def load_stack_config() -> StackConfig:
     namespace = pulumi.get_project()
     raw = _project_config(namespace)
-    model_keys = {info.alias for info in StackConfig.model_fields.values()}
-    secret_keys = sorted(key for key, (_, secret) in raw.items() if secret and key in model_keys)
-    if secret_keys:
-        raise ConfigError(
-            [
-                f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
-                f"read as plain text; set it again without --secret"
-                for key in secret_keys
-            ]
+    secrets = {key: value for key, value in raw.items() if key in SECRET_KEYS}
+    settings = {key: value for key, value in raw.items() if key not in SECRET_KEYS}
+    problems = [
+        f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
+        f"read as plain text; set it again without --secret"
+        for key, (_, secret) in sorted(settings.items())
+        if secret and key in MODEL_KEYS
+    ]
+    try:
+        config = parse_stack_config(
+            {key: _parse(value) for key, (value, _) in settings.items()}, namespace
         )
-    return parse_stack_config({key: _parse(value) for key, (value, _) in raw.items()}, namespace)
+    except ConfigError as error:
+        raise ConfigError(problems + error.problems) from None
+    problems += secret_problems(namespace, config, secrets)
+    if problems:
+        raise ConfigError(problems)
+    return config
+
+
+MODEL_KEYS = frozenset(info.alias for info in StackConfig.model_fields.values())

@@ -326,6 +326,18 @@ class RedisConfig(Model):
         return self.memory_mb or self.maxmemory_mb * 3 // 2
 
 
+class ExternalPostgresConfig(Model):
+    """PostgreSQL run elsewhere (Supabase): nothing is deployed; the apps get the URLs given as
+    the secret keys externalDatabaseUrl (pooled) and externalDirectUrl (direct)."""
+
+
+class MariadbConfig(Model):
+    image: PinnedImage = Field("mariadb:10.11.10", description="MariaDB 10.11 image")
+    database: DatabaseIdentifier = Field("app", description="the application database")
+    user: DatabaseIdentifier = Field("app", description="the user the apps connect as")
+    memory_mb: int = Field(1024, ge=256, description="memory limit")
+
+
 class MinioConfig(Model):
     hostname: HostEntry = Field(HostEntry(host="files"), description="S3 API hostname")
     console_hostname: HostEntry | None = Field(
@@ -346,10 +358,27 @@ class UptimeKumaConfig(Model):
 
 class ServicesConfig(Model):
     postgres: PostgresConfig | None = Field(None, description="PostgreSQL 16 on the server")
+    external_postgres: ExternalPostgresConfig | None = Field(
+        None, description="PostgreSQL elsewhere (Supabase), by secret URLs"
+    )
+    mariadb: MariadbConfig | None = Field(None, description="MariaDB 10.11 on the server")
     pgbouncer: PgBouncerConfig | None = Field(None, description="PgBouncer in front of postgres")
     redis: RedisConfig | None = Field(None, description="Redis 7 on the server")
     minio: MinioConfig | None = Field(None, description="MinIO object storage (S3 API)")
     uptime_kuma: UptimeKumaConfig | None = Field(None, description="Uptime Kuma monitoring")
+
+    @model_validator(mode="after")
+    def _one_database(self) -> ServicesConfig:
+        chosen = [
+            name for name in ("postgres", "external_postgres", "mariadb") if getattr(self, name)
+        ]
+        if len(chosen) > 1:
+            keys = ", ".join(f"services.{to_camel(name)}" for name in chosen)
+            raise config_error(
+                f"{keys} would each provide DATABASE_URL; configure one database per stack",
+                at=to_camel(chosen[1]),
+            )
+        return self
 
     @model_validator(mode="after")
     def _pgbouncer_needs_postgres(self) -> ServicesConfig:
@@ -373,6 +402,8 @@ class ServicesConfig(Model):
 # Container names of the services; app names must not take them.
 SERVICE_NAMES = {
     "postgres": "postgres",
+    "external_postgres": "external-postgres",
+    "mariadb": "mariadb",
     "pgbouncer": "pgbouncer",
     "redis": "redis",
     "minio": "minio",
@@ -503,6 +534,8 @@ class StackConfig(Model):
         ]
         if services.postgres:
             rows.append(("postgres", services.postgres.memory_mb))
+        if services.mariadb:
+            rows.append(("mariadb", services.mariadb.memory_mb))
         if services.pgbouncer:
             rows.append(("pgbouncer", services.pgbouncer.memory_mb))
         if services.redis:

@@ -1,0 +1,88 @@
+"""The config keys that hold secrets: set with `pulumi config set --secret`, read with
+`require_secret`, never part of the models. The loader checks them with the rest of the
+config, before any resource, and no message ever quotes their values."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import pulumi
+
+from config.model import StackConfig
+
+
+def _postgres_url_problem(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        return "is not a URL"
+    if parts.scheme not in ("postgres", "postgresql"):
+        return "is not a postgresql:// URL"
+    if not parts.hostname or not parts.username or not parts.password or not port:
+        return "needs a user, a password, a host and a port"
+    return None
+
+
+@dataclass(frozen=True)
+class SecretKey:
+    description: str
+    needed_by: Callable[[StackConfig], bool]
+    needed_because: str
+    problem: Callable[[str], str | None]
+
+
+SECRET_KEYS = {
+    "externalDatabaseUrl": SecretKey(
+        "the pooled URL of the external PostgreSQL (Supabase: the pooler on port 6543, with "
+        "?pgbouncer=true for Prisma)",
+        lambda config: config.services.external_postgres is not None,
+        "services.externalPostgres is set",
+        _postgres_url_problem,
+    ),
+    "externalDirectUrl": SecretKey(
+        "the direct URL of the external PostgreSQL (Supabase: port 5432), for migrations",
+        lambda config: config.services.external_postgres is not None,
+        "services.externalPostgres is set",
+        _postgres_url_problem,
+    ),
+}
+
+
+def secret_problems(
+    namespace: str, config: StackConfig, given: dict[str, tuple[str, bool]]
+) -> list[str]:
+    """What is wrong with the secret keys: given (key -> (value, stored as secret))."""
+    problems = []
+    for key, spec in SECRET_KEYS.items():
+        path = f"{namespace}:{key}"
+        hint = f"pulumi config set --secret {key} '<value>'"
+        if key not in given:
+            if spec.needed_by(config):
+                problems.append(
+                    f"{path}: required because {spec.needed_because} -- {spec.description}; "
+                    f"set it with `{hint}`"
+                )
+            continue
+        value, stored_secret = given[key]
+        if not stored_secret:
+            problems.append(
+                f"{path}: holds a secret but is stored in plain text; remove it from the stack "
+                f"file and set it with `{hint}`"
+            )
+        elif not spec.needed_by(config):
+            problems.append(
+                f"{path}: set, but it is needed only when {spec.needed_because}; remove it "
+                f"with `pulumi config rm {key}`"
+            )
+        elif (problem := spec.problem(value)) is not None:
+            problems.append(f"{path}: the value {problem} (the value is not shown: it is secret)")
+    return problems
+
+
+def read_secret(key: str) -> pulumi.Output[str]:
+    """A secret key the loader has checked."""
+    assert key in SECRET_KEYS, key
+    return pulumi.Config().require_secret(key)
