@@ -52,6 +52,8 @@ coolify_project = CoolifyProject(
 data = DataServices(
     "data",
     services=config.services,
+    apps=config.apps,
+    minio_urls=config.minio_urls,
     connection=coolify.connection,
     placement={
         "server_uuid": coolify_project.server_uuid,
@@ -74,3 +76,8 @@ for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direc
                     ("redisUrl", data.redis_url)]:  # fmt: skip
     if url is not None:
         pulumi.export(output, url)
+if data.s3_endpoint is not None and config.services.minio is not None:
+    pulumi.export("s3Endpoint", data.s3_endpoint)
+    pulumi.export("s3PublicUrl", data.s3_public_url)
+    pulumi.export("s3Buckets", [bucket.name for bucket in config.services.minio.buckets])
+    pulumi.export("s3Credentials", data.s3_credentials)

@@ -14,7 +14,9 @@ import pulumi
 import pulumi_random as random
 
 from config.model import (
+    AppConfig,
     MariadbConfig,
+    MinioConfig,
     PgBouncerConfig,
     PostgresConfig,
     RedisConfig,
@@ -22,6 +24,7 @@ from config.model import (
 )
 from config.secrets import read_secret
 from coolify.resources import Connection, Database, Service
+from render.minio import CONSOLE_PORT, S3_PORT, AppKey, minio_compose
 from render.pgbouncer import PORT as PGBOUNCER_PORT
 from render.pgbouncer import PoolSettings, pgbouncer_compose, pgbouncer_ini, userlist
 from render.postgres import postgres_settings, postgresql_conf
@@ -34,10 +37,10 @@ REDIS_PORT = 6379
 MARIADB_PORT = 3306
 
 
-def _password(name: str, parent: pulumi.Resource) -> random.RandomPassword:
-    """URL-safe: letters and digits only, 40 of them (about 238 bits)."""
+def _password(name: str, parent: pulumi.Resource, length: int = 40) -> random.RandomPassword:
+    """URL-safe: letters and digits only (40 of them: about 238 bits)."""
     return random.RandomPassword(
-        name, length=40, special=False, opts=pulumi.ResourceOptions(parent=parent)
+        name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent)
     )
 
 
@@ -62,12 +65,18 @@ class DataServices(pulumi.ComponentResource):
     database_url: pulumi.Output[str] | None = None
     direct_url: pulumi.Output[str] | None = None
     redis_url: pulumi.Output[str] | None = None
+    # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
+    s3_endpoint: pulumi.Output[str] | None = None
+    s3_public_url: str | None = None
+    s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None
 
     def __init__(
         self,
         name: str,
         *,
         services: ServicesConfig,
+        apps: list[AppConfig],
+        minio_urls: tuple[str, str | None] | None,
         connection: Connection,
         placement: dict[str, pulumi.Input[str]],
         protect: bool,
@@ -87,6 +96,8 @@ class DataServices(pulumi.ComponentResource):
             self._mariadb(services.mariadb)
         if services.redis is not None:
             self._redis(services.redis)
+        if services.minio is not None and minio_urls is not None:
+            self._minio(services.minio, apps, *minio_urls)
         self.register_outputs({})
 
     def _postgres(self, postgres: PostgresConfig, pgbouncer: PgBouncerConfig | None) -> None:
@@ -238,5 +249,67 @@ class DataServices(pulumi.ComponentResource):
         self.redis_url = pulumi.Output.secret(
             pulumi.Output.all(database.id, password.result).apply(
                 lambda values: redis_url(password=values[1], host=values[0], port=REDIS_PORT)
+            )
+        )
+
+    def _minio(
+        self, minio: MinioConfig, apps: list[AppConfig], public_url: str, console_url: str | None
+    ) -> None:
+        root_user = _password(f"{self._name}-minio-root-user", self, length=20)
+        root_password = _password(f"{self._name}-minio-root-password", self)
+        users = [app for app in apps if app.buckets]
+        keys = {
+            app.name: (
+                _password(f"{self._name}-minio-{app.name}-access-key", self, length=20),
+                _password(f"{self._name}-minio-{app.name}-secret-key", self),
+            )
+            for app in users
+        }
+
+        def compose(values: list[Any]) -> str:
+            user, password, *credentials = values
+            app_keys = [
+                AppKey(app.name, credentials[2 * i], credentials[2 * i + 1], app.buckets)
+                for i, app in enumerate(users)
+            ]
+            return dump_yaml(
+                minio_compose(
+                    image=minio.image,
+                    root_user=user,
+                    root_password=password,
+                    public_url=public_url,
+                    console_url=console_url,
+                    buckets=[(bucket.name, bucket.access) for bucket in minio.buckets],
+                    app_keys=app_keys,
+                    memory_mb=minio.memory_mb,
+                )
+            )
+
+        secrets = [root_user.result, root_password.result]
+        secrets += [value.result for pair in keys.values() for value in pair]
+        urls = [f"{public_url}:{S3_PORT}"] + (
+            [f"{console_url}:{CONSOLE_PORT}"] if console_url else []
+        )
+        service = Service(
+            f"{self._name}-minio",
+            connection=self._connection,
+            props={
+                **self._placement,
+                "name": "minio",
+                "description": "MinIO object storage (managed by Pulumi)",
+                "compose": pulumi.Output.secret(pulumi.Output.all(*secrets).apply(compose)),
+                "urls": [{"name": "minio", "url": ",".join(urls)}],
+                "delete_volumes": False,
+            },
+            opts=self._keep,
+        )
+        self.s3_endpoint = service.id.apply(lambda uuid: f"http://minio-{uuid}:{S3_PORT}")
+        self.s3_public_url = public_url
+        self.s3_credentials = pulumi.Output.secret(
+            pulumi.Output.from_input(
+                {
+                    name: {"accessKey": access.result, "secretKey": secret.result}
+                    for name, (access, secret) in keys.items()
+                }
             )
         )

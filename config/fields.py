@@ -273,3 +273,15 @@ def _identifier(value: str) -> str:
 
 
 DatabaseIdentifier = Annotated[str, AfterValidator(_identifier)]
+
+
+def _bucket(value: str) -> str:
+    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", value):
+        raise config_error(
+            f"{value!r} is not a valid bucket name: 3-63 characters of a-z, 0-9 and '-', "
+            "starting and ending with a letter or digit"
+        )
+    return value
+
+
+BucketName = Annotated[str, AfterValidator(_bucket)]

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
 from config.fields import (
     AdminCidr,
+    BucketName,
     DatabaseIdentifier,
     DomainName,
     HostName,
@@ -338,8 +339,16 @@ class MariadbConfig(Model):
     memory_mb: int = Field(1024, ge=256, description="memory limit")
 
 
+class BucketConfig(Model):
+    name: BucketName = Field(description="the bucket's name")
+    access: Literal["private", "public-read"] = Field(
+        "private", description="public-read: anyone may download its objects (e.g. images)"
+    )
+
+
 class MinioConfig(Model):
     hostname: HostEntry = Field(HostEntry(host="files"), description="S3 API hostname")
+    buckets: list[BucketConfig] = Field(default_factory=list, description="buckets to create")
     console_hostname: HostEntry | None = Field(
         None, description="web console hostname; no console when unset"
     )
@@ -366,6 +375,17 @@ class ServicesConfig(Model):
     redis: RedisConfig | None = Field(None, description="Redis 7 on the server")
     minio: MinioConfig | None = Field(None, description="MinIO object storage (S3 API)")
     uptime_kuma: UptimeKumaConfig | None = Field(None, description="Uptime Kuma monitoring")
+
+    @model_validator(mode="after")
+    def _unique_buckets(self) -> ServicesConfig:
+        seen: set[str] = set()
+        for index, bucket in enumerate(self.minio.buckets if self.minio else []):
+            if bucket.name in seen:
+                raise config_error(
+                    f"bucket {bucket.name!r} is listed twice", at=f"minio.buckets[{index}].name"
+                )
+            seen.add(bucket.name)
+        return self
 
     @model_validator(mode="after")
     def _one_database(self) -> ServicesConfig:
@@ -422,6 +442,10 @@ class AppConfig(Model):
     port: int | None = Field(
         None, ge=1, le=65535, description="container port the domains route to"
     )
+    buckets: list[BucketName] = Field(
+        default_factory=list,
+        description="MinIO buckets the app may use; it gets an access key for these only",
+    )
 
     @model_validator(mode="after")
     def _domains_need_port(self) -> AppConfig:
@@ -460,6 +484,18 @@ class StackConfig(Model):
     @property
     def dashboard_url(self) -> str:
         return f"https://{self.fqdn(self.coolify.hostname.host)}"
+
+    @property
+    def minio_urls(self) -> tuple[str, str | None] | None:
+        """The public S3 URL and the console's URL (None without a console)."""
+        minio = self.services.minio
+        if minio is None:
+            return None
+        console = minio.console_hostname
+        return (
+            f"https://{self.fqdn(minio.hostname.host)}",
+            f"https://{self.fqdn(console.host)}" if console else None,
+        )
 
     @property
     def coolify_root_email(self) -> str:
@@ -520,6 +556,7 @@ class StackConfig(Model):
                 at="domain",
             )
         self._check_names()
+        self._check_buckets()
         self._check_hostnames(zone)
         self._check_memory()
         return self
@@ -559,6 +596,18 @@ class StackConfig(Model):
                 f"less memory to the services and apps (memoryMb):\n{table}",
                 at="server.type",
             )
+
+    def _check_buckets(self) -> None:
+        known = {b.name for b in self.services.minio.buckets} if self.services.minio else set()
+        for app_index, app in enumerate(self.apps):
+            for index, bucket in enumerate(app.buckets):
+                if bucket not in known:
+                    where = "services.minio.buckets" if self.services.minio else "services.minio"
+                    raise config_error(
+                        f"app {app.name!r} uses the bucket {bucket!r}, which is not in {where}; "
+                        "add it there or remove it from the app",
+                        at=f"apps[{app_index}].buckets[{index}]",
+                    )
 
     def _check_names(self) -> None:
         taken: dict[str, str] = {}

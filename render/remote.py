@@ -15,9 +15,14 @@ SCRIPTS = Path(__file__).parent / "scripts"
 _REQUIRED = re.compile(r"\$\{(\w+):\?\}")
 
 
+def script_file(name: str) -> str:
+    """The text of render/scripts/`name`.sh."""
+    return (SCRIPTS / f"{name}.sh").read_text()
+
+
 def required_params(name: str) -> set[str]:
     """The parameters a script insists on (`: "${NAME:?}"`)."""
-    return set(_REQUIRED.findall((SCRIPTS / f"{name}.sh").read_text()))
+    return set(_REQUIRED.findall(script_file(name)))
 
 
 def remote_script(name: str, **params: str) -> str:
@@ -27,4 +32,4 @@ def remote_script(name: str, **params: str) -> str:
         missing, extra = sorted(required - set(params)), sorted(set(params) - required)
         raise ValueError(f"script {name}: missing parameters {missing}, unknown {extra}")
     settings = "".join(f"{key}={shlex.quote(value)}\n" for key, value in sorted(params.items()))
-    return "#!/usr/bin/env bash\n" + settings + (SCRIPTS / f"{name}.sh").read_text()
+    return "#!/usr/bin/env bash\n" + settings + script_file(name)

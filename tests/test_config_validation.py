@@ -116,6 +116,11 @@ BAD_INPUT = [
     ("pool-min-over-default", with_value(BASE, "services", {"postgres": {}, "pgbouncer": {"minPoolSize": 30}}), "platform:services.pgbouncer.minPoolSize", "larger"),
     ("db-identifier", with_value(BASE, "services.postgres", {"database": "tour-crm"}), "platform:services.postgres.database", "identifier"),
     ("over-memory-budget", with_value(FULL, "server.type", "cx23"), "platform:server.type", "over by"),
+    ("bucket-name", with_value(BASE, "services.minio", {"buckets": [{"name": "Tour_Images"}]}), "platform:services.minio.buckets[0].name", "bucket name"),
+    ("bucket-access", with_value(BASE, "services.minio", {"buckets": [{"name": "docs", "access": "public"}]}), "platform:services.minio.buckets[0].access", "public-read"),
+    ("bucket-twice", with_value(BASE, "services.minio", {"buckets": [{"name": "docs"}, {"name": "docs"}]}), "platform:services.minio.buckets[1].name", "twice"),
+    ("app-bucket-unknown", with_value(FULL, "apps[0].buckets", ["photos"]), "platform:apps[0].buckets[0]", "not in services.minio.buckets"),
+    ("app-bucket-without-minio", with_value(BASE, "apps", [{"name": "web", "buckets": ["docs"]}]), "platform:apps[0].buckets[0]", "not in services.minio"),
     ("proxied-too-deep", with_value(FULL, "apps[0].domains", ["crm.staging"]), "platform:apps[0].domains[0]", "crm-staging"),
 ]  # fmt: skip
 

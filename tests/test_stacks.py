@@ -17,7 +17,8 @@ from tests.support import evaluate_stack
 STACK_OUTPUTS = {
     "serverName", "serverIpv4", "serverIpv6", "hostnames",
     "coolifyUrl", "coolifyRootUser", "coolifyRootPassword", "coolifyProjectUuid",
-    "coolifyEnvironmentUuid", "databaseUrl", "directUrl", "redisUrl",
+    "coolifyEnvironmentUuid", "databaseUrl", "directUrl", "redisUrl", "s3Endpoint",
+    "s3PublicUrl", "s3Buckets", "s3Credentials",
 }  # fmt: skip
 
 
