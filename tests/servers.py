@@ -169,3 +169,27 @@ def redis_cli(port: int, password: str | None, *command: str) -> subprocess.Comp
     """redis-cli with the password in REDISCLI_AUTH, never on its command line."""
     environment = {**os.environ, **({"REDISCLI_AUTH": password} if password else {})}
     return run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), *command], env=environment)
+
+
+@contextmanager
+def running_mariadb() -> Iterator[tuple[int, Path]]:
+    """MariaDB 10.11 on a free loopback port; yields (port, socket). The OS root user is the
+    database's root through unix_socket authentication, as Debian sets it up."""
+    folder = Path(tempfile.mkdtemp(prefix="platform-mariadb-"))
+    account = pwd.getpwnam("mysql")
+    os.chown(folder, account.pw_uid, account.pw_gid)
+    try:
+        data, socket_path, port = folder / "data", folder / "mariadb.sock", free_port()
+        init = run(["mariadb-install-db", "--no-defaults", "--user=mysql", f"--datadir={data}",
+                    "--skip-test-db"])  # fmt: skip
+        assert init.returncode == 0, init.stdout + init.stderr
+        command = ["mariadbd", "--no-defaults", "--user=mysql", f"--datadir={data}",
+                   f"--socket={socket_path}", f"--port={port}", "--bind-address=127.0.0.1",
+                   f"--pid-file={folder / 'mariadb.pid'}"]  # fmt: skip
+        log = folder / "mariadb.log"
+        with _process(command, log):
+            query = ["mariadb", f"--socket={socket_path}", "-e", "SELECT 1"]
+            _wait_until(lambda: run(query).returncode == 0, "mariadb", log, seconds=60)
+            yield port, socket_path
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
