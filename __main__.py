@@ -1,13 +1,15 @@
-"""Composition only: validated config -> server -> DNS -> Coolify -> data -> stack outputs."""
+"""Composition only: validated config -> server -> DNS -> Coolify -> data -> apps -> outputs."""
 
 import pulumi
 
+from components.apps import Apps, PlatformValues
 from components.coolify import CoolifyInstall, CoolifyProject
 from components.data import DataServices
 from components.dns import Dns
 from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
 from config import load_stack_config
+from config.secrets import read_secret_bag
 
 config = load_stack_config()  # fails with every problem named before any resource exists
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -49,17 +51,18 @@ coolify_project = CoolifyProject(
     environment_name=stack,
     ready=coolify.ready,
 )
+placement = {
+    "server_uuid": coolify_project.server_uuid,
+    "project_uuid": coolify_project.project_uuid,
+    "environment_uuid": coolify_project.environment_uuid,
+}
 data = DataServices(
     "data",
     services=config.services,
     apps=config.apps,
     minio_urls=config.minio_urls,
     connection=coolify.connection,
-    placement={
-        "server_uuid": coolify_project.server_uuid,
-        "project_uuid": coolify_project.project_uuid,
-        "environment_uuid": coolify_project.environment_uuid,
-    },
+    placement=placement,
     protect=config.server.delete_protection,
 )
 
@@ -72,6 +75,23 @@ pulumi.export("coolifyRootUser", config.coolify_root_email)
 pulumi.export("coolifyRootPassword", coolify.root_password)
 pulumi.export("coolifyProjectUuid", coolify_project.project_uuid)
 pulumi.export("coolifyEnvironmentUuid", coolify_project.environment_uuid)
+apps = Apps(
+    "apps",
+    config=config,
+    values=PlatformValues(
+        database_url=data.database_url,
+        direct_url=data.direct_url,
+        redis_url=data.redis_url,
+        s3_endpoint=data.s3_endpoint,
+        s3_public_url=data.s3_public_url,
+        s3_credentials=data.s3_credentials,
+        secrets=read_secret_bag() if config.secret_names() else None,
+    ),
+    connection=coolify.connection,
+    placement=placement,
+    after=[data],
+)
+
 for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direct_url),
                     ("redisUrl", data.redis_url)]:  # fmt: skip
     if url is not None:
@@ -81,3 +101,6 @@ if data.s3_endpoint is not None and config.services.minio is not None:
     pulumi.export("s3PublicUrl", data.s3_public_url)
     pulumi.export("s3Buckets", [bucket.name for bucket in config.services.minio.buckets])
     pulumi.export("s3Credentials", data.s3_credentials)
+pulumi.export("appUrls", apps.urls)
+if apps.deploy_keys:
+    pulumi.export("deployKeys", apps.deploy_keys)

@@ -8,6 +8,7 @@ hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -78,7 +79,7 @@ class DataServices(pulumi.ComponentResource):
         apps: list[AppConfig],
         minio_urls: tuple[str, str | None] | None,
         connection: Connection,
-        placement: dict[str, pulumi.Input[str]],
+        placement: Mapping[str, pulumi.Input[str]],
         protect: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:

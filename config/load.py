@@ -11,7 +11,7 @@ from pydantic import ValidationError
 
 from config.errors import ConfigError, describe
 from config.model import StackConfig
-from config.secrets import SECRET_KEYS, secret_problems
+from config.secrets import SECRET_KEYS, SECRETS_BAG, bag_problems, secret_problems
 
 
 def _project_config(namespace: str) -> dict[str, tuple[str, bool]]:
@@ -53,8 +53,9 @@ def parse_stack_config(values: dict[str, Any], namespace: str) -> StackConfig:
 def load_stack_config() -> StackConfig:
     namespace = pulumi.get_project()
     raw = _project_config(namespace)
+    secret_keys = {*SECRET_KEYS, SECRETS_BAG}
     secrets = {key: value for key, value in raw.items() if key in SECRET_KEYS}
-    settings = {key: value for key, value in raw.items() if key not in SECRET_KEYS}
+    settings = {key: value for key, value in raw.items() if key not in secret_keys}
     problems = [
         f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
         f"read as plain text; set it again without --secret"
@@ -68,6 +69,7 @@ def load_stack_config() -> StackConfig:
     except ConfigError as error:
         raise ConfigError(problems + error.problems) from None
     problems += secret_problems(namespace, config, secrets)
+    problems += bag_problems(namespace, config, raw.get(SECRETS_BAG))
     if problems:
         raise ConfigError(problems)
     return config

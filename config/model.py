@@ -10,9 +10,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 from config.fields import (
@@ -432,6 +439,69 @@ SERVICE_NAMES = {
 RESERVED_NAMES = frozenset({*SERVICE_NAMES.values(), "coolify"})
 
 
+ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+
+
+class RefValue(Model):
+    """A value the platform knows: database.url, database.directUrl, redis.url, s3.endpoint,
+    s3.publicUrl, s3.accessKey, s3.secretKey, s3.bucket, apps.<name>.url."""
+
+    ref: str = Field(description="what the value refers to, e.g. database.url")
+
+
+class GeneratedValue(Model):
+    """32 random bytes (base64), generated once per variable name per stack and shared by
+    every app that names it."""
+
+    generate: Literal["secret"] = Field(description="what to generate: secret")
+
+
+class SecretValue(Model):
+    """A secret the stack cannot generate, from the secret config bag `secrets`."""
+
+    secret: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="its name in `secrets`")
+
+
+EnvValue = str | RefValue | GeneratedValue | SecretValue
+
+
+def _plain_scalars(value: Any) -> Any:
+    """YAML turns `true` and `3000` into a bool and a number; an env value is text."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return value
+
+
+class GitSource(Model):
+    repository: str = Field(
+        pattern=r"^(https://\S+|git@\S+:\S+)$",
+        description="https:// URL, or git@host:org/repo for a private repository",
+    )
+    branch: str = Field("main", description="branch to build")
+    private: bool = Field(
+        False, description="private repository: the stack generates a deploy key (output)"
+    )
+    dockerfile: str = Field("/Dockerfile", description="the Dockerfile's path in the repository")
+    base_directory: str = Field("/", description="the build context in the repository")
+
+    @model_validator(mode="after")
+    def _ssh_for_private(self) -> GitSource:
+        if self.private and not self.repository.startswith("git@"):
+            raise config_error(
+                "a private repository is cloned with its deploy key over SSH: write it as "
+                "git@github.com:org/repo.git",
+                at="repository",
+            )
+        return self
+
+
+class HealthCheck(Model):
+    path: str = Field(pattern=r"^/", description="path Coolify checks, e.g. /health")
+    interval: int = Field(30, ge=5, le=3600, description="seconds between checks")
+
+
 class AppConfig(Model):
     name: ResourceName = Field(description="app name; also its container hostname")
     memory_mb: int = Field(512, ge=64, description="memory limit of the app's container")
@@ -446,6 +516,53 @@ class AppConfig(Model):
         default_factory=list,
         description="MinIO buckets the app may use; it gets an access key for these only",
     )
+    git: GitSource | None = Field(None, description="build from this repository's Dockerfile")
+    image: PinnedImage | None = Field(None, description="or run this prebuilt image")
+    health: HealthCheck | None = Field(None, description="HTTP health check")
+    env: dict[Annotated[str, StringConstraints(pattern=ENV_NAME)], EnvValue] = Field(
+        default_factory=dict, description="runtime environment variables"
+    )
+    build_args: dict[Annotated[str, StringConstraints(pattern=ENV_NAME)], EnvValue] = Field(
+        default_factory=dict, description="build-time variables (e.g. VITE_API_URL)"
+    )
+    auto_deploy: bool = Field(True, description="deploy on every push to the branch")
+    deploy_after: list[ResourceName] = Field(
+        default_factory=list,
+        description="apps deployed before this one (e.g. the one that runs the migrations)",
+    )
+
+    @field_validator("env", "build_args", mode="before")
+    @classmethod
+    def _text_values(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: _plain_scalars(item) for key, item in value.items()}
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> AppConfig:
+        if (self.git is None) == (self.image is None):
+            raise config_error(
+                f"app {self.name!r} needs exactly one source: git (a repository with a "
+                "Dockerfile) or image (a prebuilt image)",
+                at="git",
+            )
+        if self.image is not None and self.build_args:
+            raise config_error("a prebuilt image has no build step", at="buildArgs")
+        for key in self.env.keys() & self.build_args.keys():
+            if self.env[key] != self.build_args[key]:
+                raise config_error(
+                    f"{key} is in env and buildArgs with different values; a variable in both "
+                    "is one variable, used at build and at run time",
+                    at=f"buildArgs.{key}",
+                )
+        return self
+
+    def references(self) -> Iterator[tuple[str, str, EnvValue]]:
+        """(config path, variable, value) of every variable."""
+        for key, value in self.env.items():
+            yield f"env.{key}", key, value
+        for key, value in self.build_args.items():
+            yield f"buildArgs.{key}", key, value
 
     @model_validator(mode="after")
     def _domains_need_port(self) -> AppConfig:
@@ -557,6 +674,7 @@ class StackConfig(Model):
             )
         self._check_names()
         self._check_buckets()
+        self._check_apps()
         self._check_hostnames(zone)
         self._check_memory()
         return self
@@ -596,6 +714,93 @@ class StackConfig(Model):
                 f"less memory to the services and apps (memoryMb):\n{table}",
                 at="server.type",
             )
+
+    def ref_problem(self, app: AppConfig, ref: str) -> str | None:
+        """Why `ref` cannot be resolved for `app`, or None."""
+        services = self.services
+        database = services.postgres or services.external_postgres or services.mariadb
+        known = {
+            "database.url": None
+            if database
+            else "there is no database (services.postgres, "
+            "services.externalPostgres or services.mariadb)",
+            "database.directUrl": None
+            if services.postgres or services.external_postgres
+            else "there is no PostgreSQL (services.postgres or services.externalPostgres)",
+            "redis.url": None if services.redis else "there is no services.redis",
+        }
+        for name in ("endpoint", "publicUrl", "accessKey", "secretKey", "bucket"):
+            known[f"s3.{name}"] = (
+                "there is no services.minio" if services.minio is None
+                else None if app.buckets or name in ("endpoint", "publicUrl")
+                else f"app {app.name!r} names no bucket (apps[].buckets)"
+            )  # fmt: skip
+        for other in self.apps:
+            known[f"apps.{other.name}.url"] = (
+                None if other.domains else f"app {other.name!r} has no domain"
+            )
+        if ref not in known:
+            choices = ", ".join(sorted(k for k, v in known.items() if v is None))
+            return f"{ref!r} is not something the platform provides; known here: {choices}"
+        return known[ref]
+
+    def deploy_dependencies(self, app: AppConfig) -> list[str]:
+        """The apps deployed before `app` (deployAfter). URL references add none: an app's URL
+        comes from the config and is known before anything is deployed."""
+        return sorted(set(app.deploy_after) - {app.name})
+
+    def _check_apps(self) -> None:
+        names = {app.name for app in self.apps}
+        for index, app in enumerate(self.apps):
+            for path, variable, value in app.references():
+                if isinstance(value, RefValue) and (problem := self.ref_problem(app, value.ref)):
+                    raise config_error(
+                        f"app {app.name!r}, variable {variable}: {problem}",
+                        at=f"apps[{index}].{path}.ref",
+                    )
+            for position, other in enumerate(app.deploy_after):
+                if other not in names:
+                    raise config_error(
+                        f"app {app.name!r} is to be deployed after {other!r}, which is no app "
+                        "of this stack",
+                        at=f"apps[{index}].deployAfter[{position}]",
+                    )
+        self.deploy_order()
+
+    def deploy_order(self) -> list[AppConfig]:
+        """The apps, each after the apps it depends on; an error if they wait for each other."""
+        order: list[AppConfig] = []
+        visiting: list[str] = []
+        apps = {app.name: app for app in self.apps}
+
+        def visit(app: AppConfig) -> None:
+            if app in order:
+                return
+            if app.name in visiting:
+                cycle = " -> ".join([*visiting[visiting.index(app.name) :], app.name])
+                raise config_error(
+                    f"the apps wait for each other ({cycle}): no app could deploy first; "
+                    "remove one of the deployAfter entries",
+                    at=f"apps[{list(apps).index(app.name)}].deployAfter",
+                )
+            visiting.append(app.name)
+            for other in self.deploy_dependencies(app):
+                visit(apps[other])
+            visiting.pop()
+            order.append(app)
+
+        for app in self.apps:
+            visit(app)
+        return order
+
+    def secret_names(self) -> dict[str, str]:
+        """Names the apps take from the secret config bag, with where each is first used."""
+        names: dict[str, str] = {}
+        for index, app in enumerate(self.apps):
+            for path, _, value in app.references():
+                if isinstance(value, SecretValue):
+                    names.setdefault(value.secret, f"apps[{index}].{path}")
+        return names
 
     def _check_buckets(self) -> None:
         known = {b.name for b in self.services.minio.buckets} if self.services.minio else set()

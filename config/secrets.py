@@ -4,8 +4,10 @@ config, before any resource, and no message ever quotes their values."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlsplit
 
 import pulumi
@@ -82,7 +84,51 @@ def secret_problems(
     return problems
 
 
+SECRETS_BAG = "secrets"  # platform:secrets, an object of the apps' external secrets
+
+
+def bag_problems(namespace: str, config: StackConfig, given: tuple[str, bool] | None) -> list[str]:
+    """What is wrong with the bag of external secrets the apps name (`{secret: name}`)."""
+    needed = config.secret_names()
+    path = f"{namespace}:{SECRETS_BAG}"
+    if given is None:
+        return [
+            f"{path}.{name}: required by {where} -- set it with "
+            f"`pulumi config set --secret --path '{SECRETS_BAG}.{name}' '<value>'`"
+            for name, where in needed.items()
+        ]
+    raw, stored_secret = given
+    if not stored_secret:
+        return [
+            f"{path}: holds secrets but is stored in plain text; set each entry with "
+            f"`pulumi config set --secret --path '{SECRETS_BAG}.<name>' '<value>'`"
+        ]
+    try:
+        bag = json.loads(raw)
+    except ValueError:
+        bag = None
+    if not isinstance(bag, dict) or not all(isinstance(v, str) for v in bag.values()):
+        return [f"{path}: must be an object of names to text values"]
+    problems = [
+        f"{path}.{name}: required by {where} -- set it with "
+        f"`pulumi config set --secret --path '{SECRETS_BAG}.{name}' '<value>'`"
+        for name, where in needed.items()
+        if name not in bag
+    ]
+    problems += [
+        f"{path}.{name}: no app uses it; remove it with "
+        f"`pulumi config rm --path '{SECRETS_BAG}.{name}'` or refer to it with {{secret: {name}}}"
+        for name in sorted(set(bag) - set(needed))
+    ]
+    return problems
+
+
 def read_secret(key: str) -> pulumi.Output[str]:
     """A secret key the loader has checked."""
     assert key in SECRET_KEYS, key
     return pulumi.Config().require_secret(key)
+
+
+def read_secret_bag() -> pulumi.Output[Any]:
+    """The bag of external secrets, checked by the loader."""
+    return pulumi.Config().require_secret_object(SECRETS_BAG)

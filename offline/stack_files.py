@@ -51,6 +51,39 @@ def config_values(project: str, raw: dict[str, Any]) -> tuple[dict[str, str], li
     return values, secret_keys
 
 
+# Stand-ins for secrets a stack reads but the offline plan cannot decrypt or may not have,
+# of the form the loader checks.
+PLACEHOLDER_URL = "postgresql://offline:offline-placeholder@offline.invalid:5432/offline"
+
+
+def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[str]) -> None:
+    """Add stand-ins for the secret config the stack needs and the file does not hold: a
+    stack file never holds secrets, and the offline plan must run without them."""
+    from config import ConfigError, parse_stack_config  # noqa: PLC0415 -- only offline
+    from config.secrets import SECRET_KEYS, SECRETS_BAG  # noqa: PLC0415
+
+    prefix = f"{project}:"
+    settings = {
+        key[len(prefix) :]: json.loads(value) if value[:1] in "{[" else value
+        for key, value in config.items()
+        if key.startswith(prefix) and key[len(prefix) :] not in {*SECRET_KEYS, SECRETS_BAG}
+    }
+    try:
+        parsed = parse_stack_config(settings, project)
+    except ConfigError:
+        return  # the evaluation reports the problems
+    for key, spec in SECRET_KEYS.items():
+        if spec.needed_by(parsed) and f"{prefix}{key}" not in config:
+            config[f"{prefix}{key}"] = PLACEHOLDER_URL
+            secret_keys.append(f"{prefix}{key}")
+    names = parsed.secret_names()
+    if names and f"{prefix}{SECRETS_BAG}" not in config:
+        config[f"{prefix}{SECRETS_BAG}"] = json.dumps(
+            {n: f"offline-placeholder-{n}" for n in names}
+        )
+        secret_keys.append(f"{prefix}{SECRETS_BAG}")
+
+
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
@@ -59,4 +92,5 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
     project = project_name(project_dir)
     document = yaml.safe_load(path.read_text()) or {}
     config, secret_keys = config_values(project, document.get("config") or {})
+    _secret_stand_ins(project, config, secret_keys)
     return StackFile(project=project, stack=stack, config=config, secret_keys=secret_keys)

@@ -25,6 +25,9 @@ ED25519_BOB = (
 )
 
 
+GIT = {"repository": "https://github.com/acme/tour-crm"}
+
+
 def minimal_config() -> dict[str, Any]:
     """The smallest valid stack config (top-level key -> value, as in a stack file)."""
     return {
@@ -50,9 +53,9 @@ def tour_crm_config() -> dict[str, Any]:
             "uptimeKuma": {"hostname": "status"},
         },
         "apps": [
-            {"name": "crm", "domains": ["crm"], "port": 3000},
-            {"name": "book", "domains": ["book"], "port": 3001},
-            {"name": "worker"},
+            {"name": "crm", "git": GIT, "domains": ["crm"], "port": 3000},
+            {"name": "book", "git": GIT, "domains": ["book"], "port": 3001},
+            {"name": "worker", "git": GIT},
         ],
     }
 

@@ -18,14 +18,16 @@ STACK_OUTPUTS = {
     "serverName", "serverIpv4", "serverIpv6", "hostnames",
     "coolifyUrl", "coolifyRootUser", "coolifyRootPassword", "coolifyProjectUuid",
     "coolifyEnvironmentUuid", "databaseUrl", "directUrl", "redisUrl", "s3Endpoint",
-    "s3PublicUrl", "s3Buckets", "s3Credentials",
+    "s3PublicUrl", "s3Buckets", "s3Credentials", "appUrls",
 }  # fmt: skip
 
 
 def stack_config(stack: str) -> Any:
     stack_file = read_stack_file(stack)
     values = {
-        key.split(":", 1)[1]: yaml.safe_load(value) for key, value in stack_file.config.items()
+        key.split(":", 1)[1]: yaml.safe_load(value)
+        for key, value in stack_file.config.items()
+        if key not in stack_file.secret_keys
     }
     return parse_stack_config(values, stack_file.project)
 

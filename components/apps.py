@@ -1,0 +1,225 @@
+"""The team's apps as Coolify applications, with their environments wired by reference and
+deployed in dependency order (data services first; an app after the apps it names).
+
+A variable is a plain value, a reference to what the platform knows (database.url,
+redis.url, s3.*, apps.<name>.url), a generated secret (32 random bytes, one per variable name
+per stack, shared by every app that names it), or an external secret from the config bag
+`secrets`. Everything that carries a secret stays secret: the variables go to Coolify as one
+secret input, and deployments are triggered by a hash of them, not the values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_random as random
+import pulumi_tls as tls
+
+from config.model import (
+    AppConfig,
+    EnvValue,
+    GeneratedValue,
+    SecretValue,
+    StackConfig,
+)
+from coolify.resources import Application, Connection, Deploy, EnvVars, PrivateKey
+
+WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain routed to it
+
+
+@dataclass
+class PlatformValues:
+    """What references resolve to; None where the stack has no such thing."""
+
+    database_url: pulumi.Output[str] | None = None
+    direct_url: pulumi.Output[str] | None = None
+    redis_url: pulumi.Output[str] | None = None
+    s3_endpoint: pulumi.Output[str] | None = None
+    s3_public_url: str | None = None
+    s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None
+    secrets: pulumi.Output[Any] | None = None  # the config bag of external secrets
+
+
+def app_url(config: StackConfig, app: AppConfig) -> str | None:
+    return f"https://{config.fqdn(app.domains[0].host)}" if app.domains else None
+
+
+def _required(value: pulumi.Output[Any] | str | None) -> pulumi.Output[Any]:
+    # The config loader has checked every reference, so a missing value is a bug here.
+    assert value is not None
+    return pulumi.Output.from_input(value)
+
+
+class Apps(pulumi.ComponentResource):
+    urls: dict[str, str]
+    deploy_keys: dict[str, pulumi.Output[str]]  # app -> public deploy key, to add to the repo
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: StackConfig,
+        values: PlatformValues,
+        connection: Connection,
+        placement: Mapping[str, pulumi.Input[str]],
+        after: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:index:Apps", name, None, opts)
+        self._name, self._connection, self._values = name, connection, values
+        self._generated: dict[str, random.RandomBytes] = {}
+        self.urls = {app.name: url for app in config.apps if (url := app_url(config, app))}
+        self.deploy_keys = {}
+        deploys: dict[str, Deploy] = {}
+        for app in config.deploy_order():
+            application = self._application(config, app, placement)
+            variables = self._variables(app)
+            env = EnvVars(
+                f"{name}-{app.name}-env",
+                connection=connection,
+                resource="applications",
+                resource_uuid=application.id,
+                variables=variables,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            waits = [*after, *(deploys[other] for other in config.deploy_dependencies(app))]
+            deploys[app.name] = Deploy(
+                f"{name}-{app.name}-deploy",
+                connection=connection,
+                resource_uuid=application.id,
+                # A change of any variable redeploys; the hash carries none of the values.
+                triggers=[variables.apply(_digest)],
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[env, *waits]),
+            )
+        self.register_outputs({"urls": self.urls})
+
+    def _application(
+        self, config: StackConfig, app: AppConfig, placement: Mapping[str, pulumi.Input[str]]
+    ) -> Application:
+        child = pulumi.ResourceOptions(parent=self)
+        source: dict[str, Any]
+        if app.image is not None:
+            image, _, tag = app.image.partition(":")
+            source = {"kind": "image", "docker_registry_image_name": image,
+                      "docker_registry_image_tag": tag or None}  # fmt: skip
+        else:
+            git = app.git
+            assert git is not None  # one source, checked by the config
+            source = {
+                "kind": "public",
+                "git_repository": git.repository,
+                "git_branch": git.branch,
+                "build_pack": "dockerfile",
+                "dockerfile_location": git.dockerfile,
+                "base_directory": git.base_directory,
+            }
+            if git.private:
+                key = tls.PrivateKey(
+                    f"{self._name}-{app.name}-deploy-key", algorithm="ED25519", opts=child
+                )
+                stored = PrivateKey(
+                    f"{self._name}-{app.name}-coolify-key",
+                    connection=self._connection,
+                    key_name=f"{app.name} deploy key",
+                    private_key=key.private_key_openssh,
+                    opts=child,
+                )
+                source |= {"kind": "deploy-key", "private_key_uuid": stored.id}
+                self.deploy_keys[app.name] = key.public_key_openssh.apply(str.strip)
+        url = app_url(config, app)
+        props: dict[str, Any] = {
+            **placement,
+            "source": source,
+            "name": app.name,
+            "description": f"{app.name} (managed by Pulumi)",
+            "domains": url,
+            "ports_exposes": str(app.port) if app.port else WORKER_PORT,
+            "is_auto_deploy_enabled": app.auto_deploy,
+            "limits_memory": f"{app.memory_mb}m",
+            "health_check_enabled": app.health is not None,
+            "delete_volumes": True,  # apps keep their data in the data services
+        }
+        if app.health is not None:
+            props |= {
+                "health_check_path": app.health.path,
+                "health_check_interval": app.health.interval,
+            }
+        return Application(
+            f"{self._name}-{app.name}", connection=self._connection, props=props, opts=child
+        )
+
+    def _variables(self, app: AppConfig) -> pulumi.Output[dict[str, dict[str, Any]]]:
+        """A variable in env is for run time, in buildArgs for build time, in both for both
+        (as Next.js's NEXT_PUBLIC_* are: inlined by the build, read by the server)."""
+        entries = {
+            key: self._entry(
+                app, key, value, runtime=key in app.env, buildtime=key in app.build_args
+            )
+            for key, value in {**app.build_args, **app.env}.items()
+        }
+        return pulumi.Output.all(**entries)
+
+    def _entry(
+        self, app: AppConfig, key: str, value: EnvValue, *, runtime: bool, buildtime: bool
+    ) -> pulumi.Output[dict[str, Any]]:
+        resolved = self._resolve(app, key, value)
+        # Literal: Coolify must not interpolate `$` in generated or external secrets.
+        return resolved.apply(
+            lambda text: {
+                "value": text,
+                "is_buildtime": buildtime,
+                "is_runtime": runtime,
+                "is_literal": True,
+                "is_multiline": "\n" in text,
+                "is_shown_once": False,
+                "is_preview": False,
+            }
+        )
+
+    def _resolve(self, app: AppConfig, key: str, value: EnvValue) -> pulumi.Output[str]:
+        values = self._values
+        if isinstance(value, str):
+            return pulumi.Output.from_input(value)
+        if isinstance(value, GeneratedValue):
+            return pulumi.Output.secret(self._generate(key).base64)
+        if isinstance(value, SecretValue):
+            return pulumi.Output.secret(
+                _required(values.secrets).apply(lambda bag: bag[value.secret])
+            )
+        ref = value.ref
+        if ref.startswith("apps."):
+            return pulumi.Output.from_input(self.urls[ref.split(".")[1]])
+        s3_key = {"s3.accessKey": "accessKey", "s3.secretKey": "secretKey"}.get(ref)
+        if s3_key is not None:
+            credentials = _required(values.s3_credentials)
+            return pulumi.Output.secret(credentials.apply(lambda c: c[app.name][s3_key]))
+        simple = {
+            "database.url": values.database_url,
+            "database.directUrl": values.direct_url,
+            "redis.url": values.redis_url,
+            "s3.endpoint": values.s3_endpoint,
+            "s3.publicUrl": values.s3_public_url,
+            "s3.bucket": app.buckets[0] if app.buckets else None,
+        }
+        resolved = _required(simple[ref])
+        return (
+            pulumi.Output.secret(resolved) if ref.startswith(("database.", "redis.")) else resolved
+        )
+
+    def _generate(self, key: str) -> random.RandomBytes:
+        if key not in self._generated:
+            self._generated[key] = random.RandomBytes(
+                f"{self._name}-secret-{key.lower().replace('_', '-')}",
+                length=32,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return self._generated[key]
+
+
+def _digest(variables: dict[str, Any]) -> str:
+    return hashlib.sha256(json.dumps(variables, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,242 @@
+"""The apps: Coolify applications from git or an image, environments wired by reference, the
+deploy order, and secrets that stay secret."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from config import ConfigError
+from offline.engine import Recording, find_leaks, is_secret, reveal
+from tests.support import evaluate_config, evaluate_ok, evaluate_stack, tour_crm_config, with_value
+
+
+@cache
+def production() -> Recording:
+    return evaluate_stack("production")
+
+
+def variables(app: str, recording: Recording | None = None) -> dict[str, dict[str, Any]]:
+    env = (recording or production()).named(f"apps-{app}-env")
+    return reveal(env.inputs["variables"])  # type: ignore[no-any-return]
+
+
+def test_variables_holding_secrets_are_secret_in_state() -> None:
+    for app in ("crm", "book", "worker"):
+        assert is_secret(production().named(f"apps-{app}-env").inputs["variables"])
+        assert is_secret(production().named(f"apps-{app}-env").outputs["variables"])
+
+
+def application(app: str, recording: Recording | None = None) -> dict[str, Any]:
+    return (recording or production()).named(f"apps-{app}").inputs
+
+
+def test_apps_build_from_the_guides_repository_and_dockerfiles() -> None:
+    for app, dockerfile, domain, port in [("crm", "/apps/crm/Dockerfile", "https://crm.example.com", "3000"),
+                                          ("book", "/apps/web/Dockerfile", "https://book.example.com", "3001")]:  # fmt: skip
+        inputs = application(app)
+        assert inputs["source"] == {"kind": "public", "git_repository": "https://github.com/your-org/tour-crm",
+                                    "git_branch": "main", "build_pack": "dockerfile",
+                                    "dockerfile_location": dockerfile, "base_directory": "/"}  # fmt: skip
+        assert (inputs["domains"], inputs["ports_exposes"]) == (domain, port)
+        assert (
+            inputs["health_check_enabled"],
+            inputs["health_check_path"],
+            inputs["health_check_interval"],
+        ) == (True, "/api/health", 60)
+        assert inputs["is_auto_deploy_enabled"] is True
+
+
+def test_a_worker_has_no_domain_and_no_health_check() -> None:
+    worker = application("worker")
+    assert "domains" not in worker
+    assert worker["health_check_enabled"] is False
+    assert worker["limits_memory"] == "256m"
+
+
+def test_references_resolve_to_the_platforms_values() -> None:
+    outputs = production().stack_outputs
+    crm = variables("crm")
+    assert crm["DATABASE_URL"]["value"] == reveal(outputs["databaseUrl"])
+    assert crm["DIRECT_URL"]["value"] == reveal(outputs["directUrl"])
+    assert crm["REDIS_URL"]["value"] == reveal(outputs["redisUrl"])
+    assert crm["S3_ENDPOINT"]["value"] == outputs["s3Endpoint"]
+    assert crm["S3_PUBLIC_URL"]["value"] == "https://files.example.com"
+    assert crm["S3_BUCKET"]["value"] == "tour-images"
+    assert crm["NEXT_PUBLIC_WEB_URL"]["value"] == "https://book.example.com"
+    assert crm["NODE_ENV"]["value"] == "production"
+    assert crm["TWILIO_PHONE_NUMBER"]["value"] == "+10000000000"
+
+
+def test_each_app_gets_its_own_s3_key() -> None:
+    keys = reveal(production().stack_outputs["s3Credentials"])
+    for app in ("crm", "book"):
+        assert variables(app)["S3_ACCESS_KEY"]["value"] == keys[app]["accessKey"]
+        assert variables(app)["S3_SECRET_KEY"]["value"] == keys[app]["secretKey"]
+    assert keys["crm"]["accessKey"] != keys["book"]["accessKey"]
+
+
+def test_external_secrets_come_from_the_secret_bag() -> None:
+    assert variables("crm")["STRIPE_SECRET_KEY"]["value"] == "offline-placeholder-stripeSecretKey"
+    assert (
+        variables("worker")["INNGEST_SIGNING_KEY"]["value"]
+        == "offline-placeholder-inngestSigningKey"
+    )
+
+
+def test_build_time_and_run_time_flags() -> None:
+    crm = variables("crm")
+    assert (
+        crm["NEXT_PUBLIC_APP_URL"]["is_buildtime"],
+        crm["NEXT_PUBLIC_APP_URL"]["is_runtime"],
+    ) == (True, True)
+    assert (crm["DATABASE_URL"]["is_buildtime"], crm["DATABASE_URL"]["is_runtime"]) == (False, True)
+    assert all(entry["is_literal"] for entry in crm.values())  # no `$` interpolation by Coolify
+
+
+def test_deploys_follow_the_data_services_and_deploy_after() -> None:
+    postgres = production().named("data-postgres")  # depending on the component: on its parts
+    crm_deploy = production().named("apps-crm-deploy")
+    for app in ("crm", "book", "worker"):
+        assert postgres.urn in production().named(f"apps-{app}-deploy").dependencies
+    for app in ("book", "worker"):
+        assert crm_deploy.urn in production().named(f"apps-{app}-deploy").dependencies
+    assert production().named("apps-crm-env").urn in crm_deploy.dependencies
+
+
+def test_a_deploy_is_triggered_by_a_hash_of_the_variables_not_their_values() -> None:
+    (trigger,) = reveal(production().named("apps-crm-deploy").inputs["triggers"])
+    assert len(trigger) == 64
+    assert find_leaks(production()) == []
+
+
+def generated_stack() -> Recording:
+    values = tour_crm_config()
+    values = with_value(values, "apps[0].env", {"JWT_SECRET": {"generate": "secret"}})
+    values = with_value(
+        values,
+        "apps[2].env",
+        {"JWT_SECRET": {"generate": "secret"}, "AUTH_SECRET": {"generate": "secret"}},
+    )
+    return evaluate_ok(values)
+
+
+def test_a_generated_secret_is_shared_by_every_app_naming_it() -> None:
+    recording = generated_stack()
+    generated = recording.of_type("random:index/randomBytes:RandomBytes")
+    assert sorted(r.name for r in generated) == [
+        "apps-secret-auth-secret",
+        "apps-secret-jwt-secret",
+    ]
+    assert all(r.inputs["length"] == 32 for r in generated)
+    jwt = reveal(recording.named("apps-secret-jwt-secret").outputs["base64"])
+    assert variables("crm", recording)["JWT_SECRET"]["value"] == jwt
+    assert variables("worker", recording)["JWT_SECRET"]["value"] == jwt
+    assert find_leaks(recording) == []
+
+
+def test_a_private_repository_gets_a_generated_deploy_key() -> None:
+    private = {"repository": "git@github.com:acme/crm.git", "private": True}
+    recording = evaluate_ok(with_value(tour_crm_config(), "apps[0].git", private))
+    key = recording.named("apps-crm-deploy-key")
+    stored = recording.named("apps-crm-coolify-key")
+    assert reveal(stored.inputs["private_key"]) == reveal(key.outputs["privateKeyOpenssh"])
+    assert is_secret(stored.inputs["private_key"])
+    assert application("crm", recording)["source"]["kind"] == "deploy-key"
+    assert application("crm", recording)["source"]["private_key_uuid"] == stored.id
+    public = reveal(key.outputs["publicKeyOpenssh"]).strip()
+    assert recording.stack_outputs["deployKeys"] == {"crm": public}
+
+
+def test_a_prebuilt_image_is_deployed_as_is() -> None:
+    values = with_value(
+        tour_crm_config(), "apps[2]", {"name": "worker", "image": "ghcr.io/acme/worker:1.4.2"}
+    )
+    source = application("worker", evaluate_ok(values))["source"]
+    assert source == {
+        "kind": "image",
+        "docker_registry_image_name": "ghcr.io/acme/worker",
+        "docker_registry_image_tag": "1.4.2",
+    }
+
+
+def problems(values: dict[str, Any], **kwargs: Any) -> list[str]:
+    recording = evaluate_config(values, **kwargs)
+    assert isinstance(recording.error, ConfigError), recording.error
+    assert recording.resources == []
+    return recording.error.problems
+
+
+def test_an_unknown_reference_names_the_app_and_variable() -> None:
+    (problem,) = problems(
+        with_value(tour_crm_config(), "apps[0].env", {"QUEUE_URL": {"ref": "rabbit.url"}})
+    )
+    assert problem.startswith(
+        "platform:apps[0].env.QUEUE_URL.ref: app 'crm', variable QUEUE_URL: 'rabbit.url' is not something the platform provides"
+    )
+
+
+def test_a_reference_to_a_missing_service_says_what_is_missing() -> None:
+    values = with_value(tour_crm_config(), "services.redis", None)
+    values = with_value(values, "apps[2].env", {"REDIS_URL": {"ref": "redis.url"}})
+    (problem,) = problems(values)
+    assert "app 'worker', variable REDIS_URL: there is no services.redis" in problem
+
+
+def test_a_missing_external_secret_names_where_it_is_used() -> None:
+    values = with_value(
+        tour_crm_config(), "apps[1].env", {"STRIPE_SECRET_KEY": {"secret": "stripeSecretKey"}}
+    )
+    (problem,) = problems(values)
+    assert problem == ("platform:secrets.stripeSecretKey: required by apps[1].env.STRIPE_SECRET_KEY -- set it with "
+                       "`pulumi config set --secret --path 'secrets.stripeSecretKey' '<value>'`")  # fmt: skip
+
+
+def test_the_secret_bag_must_be_secret_and_fully_used() -> None:
+    values = with_value(
+        tour_crm_config(), "apps[1].env", {"STRIPE_SECRET_KEY": {"secret": "stripeSecretKey"}}
+    )
+    bag = {"platform:secrets": '{"stripeSecretKey": "sk_live_abc123456", "stale": "x1234567"}'}
+    assert problems(values, extra=bag) == [
+        "platform:secrets: holds secrets but is stored in plain text; set each entry with "
+        "`pulumi config set --secret --path 'secrets.<name>' '<value>'`"
+    ]
+    (unused,) = problems(values, extra=bag, secret_keys=["platform:secrets"])
+    assert unused.startswith("platform:secrets.stale: no app uses it")
+    assert "sk_live" not in unused
+
+
+def test_apps_that_wait_for_each_other_are_refused() -> None:
+    values = with_value(tour_crm_config(), "apps[0].deployAfter", ["book"])
+    values = with_value(values, "apps[1].deployAfter", ["crm"])
+    (problem,) = problems(values)
+    assert "the apps wait for each other (crm -> book -> crm)" in problem
+
+
+def test_an_app_needs_exactly_one_source() -> None:
+    (problem,) = problems(with_value(tour_crm_config(), "apps[0].image", "nginx:1.27.3"))
+    assert problem.startswith("platform:apps[0].git: app 'crm' needs exactly one source")
+    (problem,) = problems(with_value(tour_crm_config(), "apps[0].git", None))
+    assert "needs exactly one source" in problem
+
+
+def test_a_variable_in_env_and_build_args_has_one_value() -> None:
+    values = with_value(tour_crm_config(), "apps[0].env", {"NEXT_PUBLIC_X": "a"})
+    values = with_value(values, "apps[0].buildArgs", {"NEXT_PUBLIC_X": "b"})
+    (problem,) = problems(values)
+    assert problem.startswith(
+        "platform:apps[0].buildArgs.NEXT_PUBLIC_X: NEXT_PUBLIC_X is in env and buildArgs with different values"
+    )
+
+
+def test_env_names_are_checked() -> None:
+    (problem,) = problems(with_value(tour_crm_config(), "apps[0].env", {"lower-case": "x"}))
+    assert problem.startswith("platform:apps[0].env.lower-case")
+
+
+def test_yaml_scalars_become_text() -> None:
+    recording = evaluate_ok(
+        with_value(tour_crm_config(), "apps[0].env", {"PORT": 3000, "DEBUG": False})
+    )
+    crm = variables("crm", recording)
+    assert (crm["PORT"]["value"], crm["DEBUG"]["value"]) == ("3000", "false")
