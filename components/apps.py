@@ -20,6 +20,7 @@ import pulumi
 import pulumi_random as random
 import pulumi_tls as tls
 
+from components.data import REDIS_PORT
 from config.model import (
     AppConfig,
     EnvValue,
@@ -39,6 +40,8 @@ class PlatformValues:
     database_url: pulumi.Output[str] | None = None
     direct_url: pulumi.Output[str] | None = None
     redis_url: pulumi.Output[str] | None = None
+    redis_host: pulumi.Output[str] | None = None
+    redis_password: pulumi.Output[str] | None = None
     s3_endpoint: pulumi.Output[str] | None = None
     s3_public_url: str | None = None
     s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None
@@ -202,14 +205,16 @@ class Apps(pulumi.ComponentResource):
             "database.url": values.database_url,
             "database.directUrl": values.direct_url,
             "redis.url": values.redis_url,
+            "redis.host": values.redis_host,
+            "redis.port": str(REDIS_PORT),
+            "redis.password": values.redis_password,
             "s3.endpoint": values.s3_endpoint,
             "s3.publicUrl": values.s3_public_url,
             "s3.bucket": app.buckets[0] if app.buckets else None,
         }
         resolved = _required(simple[ref])
-        return (
-            pulumi.Output.secret(resolved) if ref.startswith(("database.", "redis.")) else resolved
-        )
+        secret = ref.startswith("database.") or ref in ("redis.url", "redis.password")
+        return pulumi.Output.secret(resolved) if secret else resolved
 
     def _generate(self, key: str) -> random.RandomBytes:
         if key not in self._generated:

@@ -66,6 +66,8 @@ class DataServices(pulumi.ComponentResource):
     database_url: pulumi.Output[str] | None = None
     direct_url: pulumi.Output[str] | None = None
     redis_url: pulumi.Output[str] | None = None
+    redis_host: pulumi.Output[str] | None = None
+    redis_password: pulumi.Output[str] | None = None  # secret
     # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
     s3_endpoint: pulumi.Output[str] | None = None
     s3_public_url: str | None = None
@@ -247,6 +249,8 @@ class DataServices(pulumi.ComponentResource):
             },
             opts=self._keep,
         )
+        self.redis_host = database.id
+        self.redis_password = pulumi.Output.secret(password.result)
         self.redis_url = pulumi.Output.secret(
             pulumi.Output.all(database.id, password.result).apply(
                 lambda values: redis_url(password=values[1], host=values[0], port=REDIS_PORT)

@@ -443,8 +443,9 @@ ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 
 class RefValue(Model):
-    """A value the platform knows: database.url, database.directUrl, redis.url, s3.endpoint,
-    s3.publicUrl, s3.accessKey, s3.secretKey, s3.bucket, apps.<name>.url."""
+    """A value the platform knows: database.url, database.directUrl, redis.url (or its parts
+    redis.host, redis.port, redis.password), s3.endpoint, s3.publicUrl, s3.accessKey,
+    s3.secretKey, s3.bucket, apps.<name>.url."""
 
     ref: str = Field(description="what the value refers to, e.g. database.url")
 
@@ -727,8 +728,9 @@ class StackConfig(Model):
             "database.directUrl": None
             if services.postgres or services.external_postgres
             else "there is no PostgreSQL (services.postgres or services.externalPostgres)",
-            "redis.url": None if services.redis else "there is no services.redis",
         }
+        for name in ("url", "host", "port", "password"):
+            known[f"redis.{name}"] = None if services.redis else "there is no services.redis"
         for name in ("endpoint", "publicUrl", "accessKey", "secretKey", "bucket"):
             known[f"s3.{name}"] = (
                 "there is no services.minio" if services.minio is None

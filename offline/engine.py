@@ -411,12 +411,12 @@ def evaluate(
 
 
 def evaluate_stack(stack: str) -> Recording:
-    """Evaluate the program for one of the project's stack files."""
+    """Evaluate the program for one of the project's stacks, or a stack file's path."""
     stack_file = read_stack_file(stack)
     return evaluate(
         PROGRAM,
         project=stack_file.project,
-        stack=stack,
+        stack=stack_file.stack,
         config=stack_file.config,
         secret_keys=stack_file.secret_keys,
     )

@@ -2,6 +2,7 @@
 
     python -m offline.plan                # every stack file
     python -m offline.plan production     # one stack
+    python -m offline.plan examples/wms.yaml
 
 It runs __main__.py under the same mocks as the tests and prints the resources by component,
 the DNS and firewall tables, the server and its cloud-init, and the stack outputs. Addresses

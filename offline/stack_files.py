@@ -85,10 +85,14 @@ def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[st
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
-    path = project_dir / f"Pulumi.{stack}.yaml"
+    """The stack `stack` (Pulumi.<stack>.yaml), or a stack file given by its path (an example:
+    the stack is named after the file)."""
+    path = Path(stack) if stack.endswith(".yaml") else project_dir / f"Pulumi.{stack}.yaml"
     if not path.exists():
         known = ", ".join(stack_names(project_dir)) or "none"
         raise FileNotFoundError(f"no stack file {path.name}; the stacks here are: {known}")
+    if stack.endswith(".yaml"):
+        stack = path.stem
     project = project_name(project_dir)
     document = yaml.safe_load(path.read_text()) or {}
     config, secret_keys = config_values(project, document.get("config") or {})
