@@ -88,6 +88,9 @@ class Apps(pulumi.ComponentResource):
                 resource="applications",
                 resource_uuid=application.id,
                 variables=variables,
+                sources={
+                    key: _source(value) for key, value in {**app.build_args, **app.env}.items()
+                },
                 opts=pulumi.ResourceOptions(parent=self),
             )
             waits = [*after, *(deploys[other] for other in config.deploy_dependencies(app))]
@@ -224,6 +227,18 @@ class Apps(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self),
             )
         return self._generated[key]
+
+
+def _source(value: EnvValue) -> str:
+    """Where a variable's value comes from, known at preview (the values may not be yet), so
+    that the policy pack can tell a secret typed into the stack file from a generated one."""
+    if isinstance(value, str):
+        return "literal"
+    if isinstance(value, GeneratedValue):
+        return "generated"
+    if isinstance(value, SecretValue):
+        return "secret"
+    return f"ref {value.ref}"
 
 
 def _digest(variables: dict[str, Any]) -> str:

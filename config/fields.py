@@ -247,16 +247,25 @@ _IMAGE = re.compile(
 )
 
 
-def _pinned_image(value: str) -> str:
-    match = _IMAGE.match(value)
+def image_pin_problem(image: str) -> str | None:
+    """Why `image` is not pinned to one version, or None if it is (the config checks this,
+    and so does the policy pack, on what reaches Coolify)."""
+    match = _IMAGE.match(image)
     if not match:
-        raise config_error(f"{value!r} is not a container image like postgres:16.4-alpine")
+        return f"{image!r} is not a container image like postgres:16.4-alpine"
     tag = match.group("tag") or ""
     if not match.group("digest") and not re.search(r"\d+\.\d+|RELEASE\.", tag):
-        raise config_error(
-            f"{value!r} is not pinned: give an exact version tag (postgres:16.4-alpine, not "
+        return (
+            f"{image!r} is not pinned: give an exact version tag (postgres:16.4-alpine, not "
             "postgres:16 or :latest) or a digest, so that an upgrade is a change of config"
         )
+    return None
+
+
+def _pinned_image(value: str) -> str:
+    problem = image_pin_problem(value)
+    if problem is not None:
+        raise config_error(problem)
     return value
 
 

@@ -7,6 +7,7 @@ where the engine would not carry the secrecy of an input over to the output.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import pulumi
@@ -173,9 +174,16 @@ class EnvVars(_CoolifyResource, module="coolify", name="EnvVars"):
         resource: str,
         resource_uuid: pulumi.Input[str],
         variables: pulumi.Input[dict[str, Any]],
+        sources: Mapping[str, str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        props = {"resource": resource, "resource_uuid": resource_uuid, "variables": variables}
+        # sources ({KEY: literal|generated|secret|ref <name>}) only informs the policy pack.
+        props = {
+            "resource": resource,
+            "resource_uuid": resource_uuid,
+            "variables": variables,
+            "sources": dict(sources or {}),
+        }
         super().__init__(name, connection, props, opts)
 
 

@@ -19,7 +19,9 @@ from typing import Any
 from config import ConfigError
 from config.hetzner import LOCATION_NAMES, SERVER_TYPES
 from offline.engine import RecordedResource, Recording, evaluate_stack, is_secret
+from offline.policy_check import check
 from offline.stack_files import stack_names
+from policy.rules import POLICIES
 
 SERVER_TYPE = "hcloud:index/server:Server"
 FIREWALL_TYPE = "hcloud:index/firewall:Firewall"
@@ -136,6 +138,12 @@ def outputs_section(recording: Recording) -> list[str]:
     return lines
 
 
+def policy_section(recording: Recording) -> list[str]:
+    found = check(recording)
+    lines = [f"Policy pack ({len(POLICIES)} policies): {len(found) or 'no'} violations"]
+    return lines + [f"  {violation}" for violation in found]
+
+
 def render_plan(recording: Recording) -> str:
     title = (
         f"Plan of stack {recording.project}/{recording.stack} "
@@ -148,6 +156,7 @@ def render_plan(recording: Recording) -> str:
         firewall_section(recording),
         server_section(recording),
         outputs_section(recording),
+        policy_section(recording),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
