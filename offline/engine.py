@@ -30,7 +30,7 @@ from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _sync_await  # the SDK's own mock monitor uses it too
 
-from offline.stack_files import PROGRAM, read_stack_file
+from offline.stack_files import PROGRAM, StackFile, read_stack_file
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 GET_ZONE_INVOKE = "cloudflare:index/getZone:getZone"
@@ -412,7 +412,10 @@ def evaluate(
 
 def evaluate_stack(stack: str) -> Recording:
     """Evaluate the program for one of the project's stacks, or a stack file's path."""
-    stack_file = read_stack_file(stack)
+    return evaluate_stack_file(read_stack_file(stack))
+
+
+def evaluate_stack_file(stack_file: StackFile) -> Recording:
     return evaluate(
         PROGRAM,
         project=stack_file.project,

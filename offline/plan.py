@@ -1,12 +1,15 @@
 """The offline plan: what a stack would create, with no CLI, no tokens and no network.
 
-    python -m offline.plan                # every stack file
-    python -m offline.plan production     # one stack
+    python -m offline.plan                      # every stack file
+    python -m offline.plan production           # one stack
     python -m offline.plan examples/wms.yaml
+    python -m offline.plan --out plan           # and write plan/<stack>/ for a pull request
 
 It runs __main__.py under the same mocks as the tests and prints the resources by component,
-the DNS and firewall tables, the server and its cloud-init, and the stack outputs. Addresses
-are the mocks' stand-ins; secret values are masked.
+the DNS and firewall tables, each app's environment, the memory budget, the estimated monthly
+cost, the server and its cloud-init, the stack outputs and the policy pack's verdict.
+Addresses are the mocks' stand-ins; secret values are masked. With --out, each stack's folder
+also gets its architecture diagram (Graphviz: DOT, PNG and SVG).
 """
 
 from __future__ import annotations
@@ -14,13 +17,18 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from config import ConfigError
+from config import ConfigError, StackConfig
 from config.hetzner import LOCATION_NAMES, SERVER_TYPES
-from offline.engine import RecordedResource, Recording, evaluate_stack, is_secret
+from config.model import EnvValue, GeneratedValue, SecretValue
+from offline import diagram
+from offline.costs import baseline, monthly_cost
+from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret
 from offline.policy_check import check
-from offline.stack_files import stack_names
+from offline.stack_files import read_stack_file, stack_config, stack_names
 from policy.rules import POLICIES
 
 SERVER_TYPE = "hcloud:index/server:Server"
@@ -131,6 +139,56 @@ def server_section(recording: Recording) -> list[str]:
     return lines
 
 
+def _shown(value: EnvValue) -> str:
+    """A variable as the plan shows it: literals as written, everything else by its source,
+    so that no secret value can reach the plan."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, GeneratedValue):
+        return f"{MASK} generated (32 random bytes, base64)"
+    if isinstance(value, SecretValue):
+        return f"{MASK} from secrets.{value.secret}"
+    return f"<- {value.ref}"
+
+
+def environment_section(config: StackConfig) -> list[str]:
+    lines = ["App environments (build: at build time, run: at run time)"]
+    for app in config.apps:
+        lines.append(f"  {app.name}")
+        rows = []
+        for key in sorted({*app.env, *app.build_args}):
+            when = [
+                w for w, on in (("build", key in app.build_args), ("run", key in app.env)) if on
+            ]
+            rows.append((key, "+".join(when), _shown(app.env.get(key) or app.build_args[key])))
+        lines += ["  " + row for row in table(("VARIABLE", "WHEN", "VALUE"), rows)] if rows else []
+    return lines
+
+
+def memory_section(config: StackConfig) -> list[str]:
+    rows = config.memory_budget()
+    used, total = sum(mb for _, mb in rows), config.server.spec.memory_mb
+    lines = [f"Memory budget ({config.server.type}: {total} MB)"]
+    lines += table(("WHO", "MB"), [*rows, ("free", total - used)])
+    lines.append(f"  {used} of {total} MB allotted ({100 * used // total}%)")
+    return lines
+
+
+def cost_section(config: StackConfig, stack: str) -> list[str]:
+    lines_ = monthly_cost(config)
+    total = sum(line.eur_per_month for line in lines_)
+    rows = [(line.item, f"{line.eur_per_month:.2f}", line.note) for line in lines_]
+    lines = ["Estimated monthly cost (EUR, without VAT; indicative)"]
+    lines += table(("ITEM", "EUR", "NOTE"), [*rows, ("total", f"{total:.2f}", "")])
+    seed = baseline(stack)
+    if seed is not None:
+        lines.append(
+            f"  the seed system pays about USD {seed.usd_per_month}/month for managed services: "
+            f"{seed.services} ({seed.source})"
+        )
+    return lines
+
+
 def outputs_section(recording: Recording) -> list[str]:
     lines = ["Stack outputs"]
     for name, value in sorted(masked(recording.stack_outputs).items()):
@@ -144,7 +202,7 @@ def policy_section(recording: Recording) -> list[str]:
     return lines + [f"  {violation}" for violation in found]
 
 
-def render_plan(recording: Recording) -> str:
+def render_plan(recording: Recording, config: StackConfig) -> str:
     title = (
         f"Plan of stack {recording.project}/{recording.stack} "
         "(offline: mocked engine and providers; addresses are stand-ins)"
@@ -154,6 +212,9 @@ def render_plan(recording: Recording) -> str:
         resources_section(recording),
         dns_section(recording),
         firewall_section(recording),
+        environment_section(config),
+        memory_section(config),
+        cost_section(config, recording.stack),
         server_section(recording),
         outputs_section(recording),
         policy_section(recording),
@@ -161,11 +222,29 @@ def render_plan(recording: Recording) -> str:
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
 
-def plan(stack: str) -> str:
-    recording = evaluate_stack(stack)
+@dataclass(frozen=True)
+class Plan:
+    stack: str
+    text: str
+    diagram: str  # DOT
+
+
+def plan(stack: str) -> Plan:
+    stack_file = read_stack_file(stack)
+    recording = evaluate_stack_file(stack_file)
     if recording.error is not None:
         raise recording.error
-    return render_plan(recording)
+    config = stack_config(stack_file.project, stack_file.config)
+    dot = diagram.to_dot(diagram.architecture(config, stack_file.stack))
+    return Plan(stack_file.stack, render_plan(recording, config), dot)
+
+
+def write(result: Plan, out: Path) -> list[Path]:
+    """The stack's plan, as one folder a pull request can attach."""
+    folder = out / result.stack
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "plan.txt").write_text(result.text)
+    return [folder / "plan.txt", *diagram.render(result.diagram, folder)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -175,11 +254,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "stacks", nargs="*", help=f"stack names (default: {', '.join(stack_names())})"
     )
-    stacks = parser.parse_args(argv).stacks or stack_names()
+    parser.add_argument(
+        "--out", type=Path, help="also write each stack's plan and diagram to OUT/<stack>/"
+    )
+    args = parser.parse_args(argv)
     failed = False
-    for stack in stacks:
+    for stack in args.stacks or stack_names():
         try:
-            sys.stdout.write(plan(stack) + "\n")
+            result = plan(stack)
+            sys.stdout.write(result.text + "\n")
+            if args.out is not None:
+                written = write(result, args.out)
+                sys.stderr.write(f"wrote {', '.join(map(str, written))}\n")
         except (ConfigError, FileNotFoundError) as error:
             sys.stderr.write(f"stack {stack}: {error}\n")
             failed = True

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
+
+if TYPE_CHECKING:
+    from config import StackConfig
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 PROGRAM = PROJECT_DIR / "__main__.py"
@@ -56,10 +59,10 @@ def config_values(project: str, raw: dict[str, Any]) -> tuple[dict[str, str], li
 PLACEHOLDER_URL = "postgresql://offline:offline-placeholder@offline.invalid:5432/offline"
 
 
-def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[str]) -> None:
-    """Add stand-ins for the secret config the stack needs and the file does not hold: a
-    stack file never holds secrets, and the offline plan must run without them."""
-    from config import ConfigError, parse_stack_config  # noqa: PLC0415 -- only offline
+def stack_config(project: str, config: dict[str, str]) -> StackConfig:
+    """The validated model of a stack file's settings (its secrets left out), as the program
+    would load it; raises ConfigError."""
+    from config import parse_stack_config  # noqa: PLC0415 -- only offline
     from config.secrets import SECRET_KEYS, SECRETS_BAG  # noqa: PLC0415
 
     prefix = f"{project}:"
@@ -68,8 +71,18 @@ def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[st
         for key, value in config.items()
         if key.startswith(prefix) and key[len(prefix) :] not in {*SECRET_KEYS, SECRETS_BAG}
     }
+    return parse_stack_config(settings, project)
+
+
+def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[str]) -> None:
+    """Add stand-ins for the secret config the stack needs and the file does not hold: a
+    stack file never holds secrets, and the offline plan must run without them."""
+    from config import ConfigError  # noqa: PLC0415 -- only offline
+    from config.secrets import SECRET_KEYS, SECRETS_BAG  # noqa: PLC0415
+
+    prefix = f"{project}:"
     try:
-        parsed = parse_stack_config(settings, project)
+        parsed = stack_config(project, config)
     except ConfigError:
         return  # the evaluation reports the problems
     for key, spec in SECRET_KEYS.items():

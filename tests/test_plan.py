@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from offline import engine
+import offline.plan
+from config import parse_stack_config
 from offline.engine import evaluate
 from offline.plan import MASK, main, masked, plan, render_plan
 from offline.stack_files import PROGRAM, PROJECT_DIR, StackFile, stack_names
@@ -15,15 +16,17 @@ from tests.support import config_strings, evaluate_stack, minimal_config, run
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_the_plan_shows_resources_dns_firewall_server_and_outputs(stack: str) -> None:
-    text = plan(stack)
+    text = plan(stack).text
     for heading in ("Resources (", "DNS records (", "Firewall server-firewall", "Server platform-",
-                    "cloud-init user data", "#cloud-config", "Stack outputs"):  # fmt: skip
+                    "cloud-init user data", "#cloud-config", "Stack outputs", "App environments",
+                    "Memory budget (", "Estimated monthly cost",
+                    "Policy pack (6 policies): no violations"):  # fmt: skip
         assert heading in text, heading
     assert "hcloud:index/server:Server" in text
 
 
 def test_the_production_plan_has_the_tables() -> None:
-    text = plan("production")
+    text = plan("production").text
     outputs = evaluate_stack("production").stack_outputs
     rows = [line.split() for line in text.splitlines()]
     ipv4, ipv6 = outputs["serverIpv4"], outputs["serverIpv6"]
@@ -37,7 +40,7 @@ def test_the_production_plan_has_the_tables() -> None:
 
 def test_the_plan_is_the_same_every_time() -> None:
     """Resources register from several threads; the plan must not show their order."""
-    assert len({plan("production") for _ in range(5)}) == 1
+    assert len({plan("production") for _ in range(5)}) == 1  # text and diagram
 
 
 def test_secret_values_are_masked() -> None:
@@ -56,7 +59,7 @@ def test_secret_stack_outputs_are_masked_in_the_plan() -> None:
         "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
         "value": "postgres://app:hunter2hunter2@db/app",
     }
-    text = render_plan(recording)
+    text = render_plan(recording, parse_stack_config(minimal_config(), "platform"))
     assert f"databaseUrl = {MASK}" in text
     assert "hunter2" not in text
 
@@ -73,7 +76,7 @@ def test_a_config_error_is_reported_without_a_traceback(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = StackFile("platform", "broken", config_strings({**minimal_config(), "domian": "x"}), [])
-    monkeypatch.setattr(engine, "read_stack_file", lambda _stack: bad)
+    monkeypatch.setattr(offline.plan, "read_stack_file", lambda _stack: bad)
     assert main(["broken"]) == 1
     error = capsys.readouterr().err
     assert "platform:domian: unknown key" in error

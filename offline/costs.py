@@ -1,0 +1,75 @@
+"""The stack's estimated monthly cost, beside what its seed system pays for managed services.
+
+Indicative EUR without VAT, from the Hetzner catalogue (config/hetzner.py); Hetzner's own
+price list is authoritative. The seeds' figures are quoted from their guides, in USD as they
+give them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from config import StackConfig
+
+BACKUP_SHARE = 0.20  # Hetzner's server backups: 20% of the server's price
+PRIMARY_IPV4_EUR = 0.50  # a primary IPv4 is billed on top of the server since 2024-02
+
+
+@dataclass(frozen=True)
+class CostLine:
+    item: str
+    eur_per_month: float
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a seed system pays for managed services, as its guide says."""
+
+    usd_per_month: str
+    services: str
+    source: str
+
+
+SEED_BASELINES = {
+    "tour-crm": Baseline(
+        "45-70",
+        "Supabase Pro PostgreSQL ($25), storage, hosting and add-ons",
+        'seeds/tour-crm-infrastructure-master-plan.md, "CURRENT -> TARGET"',
+    ),
+    "masstock": Baseline(
+        "49",
+        "Supabase Pro ($25), Render Starter web ($7) and worker ($7), Upstash Redis ($10)",
+        'seeds/masstock-render-supabase-redis.md, "Production" costs',
+    ),
+    "ultimatepos": Baseline(
+        "45",
+        "Vercel Pro ($20), Supabase Pro ($25)",
+        'seeds/ultimatepos-vercel-supabase.md, "Production" tier',
+    ),
+}
+# The stacks of this repository run the Tour CRM seed.
+STACK_SEEDS = {"production": "tour-crm", "staging": "tour-crm"}
+
+
+def monthly_cost(config: StackConfig) -> list[CostLine]:
+    spec = config.server.spec
+    lines = [
+        CostLine(f"server {spec.name}", spec.eur_per_month),
+        CostLine("primary IPv4", PRIMARY_IPV4_EUR),
+    ]
+    if config.server.backups:
+        lines.append(
+            CostLine("Hetzner backups (7 daily images)", spec.eur_per_month * BACKUP_SHARE)
+        )
+    lines.append(CostLine("volumes", 0.0, "none: all data on the server's local disk"))
+    lines.append(
+        CostLine("off-site backup storage", 0.0, "not configured: no off-site backups yet")
+    )
+    if config.services.external_postgres is not None:
+        lines.append(CostLine("external PostgreSQL", 0.0, "billed by its provider (e.g. Supabase)"))
+    return lines
+
+
+def baseline(stack: str) -> Baseline | None:
+    return SEED_BASELINES.get(STACK_SEEDS.get(stack, stack))

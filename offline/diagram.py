@@ -1,0 +1,153 @@
+"""The stack's architecture as a Graphviz graph: who serves which hostname, and who connects
+to whom. Built as data (nodes, edges, clusters) from the validated config and written in DOT
+by one quoting function; `dot` renders it to PNG and SVG."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from config import StackConfig
+from config.model import RefValue
+
+SERVICE_LABELS = {
+    "postgres": "PostgreSQL 16",
+    "external-postgres": "PostgreSQL (external)",
+    "mariadb": "MariaDB 10.11",
+    "pgbouncer": "PgBouncer",
+    "redis": "Redis 7",
+    "minio": "MinIO (S3)",
+    "uptime-kuma": "Uptime Kuma",
+}
+
+
+@dataclass
+class Graph:
+    name: str
+    nodes: dict[str, dict[str, str]] = field(default_factory=dict)
+    clusters: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    edges: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+
+    def node(self, node_id: str, label: str, cluster: str | None = None, **attrs: str) -> None:
+        self.nodes[node_id] = {"label": label, **attrs}
+        if cluster is not None:
+            self.clusters[cluster][1].append(node_id)
+
+    def edge(self, tail: str, head: str, label: str = "", **attrs: str) -> None:
+        edge = (tail, head, {"label": label, **attrs} if label else attrs)
+        if edge not in self.edges:
+            self.edges.append(edge)
+
+
+def quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(attrs: dict[str, str]) -> str:
+    return "[" + ", ".join(f"{key}={quoted(value)}" for key, value in attrs.items()) + "]"
+
+
+def to_dot(graph: Graph) -> str:
+    lines = [
+        f"digraph {quoted(graph.name)} {{",
+        '  graph [rankdir="LR", fontname="Helvetica", fontsize="11"];',
+        '  node [shape="box", style="rounded", fontname="Helvetica", fontsize="10"];',
+        '  edge [fontname="Helvetica", fontsize="9"];',
+    ]
+    clustered = {node for _, members in graph.clusters.values() for node in members}
+    for index, (label, members) in enumerate(graph.clusters.values()):
+        lines.append(f"  subgraph cluster_{index} {{")
+        lines.append(f"    label={quoted(label)};")
+        lines += [f"    {quoted(n)} {_attrs(graph.nodes[n])};" for n in members]
+        lines.append("  }")
+    lines += [f"  {quoted(n)} {_attrs(a)};" for n, a in graph.nodes.items() if n not in clustered]
+    lines += [f"  {quoted(t)} -> {quoted(h)} {_attrs(a)};" for t, h, a in graph.edges]
+    lines.append("}")
+    return "\n".join(lines) + "\n"
+
+
+def _database(config: StackConfig, ref: str) -> tuple[str, str]:
+    services = config.services
+    if services.external_postgres is not None:
+        return "external-postgres", "SQL"
+    if services.mariadb is not None:
+        return "mariadb", "SQL"
+    if ref == "database.url" and services.pgbouncer is not None:
+        return "pgbouncer", "SQL (pooled)"
+    return "postgres", "SQL (direct)" if ref == "database.directUrl" else "SQL"
+
+
+def _ref_target(config: StackConfig, ref: str) -> tuple[str, str] | None:
+    """(node, label) of what a variable that references `ref` connects to, if anything."""
+    kind, _, rest = ref.partition(".")
+    if kind == "database":
+        return _database(config, ref)
+    targets = {
+        "redis": ("redis", "RESP"),
+        "s3": None if rest in ("endpoint", "publicUrl") else ("minio", "S3"),
+        "apps": (f"app:{rest.split('.')[0]}", "HTTPS"),
+    }
+    return targets.get(kind)
+
+
+def architecture(config: StackConfig, stack: str) -> Graph:
+    spec = config.server.spec
+    graph = Graph(name=f"{stack}")
+    server = (
+        f"Hetzner {spec.name} in {config.server.location}: {spec.vcpus} vCPU, {spec.memory_gb} GB"
+    )
+    graph.clusters["server"] = (server, [])
+    graph.clusters["cloudflare"] = ("Cloudflare DNS " + config.zone_name, [])
+    graph.node("users", "users", shape="ellipse", style="solid")
+    graph.node("proxy", "Coolify proxy (Traefik)\n:80 :443", "server")
+    graph.node("coolify", "Coolify " + config.coolify.version, "server")
+    for name in config.services.enabled():
+        external = name == "external-postgres"
+        graph.node(name, SERVICE_LABELS[name], None if external else "server")
+    for app in config.apps:
+        git = app.git
+        source = f"{git.dockerfile} @ {git.branch}" if git else f"image {app.image}"
+        graph.node(f"app:{app.name}", f"app {app.name}\n{source}", "server", style="rounded,bold")
+        if git is not None:
+            graph.node(f"git:{git.repository}", git.repository, shape="note", style="solid")
+            graph.edge("coolify", f"git:{git.repository}", "pulls & builds", style="dashed")
+        graph.edge("coolify", f"app:{app.name}", "deploys", style="dashed")
+
+    owners = {"coolify dashboard": "coolify", "minio S3 API": "minio", "minio console": "minio"}
+    owners["uptime-kuma status page"] = "uptime-kuma"
+    for host in config.served_hostnames():
+        owner = owners.get(host.owner) or "app:" + host.owner.removeprefix("app ")
+        via = "proxied" if host.proxied else "DNS only"
+        graph.node(f"host:{host.fqdn}", f"{host.fqdn}\n({via})", "cloudflare", shape="plain")
+        graph.edge("users", f"host:{host.fqdn}")
+        graph.edge(f"host:{host.fqdn}", "proxy")
+        graph.edge("proxy", owner, host.fqdn)
+
+    if config.services.pgbouncer is not None:
+        graph.edge("pgbouncer", "postgres", "pool")
+    for app in config.apps:
+        for _, _, value in app.references():
+            if isinstance(value, RefValue):
+                target = _ref_target(config, value.ref)
+                if target is not None and target[0] != f"app:{app.name}":
+                    graph.edge(f"app:{app.name}", *target)
+        if config.services.uptime_kuma is not None and app.domains:
+            graph.edge("uptime-kuma", f"app:{app.name}", "checks", style="dotted")
+    return graph
+
+
+def render(dot_text: str, folder: Path, stem: str = "architecture") -> list[Path]:
+    """Write the DOT source and Graphviz's PNG and SVG of it into `folder`."""
+    dot = shutil.which("dot")
+    if dot is None:
+        raise FileNotFoundError("Graphviz's `dot` is not installed (apt-get install graphviz)")
+    source = folder / f"{stem}.dot"
+    source.write_text(dot_text)
+    written = [source]
+    for fmt in ("png", "svg"):
+        target = folder / f"{stem}.{fmt}"
+        subprocess.run([dot, f"-T{fmt}", "-o", str(target), str(source)], check=True)
+        written.append(target)
+    return written
