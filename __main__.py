@@ -86,12 +86,12 @@ apps = Apps(
         redis_password=data.redis_password,
         s3_endpoint=data.s3_endpoint,
         s3_public_url=data.s3_public_url,
-        s3_credentials=data.s3_credentials,
+        s3_keys=data.s3_keys,
         secrets=read_secret_bag() if config.secret_names() else None,
     ),
     connection=coolify.connection,
     placement=placement,
-    after=[data],
+    after=data.running,
 )
 
 for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direct_url),

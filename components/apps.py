@@ -44,7 +44,7 @@ class PlatformValues:
     redis_password: pulumi.Output[str] | None = None
     s3_endpoint: pulumi.Output[str] | None = None
     s3_public_url: str | None = None
-    s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None
+    s3_keys: Mapping[str, pulumi.Output[dict[str, str]]] | None = None  # app -> its S3 key
     secrets: pulumi.Output[Any] | None = None  # the config bag of external secrets
 
 
@@ -202,8 +202,9 @@ class Apps(pulumi.ComponentResource):
             return pulumi.Output.from_input(self.urls[ref.split(".")[1]])
         s3_key = {"s3.accessKey": "accessKey", "s3.secretKey": "secretKey"}.get(ref)
         if s3_key is not None:
-            credentials = _required(values.s3_credentials)
-            return pulumi.Output.secret(credentials.apply(lambda c: c[app.name][s3_key]))
+            assert values.s3_keys is not None  # checked by the config loader, as in _required
+            own_key = values.s3_keys[app.name]
+            return pulumi.Output.secret(own_key.apply(lambda k: k[s3_key]))
         simple = {
             "database.url": values.database_url,
             "database.directUrl": values.direct_url,

@@ -71,7 +71,8 @@ class DataServices(pulumi.ComponentResource):
     # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
     s3_endpoint: pulumi.Output[str] | None = None
     s3_public_url: str | None = None
-    s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None
+    s3_keys: dict[str, pulumi.Output[dict[str, str]]] | None = None  # app -> its key, secret
+    s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None  # all, for export
 
     def __init__(
         self,
@@ -89,6 +90,9 @@ class DataServices(pulumi.ComponentResource):
         self._name, self._connection, self._placement = name, connection, placement
         # Data lives in these: protected like the server, and their volumes outlive them.
         self._keep = pulumi.ResourceOptions(parent=self, protect=protect)
+        # What apps wait for: the databases and services themselves. (Waiting for the component
+        # would wait for each of its children, every app's S3 key included: quadratic.)
+        self.running: list[pulumi.Resource] = []
         if services.postgres is not None:
             self._postgres(services.postgres, services.pgbouncer)
         if services.external_postgres is not None:
@@ -127,6 +131,7 @@ class DataServices(pulumi.ComponentResource):
             },
             opts=self._keep,
         )
+        self.running.append(database)
 
         def direct(values: list[Any]) -> str:
             host, secret = values
@@ -177,6 +182,7 @@ class DataServices(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self),
         )
+        self.running.append(service)
 
         def pooled(values: list[Any]) -> str:
             service_uuid, secret = values
@@ -216,6 +222,7 @@ class DataServices(pulumi.ComponentResource):
             },
             opts=self._keep,
         )
+        self.running.append(database)
 
         def url(values: list[Any]) -> str:
             host, secret = values
@@ -249,6 +256,7 @@ class DataServices(pulumi.ComponentResource):
             },
             opts=self._keep,
         )
+        self.running.append(database)
         self.redis_host = database.id
         self.redis_password = pulumi.Output.secret(password.result)
         self.redis_url = pulumi.Output.secret(
@@ -308,13 +316,15 @@ class DataServices(pulumi.ComponentResource):
             },
             opts=self._keep,
         )
+        self.running.append(service)
         self.s3_endpoint = service.id.apply(lambda uuid: f"http://minio-{uuid}:{S3_PORT}")
         self.s3_public_url = public_url
-        self.s3_credentials = pulumi.Output.secret(
-            pulumi.Output.from_input(
-                {
-                    name: {"accessKey": access.result, "secretKey": secret.result}
-                    for name, (access, secret) in keys.items()
-                }
+        # One output per app, so that an app's variables depend on its own key only (one
+        # output of every key would make each app depend on all of them: quadratic).
+        self.s3_keys = {
+            name: pulumi.Output.secret(
+                pulumi.Output.from_input({"accessKey": access.result, "secretKey": secret.result})
             )
-        )
+            for name, (access, secret) in keys.items()
+        }
+        self.s3_credentials = pulumi.Output.secret(pulumi.Output.all(**self.s3_keys))
