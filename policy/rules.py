@@ -71,38 +71,33 @@ def _is_anywhere(cidr: str) -> bool:
     return ipaddress.ip_network(cidr, strict=False).prefixlen == 0
 
 
-def _inbound(args: ResourceValidationArgs) -> Iterator[Mapping[str, Any]]:
+def _inbound(args: ResourceValidationArgs) -> Iterator[tuple[Mapping[str, Any], range]]:
+    """(rule, its ports) of every inbound TCP or UDP rule (ICMP has no ports: ping and
+    path-MTU discovery are allowed)."""
     for rule in args.props.get("rules") or []:
-        if rule.get("direction", "in") == "in":
-            yield rule
+        if rule.get("direction", "in") == "in" and rule.get("protocol") in ("tcp", "udp"):
+            yield rule, _ports(rule)
 
 
 def firewall_public_ports(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != FIREWALL:
         return
     allow_ssh = bool((args.get_config() or {}).get("allowPublicSsh"))
-    for rule in _inbound(args):
-        if rule.get("protocol") not in ("tcp", "udp"):
-            continue  # ICMP: ping and path-MTU discovery
-        if not any(_is_anywhere(cidr) for cidr in rule.get("sourceIps") or []):
-            continue
-        ports = _ports(rule)
-        allowed = PUBLIC_PORTS | ({SSH_PORT} if allow_ssh else set())
-        if not set(ports) <= allowed:
+    allowed = PUBLIC_PORTS | ({SSH_PORT} if allow_ssh else set())
+    for rule, ports in _inbound(args):
+        anywhere = any(_is_anywhere(cidr) for cidr in rule.get("sourceIps") or [])
+        if anywhere and not set(ports) <= allowed:
             report(
                 f"{args.name}: {rule['protocol']} port {rule.get('port') or 'any'} is open to "
                 "the whole internet; only 80 and 443 may be (22 only from the admin CIDRs: "
-                "server.adminCidrs)"
+                "ssh.adminCidrs)"
             )
 
 
 def no_private_port_open(args: ResourceValidationArgs, report: ReportViolation) -> None:
     if args.resource_type != FIREWALL:
         return
-    for rule in _inbound(args):
-        if rule.get("protocol") not in ("tcp", "udp"):
-            continue
-        ports = _ports(rule)
+    for _rule, ports in _inbound(args):
         for port, what in sorted(PRIVATE_PORTS.items()):
             if port in ports:
                 report(
@@ -130,7 +125,7 @@ def production_server_protected(args: ResourceValidationArgs, report: ReportViol
     if missing:
         report(
             f"{args.name}: the {stack} server lacks {', '.join(missing)}; a deletion or rebuild "
-            "would destroy the live platform (server.protection)"
+            "would destroy the live platform (server.deleteProtection)"
         )
 
 
@@ -142,7 +137,7 @@ def app_records_proxied(args: ResourceValidationArgs, report: ReportViolation) -
         report(
             f"{args.name}: the app record {args.props.get('name')} is not proxied, which "
             "publishes the server's address and bypasses Cloudflare's TLS and DDoS protection "
-            "(dns.proxied)"
+            "(apps[].domains[].proxied)"
         )
 
 

@@ -83,7 +83,7 @@ def test_firewall_rule_open_to_the_internet_fails(opened: dict[str, Any], shown:
     broken = changed("server-firewall", rules=[*reveal(firewall.inputs)["rules"], opened])
     [message] = violations(POLICY["firewall-public-ports"], broken)
     assert shown in message
-    assert "server.adminCidrs" in message
+    assert "ssh.adminCidrs" in message
 
 
 def test_public_ssh_passes_only_when_the_pack_config_allows_it() -> None:
