@@ -160,7 +160,13 @@ def environment_section(config: StackConfig) -> list[str]:
             when = [
                 w for w, on in (("build", key in app.build_args), ("run", key in app.env)) if on
             ]
-            rows.append((key, "+".join(when), _shown(app.env.get(key) or app.build_args[key])))
+            rows.append(
+                (
+                    key,
+                    "+".join(when),
+                    _shown(app.env[key] if key in app.env else app.build_args[key]),
+                )
+            )
         lines += ["  " + row for row in table(("VARIABLE", "WHEN", "VALUE"), rows)] if rows else []
     return lines
 
@@ -175,9 +181,9 @@ def memory_section(config: StackConfig) -> list[str]:
 
 
 def cost_section(config: StackConfig, stack: str) -> list[str]:
-    lines_ = monthly_cost(config)
-    total = sum(line.eur_per_month for line in lines_)
-    rows = [(line.item, f"{line.eur_per_month:.2f}", line.note) for line in lines_]
+    items = monthly_cost(config)
+    total = sum(item.eur_per_month for item in items)
+    rows = [(item.item, f"{item.eur_per_month:.2f}", item.note) for item in items]
     lines = ["Estimated monthly cost (EUR, without VAT; indicative)"]
     lines += table(("ITEM", "EUR", "NOTE"), [*rows, ("total", f"{total:.2f}", "")])
     seed = baseline(stack)
@@ -198,7 +204,7 @@ def outputs_section(recording: Recording) -> list[str]:
 
 def policy_section(recording: Recording) -> list[str]:
     found = check(recording)
-    lines = [f"Policy pack ({len(POLICIES)} policies): {len(found) or 'no'} violations"]
+    lines = [f"Policy pack ({len(POLICIES)} policies): {len(found) or 'no'} violation(s)"]
     return lines + [f"  {violation}" for violation in found]
 
 

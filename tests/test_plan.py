@@ -20,7 +20,7 @@ def test_the_plan_shows_resources_dns_firewall_server_and_outputs(stack: str) ->
     for heading in ("Resources (", "DNS records (", "Firewall server-firewall", "Server platform-",
                     "cloud-init user data", "#cloud-config", "Stack outputs", "App environments",
                     "Memory budget (", "Estimated monthly cost",
-                    "Policy pack (6 policies): no violations"):  # fmt: skip
+                    "Policy pack (6 policies): no violation(s)"):  # fmt: skip
         assert heading in text, heading
     assert "hcloud:index/server:Server" in text
 
