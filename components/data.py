@@ -327,4 +327,6 @@ class DataServices(pulumi.ComponentResource):
             )
             for name, (access, secret) in keys.items()
         }
-        self.s3_credentials = pulumi.Output.secret(pulumi.Output.all(**self.s3_keys))
+        # from_input, not Output.all(**keys), which gives a list when no app has a key.
+        every_key: pulumi.Input[dict[str, Any]] = dict(self.s3_keys)
+        self.s3_credentials = pulumi.Output.secret(pulumi.Output.from_input(every_key))

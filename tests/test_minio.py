@@ -23,7 +23,7 @@ from moto.server import ThreadedMotoServer
 from offline.engine import Recording, find_leaks, is_secret, reveal
 from render.minio import app_policy, public_read_policy
 from render.remote import script_file
-from tests.support import evaluate_stack
+from tests.support import evaluate_ok, evaluate_stack, tour_crm_config
 
 BUCKETS = [("tour-images", "public-read"), ("documents", "private")]
 
@@ -231,3 +231,9 @@ def test_s3_outputs() -> None:
     }  # fmt: skip
     assert set(reveal(outputs["s3Credentials"])) == {"crm", "book"}
     assert find_leaks(production()) == []
+
+
+def test_s3_credentials_are_an_empty_map_when_no_app_has_a_bucket() -> None:
+    outputs = evaluate_ok(tour_crm_config()).stack_outputs
+    assert is_secret(outputs["s3Credentials"])
+    assert reveal(outputs["s3Credentials"]) == {}
