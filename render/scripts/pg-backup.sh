@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Dump one PostgreSQL database to off-site S3 storage, then delete the dumps older than their
+# retention. Runs on a schedule; any failure exits non-zero and reports "down" to monitoring.
+#
+# Environment (secrets only here, never in arguments):
+#   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE   the database (libpq's own variables)
+#   S3_ENDPOINT S3_BUCKET S3_PREFIX              where the dumps go (prefix without slashes)
+#   AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY      the bucket's key
+#   BACKUP_KIND                                  daily | hourly
+#   RETENTION_DAILY_DAYS (30) RETENTION_HOURLY_HOURS (24)
+#   PUSH_URL (optional)                          Uptime Kuma push monitor, without a query
+#   NOW (optional)                               UTC time of the dump, YYYYmmddTHHMMSSZ (tests)
+#
+# Objects: s3://$S3_BUCKET/$S3_PREFIX/$BACKUP_KIND/<time>.dump, pg_dump's custom format
+# (compressed), and <time>.manifest: the table count and the exact row counts of the largest
+# tables at dump time, which the restore drill checks the restored copy against.
+set -euo pipefail
+
+# Backblaze B2 rejects the checksum headers newer AWS clients send by default.
+export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED
+export AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED
+: "${PGDATABASE:?} ${S3_ENDPOINT:?} ${S3_BUCKET:?} ${S3_PREFIX:?} ${BACKUP_KIND:?}"
+case "$BACKUP_KIND" in
+  daily) keep_seconds=$((${RETENTION_DAILY_DAYS:-30} * 86400)) ;;
+  hourly) keep_seconds=$((${RETENTION_HOURLY_HOURS:-24} * 3600)) ;;
+  *) echo "BACKUP_KIND must be daily or hourly, not $BACKUP_KIND" >&2; exit 2 ;;
+esac
+LARGEST_TABLES=5
+
+report() {  # report <up|down> <message>: to the push monitor, when there is one
+  [ -n "${PUSH_URL:-}" ] || return 0
+  local message
+  message=$(printf '%s' "$2" | head -c 200 | tr -c 'A-Za-z0-9._-' '_')
+  # The push URL holds the monitor's token: given to curl on stdin, not as an argument.
+  printf 'url = "%s?status=%s&msg=%s"\n' "$PUSH_URL" "$1" "$message" \
+    | curl -fsS --max-time 20 --retry 3 --config - >/dev/null || true
+}
+trap 'report down "backup of $PGDATABASE failed at line $LINENO"' ERR
+
+s3() { aws --endpoint-url "$S3_ENDPOINT" "$@"; }
+epoch() {  # YYYYmmddTHHMMSSZ -> seconds since 1970
+  local t=$1
+  date -u -d "${t:0:4}-${t:4:2}-${t:6:2} ${t:9:2}:${t:11:2}:${t:13:2}" +%s
+}
+
+now=${NOW:-$(date -u +%Y%m%dT%H%M%SZ)}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+key="$S3_PREFIX/$BACKUP_KIND/$now"
+
+pg_dump --format=custom --compress=6 --no-owner --file="$work/dump"
+{
+  printf 'tables\t%s\n' "$(psql -X -At -c "SELECT count(*) FROM pg_tables
+    WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")"
+  psql -X -At -F "$(printf '\t')" -c "SELECT format('%I.%I', schemaname, tablename)
+    FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')
+    ORDER BY pg_total_relation_size(format('%I.%I', schemaname, tablename)) DESC, 1
+    LIMIT $LARGEST_TABLES" \
+  | while IFS= read -r table; do
+      printf 'rows\t%s\t%s\n' "$table" "$(psql -X -At -c "SELECT count(*) FROM $table")"
+    done
+} > "$work/manifest"
+pg_restore --list "$work/dump" >/dev/null  # a dump pg_restore cannot read is no backup
+
+s3 s3 cp --only-show-errors "$work/dump" "s3://$S3_BUCKET/$key.dump"
+s3 s3 cp --only-show-errors "$work/manifest" "s3://$S3_BUCKET/$key.manifest"
+
+# Retention: by the time in each object's name, so a re-upload never extends a dump's life.
+cutoff=$(( $(epoch "$now") - keep_seconds ))
+s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$S3_PREFIX/$BACKUP_KIND/" \
+    --query 'Contents[].Key' --output text \
+  | tr '\t' '\n' | { grep -E '/[0-9]{8}T[0-9]{6}Z\.(dump|manifest)$' || true; } \
+  | while IFS= read -r old; do
+      stamp=${old##*/}
+      if [ "$(epoch "${stamp%%.*}")" -lt "$cutoff" ]; then
+        s3 s3 rm --only-show-errors "s3://$S3_BUCKET/$old"
+        echo "deleted $old (older than its retention)"
+      fi
+    done
+
+echo "backed up $PGDATABASE to s3://$S3_BUCKET/$key.dump ($(stat -c %s "$work/dump") bytes)"
+report up "backup $now ok"

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Prove the newest off-site dump restores: fetch it, restore it into a scratch database, check
+# it against the manifest recorded at dump time (table count, row counts of the largest
+# tables), drop the scratch database, and report to monitoring. Any failure exits non-zero
+# and reports "down". With RESTORE_INTO set it restores into that database instead and keeps
+# it: the one command for a real incident (README, "Backups").
+#
+# Environment: as pg-backup.sh (PGHOST PGPORT PGUSER PGPASSWORD, S3_*, AWS_*, PUSH_URL), and
+#   PGDATABASE      a database to connect to for CREATE/DROP DATABASE (e.g. postgres)
+#   SCRATCH_DB      the drill's scratch database (default: restore_drill)
+#   RESTORE_INTO    (optional) restore into this new database and keep it
+#   DUMP_KEY        (optional) the dump to use; default: the newest, daily or hourly
+set -euo pipefail
+
+export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED
+export AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED
+export PGOPTIONS="-c client_min_messages=warning"  # no NOTICE for DROP ... IF EXISTS
+: "${PGDATABASE:?} ${S3_ENDPOINT:?} ${S3_BUCKET:?} ${S3_PREFIX:?}"
+target=${RESTORE_INTO:-${SCRATCH_DB:-restore_drill}}
+
+report() {
+  [ -n "${PUSH_URL:-}" ] || return 0
+  local message
+  message=$(printf '%s' "$2" | head -c 200 | tr -c 'A-Za-z0-9._-' '_')
+  printf 'url = "%s?status=%s&msg=%s"\n' "$PUSH_URL" "$1" "$message" \
+    | curl -fsS --max-time 20 --retry 3 --config - >/dev/null || true
+}
+fail() { echo "restore drill failed: $*" >&2; report down "$*"; exit 1; }
+trap 'fail "error at line $LINENO"' ERR
+
+s3() { aws --endpoint-url "$S3_ENDPOINT" "$@"; }
+sql() { psql -X -At -v ON_ERROR_STOP=1 "$@"; }
+
+work=$(mktemp -d)
+cleanup() {
+  rm -rf "$work"
+  if [ -z "${RESTORE_INTO:-}" ]; then
+    sql -c "DROP DATABASE IF EXISTS \"$target\"" >/dev/null 2>&1 || true
+  fi
+}
+trap cleanup EXIT
+
+key=${DUMP_KEY:-}
+if [ -z "$key" ]; then
+  # Newest by the time in the name, across dailies and hourlies.
+  key=$(s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$S3_PREFIX/" \
+          --query 'Contents[].Key' --output text \
+        | tr '\t' '\n' | { grep -E '/[0-9]{8}T[0-9]{6}Z\.dump$' || true; } \
+        | awk -F/ '{ print $NF "\t" $0 }' | sort | tail -n 1 | cut -f 2)
+  [ -n "$key" ] || fail "no dump under s3://$S3_BUCKET/$S3_PREFIX/"
+fi
+s3 s3 cp --only-show-errors "s3://$S3_BUCKET/$key" "$work/dump" || fail "cannot fetch $key"
+s3 s3 cp --only-show-errors "s3://$S3_BUCKET/${key%.dump}.manifest" "$work/manifest" \
+  || fail "cannot fetch the manifest of $key"
+pg_restore --list "$work/dump" >/dev/null 2>&1 || fail "$key is not a readable dump"
+
+if [ -z "${RESTORE_INTO:-}" ]; then
+  sql -c "DROP DATABASE IF EXISTS \"$target\"" >/dev/null
+fi
+sql -c "CREATE DATABASE \"$target\"" >/dev/null
+pg_restore --no-owner --exit-on-error --dbname="$target" "$work/dump" \
+  || fail "$key did not restore"
+
+tables=$(sql -d "$target" -c "SELECT count(*) FROM pg_tables
+  WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
+expected=$(awk -F '\t' '$1 == "tables" { print $2 }' "$work/manifest")
+[ "$tables" = "$expected" ] || fail "$key restored $tables tables, the dump had $expected"
+while IFS=$'\t' read -r kind table rows; do
+  [ "$kind" = rows ] || continue
+  restored=$(sql -d "$target" -c "SELECT count(*) FROM $table")
+  [ "$restored" = "$rows" ] || fail "$table has $restored rows restored, $rows at dump time"
+done < "$work/manifest"
+
+echo "restore drill ok: $key, $tables tables, row counts match"
+report up "drill ok ${key##*/}"

@@ -1,0 +1,296 @@
+"""The off-site backup and the restore drill, run for real: Debian's PostgreSQL 15 and its
+client tools, the AWS CLI, and moto's S3 server on loopback. Dump -> upload -> retention prune
+-> download -> restore -> the same rows; a broken backup or dump fails loudly and reports
+"down" to the push monitor."""
+
+from __future__ import annotations
+
+import http.server
+import os
+import subprocess
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto.server import ThreadedMotoServer
+
+from render.postgres import postgres_settings, postgresql_conf
+from render.remote import SCRIPTS
+from tests.servers import SUPERUSER_PASSWORD, Postgres, running_postgres
+
+BUCKET = "platform-backups"
+PREFIX = "production/postgres"
+NOW = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
+ACCESS_KEY, SECRET_KEY = "backup-access-key", "backup-secret-key-for-tests"
+
+
+def stamp(when: datetime) -> str:
+    return when.strftime("%Y%m%dT%H%M%SZ")
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    with running_postgres(postgresql_conf(postgres_settings(512, 20))) as server:
+        with server.connect() as admin:
+            admin.execute("CREATE DATABASE app")
+        with server.connect(dbname="app") as app:
+            app.execute("CREATE TABLE tours (id serial PRIMARY KEY, name text NOT NULL)")
+            app.execute("CREATE TABLE bookings (id serial PRIMARY KEY, tour int REFERENCES tours,"
+                        " seats int)")  # fmt: skip
+            app.execute("CREATE SCHEMA billing")
+            app.execute('CREATE TABLE billing."Invoice" (id serial PRIMARY KEY, total numeric)')
+            app.execute(
+                "INSERT INTO tours (name) SELECT 'tour ' || g FROM generate_series(1, 40) g"
+            )
+            app.execute("INSERT INTO bookings (tour, seats) SELECT 1 + g % 40, g % 7"
+                        " FROM generate_series(1, 5000) g")  # fmt: skip
+            app.execute(
+                'INSERT INTO billing."Invoice" (total) SELECT g FROM generate_series(1, 300) g'
+            )
+        yield server
+
+
+@pytest.fixture
+def s3() -> Iterator[Any]:
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://{host}:{port}",
+        aws_access_key_id=ACCESS_KEY,
+        aws_secret_access_key=SECRET_KEY,
+        region_name="us-east-1",
+    )
+    client.create_bucket(Bucket=BUCKET)
+    try:
+        yield client
+    finally:
+        # moto keeps its buckets per process, not per server: leave none behind.
+        for key in keys(client):
+            client.delete_object(Bucket=BUCKET, Key=key)
+        client.delete_bucket(Bucket=BUCKET)
+        server.stop()
+
+
+class PushMonitor(http.server.BaseHTTPRequestHandler):
+    received: list[dict[str, str]]
+
+    def do_GET(self) -> None:
+        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+        self.received.append({key: values[0] for key, values in query.items()})
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *_args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def monitor() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    received: list[dict[str, str]] = []
+    handler = type("Handler", (PushMonitor,), {"received": received})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/api/push/token123", received
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def environment(postgres: Postgres, s3: Any, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/bin:/bin",  # Debian's aws and PostgreSQL clients
+        "HOME": os.environ.get("HOME", "/root"),
+        "PGHOST": "127.0.0.1",
+        "PGPORT": str(postgres.port),
+        "PGUSER": "postgres",
+        "PGPASSWORD": SUPERUSER_PASSWORD,
+        "PGDATABASE": "app",
+        "S3_ENDPOINT": s3.meta.endpoint_url,
+        "S3_BUCKET": BUCKET,
+        "S3_PREFIX": PREFIX,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        **extra,
+    }
+
+
+def run_script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", str(SCRIPTS / f"{name}.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def backup(postgres: Postgres, s3: Any, kind: str = "daily", **extra: str) -> Any:
+    env = environment(postgres, s3, BACKUP_KIND=kind, NOW=stamp(NOW), **extra)
+    return run_script("pg-backup", env)
+
+
+def drill(postgres: Postgres, s3: Any, **extra: str) -> Any:
+    return run_script("pg-restore-drill", environment(postgres, s3, PGDATABASE="postgres", **extra))
+
+
+def keys(s3: Any) -> list[str]:
+    listing = s3.list_objects_v2(Bucket=BUCKET)
+    return sorted(item["Key"] for item in listing.get("Contents", []))
+
+
+def rows(postgres: Postgres, dbname: str) -> dict[str, list[tuple[Any, ...]]]:
+    with postgres.connect(dbname=dbname) as connection:
+        return {
+            table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
+            for table in ("tours", "bookings", 'billing."Invoice"')
+        }
+
+
+def test_backup_uploads_a_dump_and_its_manifest(postgres: Postgres, s3: Any) -> None:
+    result = backup(postgres, s3)
+    assert result.returncode == 0, result.stderr
+    key = f"{PREFIX}/daily/{stamp(NOW)}"
+    assert keys(s3) == [f"{key}.dump", f"{key}.manifest"]
+    manifest = s3.get_object(Bucket=BUCKET, Key=f"{key}.manifest")["Body"].read().decode()
+    lines = manifest.splitlines()
+    assert lines[0] == "tables\t3"
+    assert "rows\tpublic.bookings\t5000" in lines
+    assert 'rows\tbilling."Invoice"\t300' in lines
+    assert SUPERUSER_PASSWORD not in result.stdout + result.stderr
+
+
+def test_retention_deletes_old_dumps_and_keeps_young_ones(postgres: Postgres, s3: Any) -> None:
+    def put(kind: str, age: timedelta) -> str:
+        key = f"{PREFIX}/{kind}/{stamp(NOW - age)}.dump"
+        s3.put_object(Bucket=BUCKET, Key=key, Body=b"old")
+        return key
+
+    old_daily, young_daily = put("daily", timedelta(days=31)), put("daily", timedelta(days=29))
+    old_hourly, young_hourly = (
+        put("hourly", timedelta(hours=25)),
+        put("hourly", timedelta(hours=23)),
+    )
+    unrelated = f"{PREFIX}/daily/README"
+    s3.put_object(Bucket=BUCKET, Key=unrelated, Body=b"not a dump")
+    assert backup(postgres, s3, "daily").returncode == 0
+    assert backup(postgres, s3, "hourly").returncode == 0
+    left = keys(s3)
+    assert old_daily not in left
+    assert old_hourly not in left
+    assert {young_daily, young_hourly, unrelated} <= set(left)
+    assert f"{PREFIX}/hourly/{stamp(NOW)}.dump" in left
+
+
+def test_the_drill_restores_the_newest_dump_and_drops_it(postgres: Postgres, s3: Any) -> None:
+    assert backup(postgres, s3).returncode == 0
+    result = drill(postgres, s3)
+    assert result.returncode == 0, result.stderr
+    assert f"restore drill ok: {PREFIX}/daily/{stamp(NOW)}.dump, 3 tables" in result.stdout
+    with postgres.connect() as admin:
+        names = {row[0] for row in admin.execute("SELECT datname FROM pg_database")}
+    assert "restore_drill" not in names
+
+
+def test_an_incident_restore_is_equal_to_the_source(postgres: Postgres, s3: Any) -> None:
+    assert backup(postgres, s3).returncode == 0
+    result = drill(postgres, s3, RESTORE_INTO="app_restored")
+    assert result.returncode == 0, result.stderr
+    assert rows(postgres, "app_restored") == rows(postgres, "app")
+    with postgres.connect() as admin:
+        admin.execute("DROP DATABASE app_restored")
+
+
+def test_a_corrupted_dump_fails_the_drill_loudly(
+    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+) -> None:
+    assert backup(postgres, s3).returncode == 0
+    newer = f"{PREFIX}/hourly/{stamp(NOW + timedelta(hours=1))}"
+    s3.put_object(Bucket=BUCKET, Key=f"{newer}.dump", Body=b"PGDMP garbage")
+    s3.put_object(Bucket=BUCKET, Key=f"{newer}.manifest", Body=b"tables\t3\n")
+    url, received = monitor
+    result = drill(postgres, s3, PUSH_URL=url)
+    assert result.returncode == 1
+    assert f"{newer}.dump is not a readable dump" in result.stderr
+    assert received == [{"status": "down", "msg": received[0]["msg"]}]
+    assert "not_a_readable_dump" in received[0]["msg"]
+
+
+def test_a_manifest_mismatch_fails_the_drill(postgres: Postgres, s3: Any) -> None:
+    assert backup(postgres, s3).returncode == 0
+    key = f"{PREFIX}/daily/{stamp(NOW)}.manifest"
+    manifest = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=manifest.replace("5000", "5001").encode())
+    result = drill(postgres, s3)
+    assert result.returncode == 1
+    assert "public.bookings has 5000 rows restored, 5001 at dump time" in result.stderr
+
+
+def test_no_dump_at_all_fails_the_drill(postgres: Postgres, s3: Any) -> None:
+    result = drill(postgres, s3)
+    assert result.returncode == 1
+    assert f"no dump under s3://{BUCKET}/{PREFIX}/" in result.stderr
+
+
+def test_a_failed_backup_exits_non_zero_and_reports_down(
+    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, received = monitor
+    result = backup(postgres, s3, PGPASSWORD="wrong-password", PUSH_URL=url)
+    assert result.returncode != 0
+    assert [r["status"] for r in received] == ["down"]
+    assert keys(s3) == []
+    assert "wrong-password" not in received[0]["msg"]
+
+
+def test_a_good_backup_reports_up(
+    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, received = monitor
+    assert backup(postgres, s3, PUSH_URL=url).returncode == 0
+    assert [r["status"] for r in received] == ["up"]
+
+
+@pytest.mark.parametrize("name", ["pg-backup", "pg-restore-drill"])
+def test_the_scripts_pass_shellcheck(name: str) -> None:
+    result = subprocess.run(
+        ["shellcheck", "-s", "bash", str(SCRIPTS / f"{name}.sh")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_no_secret_reaches_a_command_line(
+    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]], tmp_path: Path
+) -> None:
+    """Every program the scripts start is wrapped to log its arguments, then run for real."""
+    log = tmp_path / "argv.log"
+    wrappers = tmp_path / "bin"
+    wrappers.mkdir()
+    for program in ("aws", "curl", "psql", "pg_dump", "pg_restore"):
+        wrapper = wrappers / program
+        wrapper.write_text(
+            f'#!/bin/sh\necho "{program} $*" >> {log}\nexec /usr/bin/{program} "$@"\n'
+        )
+        wrapper.chmod(0o755)
+    url, _ = monitor
+    path = f"{wrappers}:/usr/bin:/bin"
+    assert backup(postgres, s3, PATH=path, PUSH_URL=url).returncode == 0
+    assert drill(postgres, s3, PATH=path, PUSH_URL=url).returncode == 0
+    argv = log.read_text()
+    assert "pg_dump --format=custom" in argv
+    assert "curl -fsS" in argv
+    for secret in (SUPERUSER_PASSWORD, SECRET_KEY, "token123"):
+        assert secret not in argv
