@@ -21,6 +21,7 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.data import REDIS_PORT
+from config.fields import image_name_and_tag
 from config.model import (
     AppConfig,
     EnvValue,
@@ -110,9 +111,9 @@ class Apps(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         source: dict[str, Any]
         if app.image is not None:
-            image, _, tag = app.image.partition(":")
+            image, tag = image_name_and_tag(app.image)
             source = {"kind": "image", "docker_registry_image_name": image,
-                      "docker_registry_image_tag": tag or None}  # fmt: skip
+                      "docker_registry_image_tag": tag}  # fmt: skip
         else:
             git = app.git
             assert git is not None  # one source, checked by the config

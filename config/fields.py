@@ -262,6 +262,16 @@ def image_pin_problem(image: str) -> str | None:
     return None
 
 
+def image_name_and_tag(image: str) -> tuple[str, str]:
+    """A pinned image as repository and tag, a digest kept with its tag
+    ("registry:5000/team/api:1.2@sha256:..." -> "registry:5000/team/api", "1.2@sha256:...")."""
+    match = _IMAGE.match(image)
+    assert match, image  # a PinnedImage: checked by the config
+    tag = match.group("tag") or "latest"  # with a digest only, the digest decides
+    digest = match.group("digest")
+    return match.group("name"), f"{tag}@sha256:{digest}" if digest else tag
+
+
 def _pinned_image(value: str) -> str:
     problem = image_pin_problem(value)
     if problem is not None:

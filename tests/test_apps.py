@@ -6,6 +6,8 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
+import pytest
+
 from config import ConfigError
 from offline.engine import Recording, find_leaks, is_secret, reveal
 from tests.support import evaluate_config, evaluate_ok, evaluate_stack, tour_crm_config, with_value
@@ -163,6 +165,23 @@ def test_a_prebuilt_image_is_deployed_as_is() -> None:
         "docker_registry_image_name": "ghcr.io/acme/worker",
         "docker_registry_image_tag": "1.4.2",
     }
+
+
+@pytest.mark.parametrize(
+    ("image", "name", "tag"),
+    [
+        ("registry.example.com:5000/team/api:2.0.1", "registry.example.com:5000/team/api", "2.0.1"),
+        (f"ghcr.io/acme/api:1.2@sha256:{'a' * 64}", "ghcr.io/acme/api", f"1.2@sha256:{'a' * 64}"),
+        (f"ghcr.io/acme/api@sha256:{'b' * 64}", "ghcr.io/acme/api", f"latest@sha256:{'b' * 64}"),
+    ],
+)
+def test_an_image_is_split_into_repository_and_tag(image: str, name: str, tag: str) -> None:
+    values = with_value(tour_crm_config(), "apps[2]", {"name": "worker", "image": image})
+    source = application("worker", evaluate_ok(values))["source"]
+    assert (source["docker_registry_image_name"], source["docker_registry_image_tag"]) == (
+        name,
+        tag,
+    )
 
 
 def problems(values: dict[str, Any], **kwargs: Any) -> list[str]:
