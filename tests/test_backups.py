@@ -236,6 +236,16 @@ def test_a_manifest_mismatch_fails_the_drill(postgres: Postgres, s3: Any) -> Non
     assert "public.bookings has 5000 rows restored, 5001 at dump time" in result.stderr
 
 
+def test_a_manifest_cannot_inject_sql(postgres: Postgres, s3: Any) -> None:
+    assert backup(postgres, s3).returncode == 0
+    key = f"{PREFIX}/daily/{stamp(NOW)}.manifest"
+    evil = "tables\t3\nrows\tpublic.tours; DROP TABLE public.tours\t40\n"
+    s3.put_object(Bucket=BUCKET, Key=key, Body=evil.encode())
+    result = drill(postgres, s3)
+    assert result.returncode == 1
+    assert "the manifest names no table: public.tours; DROP TABLE public.tours" in result.stderr
+
+
 def test_no_dump_at_all_fails_the_drill(postgres: Postgres, s3: Any) -> None:
     result = drill(postgres, s3)
     assert result.returncode == 1

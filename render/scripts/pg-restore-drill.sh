@@ -65,8 +65,12 @@ tables=$(sql -d "$target" -c "SELECT count(*) FROM pg_tables
   WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
 expected=$(awk -F '\t' '$1 == "tables" { print $2 }' "$work/manifest")
 [ "$tables" = "$expected" ] || fail "$key restored $tables tables, the dump had $expected"
+# A table name from the manifest goes into SQL: only a (quoted) schema.table pair is accepted.
+identifier='("([^"]|"")+"|[a-z_][a-z0-9_$]*)'
 while IFS=$'\t' read -r kind table rows; do
   [ "$kind" = rows ] || continue
+  grep -qxE "$identifier\.$identifier" <<<"$table" || fail "the manifest names no table: $table"
+  [[ "$rows" =~ ^[0-9]+$ ]] || fail "the manifest gives no row count for $table"
   restored=$(sql -d "$target" -c "SELECT count(*) FROM $table")
   [ "$restored" = "$rows" ] || fail "$table has $restored rows restored, $rows at dump time"
 done < "$work/manifest"
