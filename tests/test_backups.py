@@ -271,10 +271,11 @@ def test_a_good_backup_reports_up(
     assert [r["status"] for r in received] == ["up"]
 
 
-@pytest.mark.parametrize("name", ["pg-backup", "pg-restore-drill"])
+@pytest.mark.parametrize("name", ["pg-backup", "pg-restore-drill", "backup-lib"])
 def test_the_scripts_pass_shellcheck(name: str) -> None:
     result = subprocess.run(
-        ["shellcheck", "-s", "bash", str(SCRIPTS / f"{name}.sh")],
+        ["shellcheck", "-x", "-s", "bash", str(SCRIPTS / f"{name}.sh")],
+        cwd=SCRIPTS.parent.parent,  # where the source= directives start
         capture_output=True,
         text=True,
         check=False,

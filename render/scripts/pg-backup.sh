@@ -16,9 +16,8 @@
 # tables at dump time, which the restore drill checks the restored copy against.
 set -euo pipefail
 
-# Backblaze B2 rejects the checksum headers newer AWS clients send by default.
-export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED
-export AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED
+# shellcheck source=render/scripts/backup-lib.sh
+. "$(dirname "$0")/backup-lib.sh"
 : "${PGDATABASE:?} ${S3_ENDPOINT:?} ${S3_BUCKET:?} ${S3_PREFIX:?} ${BACKUP_KIND:?}"
 case "$BACKUP_KIND" in
   daily) keep_seconds=$((${RETENTION_DAILY_DAYS:-30} * 86400)) ;;
@@ -27,17 +26,8 @@ case "$BACKUP_KIND" in
 esac
 LARGEST_TABLES=5
 
-report() {  # report <up|down> <message>: to the push monitor, when there is one
-  [ -n "${PUSH_URL:-}" ] || return 0
-  local message
-  message=$(printf '%s' "$2" | head -c 200 | tr -c 'A-Za-z0-9._-' '_')
-  # The push URL holds the monitor's token: given to curl on stdin, not as an argument.
-  printf 'url = "%s?status=%s&msg=%s"\n' "$PUSH_URL" "$1" "$message" \
-    | curl -fsS --max-time 20 --retry 3 --config - >/dev/null || true
-}
 trap 'report down "backup of $PGDATABASE failed at line $LINENO"' ERR
 
-s3() { aws --endpoint-url "$S3_ENDPOINT" "$@"; }
 epoch() {  # YYYYmmddTHHMMSSZ -> seconds since 1970
   local t=$1
   date -u -d "${t:0:4}-${t:4:2}-${t:6:2} ${t:9:2}:${t:11:2}:${t:13:2}" +%s

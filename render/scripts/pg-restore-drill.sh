@@ -12,23 +12,15 @@
 #   DUMP_KEY        (optional) the dump to use; default: the newest, daily or hourly
 set -euo pipefail
 
-export AWS_REQUEST_CHECKSUM_CALCULATION=WHEN_REQUIRED
-export AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED
+# shellcheck source=render/scripts/backup-lib.sh
+. "$(dirname "$0")/backup-lib.sh"
 export PGOPTIONS="-c client_min_messages=warning"  # no NOTICE for DROP ... IF EXISTS
 : "${PGDATABASE:?} ${S3_ENDPOINT:?} ${S3_BUCKET:?} ${S3_PREFIX:?}"
 target=${RESTORE_INTO:-${SCRATCH_DB:-restore_drill}}
 
-report() {
-  [ -n "${PUSH_URL:-}" ] || return 0
-  local message
-  message=$(printf '%s' "$2" | head -c 200 | tr -c 'A-Za-z0-9._-' '_')
-  printf 'url = "%s?status=%s&msg=%s"\n' "$PUSH_URL" "$1" "$message" \
-    | curl -fsS --max-time 20 --retry 3 --config - >/dev/null || true
-}
 fail() { echo "restore drill failed: $*" >&2; report down "$*"; exit 1; }
 trap 'fail "error at line $LINENO"' ERR
 
-s3() { aws --endpoint-url "$S3_ENDPOINT" "$@"; }
 sql() { psql -X -At -v ON_ERROR_STOP=1 "$@"; }
 
 work=$(mktemp -d)
