@@ -53,6 +53,20 @@ class _CoolifyResource(pulumi.dynamic.Resource):
         )
 
 
+class _PropsResource(_CoolifyResource):
+    """A resource whose inputs are given whole, as Coolify's API names them (`props`)."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__(name, connection, props, opts)
+
+
 class Project(_CoolifyResource, module="coolify", name="Project"):
     provider = ProjectProvider()
 
@@ -100,36 +114,16 @@ class Server(_CoolifyResource, module="coolify", name="Server"):
         super().__init__(name, connection, {"name": server_name}, opts)
 
 
-class Database(_CoolifyResource, module="coolify", name="Database"):
+class Database(_PropsResource, module="coolify", name="Database"):
     provider = DatabaseProvider()
     secret_outputs = ("credentials", "internal_db_url")
     computed = ("internal_db_url",)
     internal_db_url: pulumi.Output[str]
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        connection: Connection,
-        props: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(name, connection, props, opts)
 
-
-class Service(_CoolifyResource, module="coolify", name="Service"):
+class Service(_PropsResource, module="coolify", name="Service"):
     provider = ServiceProvider()
     secret_outputs = ("compose",)  # a compose file may carry a service's secrets
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        connection: Connection,
-        props: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(name, connection, props, opts)
 
 
 class PrivateKey(_CoolifyResource, module="coolify", name="PrivateKey"):
@@ -148,18 +142,8 @@ class PrivateKey(_CoolifyResource, module="coolify", name="PrivateKey"):
         super().__init__(name, connection, {"name": key_name, "private_key": private_key}, opts)
 
 
-class Application(_CoolifyResource, module="coolify", name="Application"):
+class Application(_PropsResource, module="coolify", name="Application"):
     provider = ApplicationProvider()
-
-    def __init__(
-        self,
-        name: str,
-        *,
-        connection: Connection,
-        props: dict[str, Any],
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__(name, connection, props, opts)
 
 
 class EnvVars(_CoolifyResource, module="coolify", name="EnvVars"):
