@@ -107,31 +107,80 @@ class DataServices(pulumi.ComponentResource):
             self._minio(services.minio, apps, *minio_urls)
         self.register_outputs({})
 
-    def _postgres(self, postgres: PostgresConfig, pgbouncer: PgBouncerConfig | None) -> None:
-        password = _password(f"{self._name}-postgres-password", self)
+    def _database(
+        self,
+        engine: str,
+        name: str,
+        what: str,
+        *,
+        image: str,
+        memory_mb: int,
+        credentials: dict[str, pulumi.Input[str]],
+        conf: str | None = None,
+    ) -> Database:
+        """A Coolify database on the server: it holds data, so it is kept (protected, and its
+        volumes outlive it), and the apps wait for it."""
         database = Database(
-            f"{self._name}-postgres",
+            f"{self._name}-{name}",
             connection=self._connection,
             props={
                 **self._placement,
-                "engine": "postgresql",
-                "name": "postgres",
-                "description": "PostgreSQL (managed by Pulumi)",
-                "image": postgres.image,
-                "limits_memory": f"{postgres.memory_mb}m",
-                "credentials": {
-                    "postgres_user": postgres.user,
-                    "postgres_password": password.result,
-                    "postgres_db": postgres.database,
-                },
-                "conf": postgresql_conf(
-                    postgres_settings(postgres.memory_mb, postgres.max_connections)
-                ),
+                "engine": engine,
+                "name": name,
+                "description": f"{what} (managed by Pulumi)",
+                "image": image,
+                "limits_memory": f"{memory_mb}m",
+                "credentials": credentials,
+                **({"conf": conf} if conf is not None else {}),
                 "delete_volumes": False,
             },
             opts=self._keep,
         )
         self.running.append(database)
+        return database
+
+    def _service(
+        self,
+        name: str,
+        what: str,
+        *,
+        compose: pulumi.Output[str],
+        urls: list[dict[str, str]],
+        holds_data: bool,
+    ) -> Service:
+        """A Coolify service from our compose file (secret: it carries the service's secrets);
+        kept like a database if it holds data. The apps wait for it."""
+        service = Service(
+            f"{self._name}-{name}",
+            connection=self._connection,
+            props={
+                **self._placement,
+                "name": name,
+                "description": f"{what} (managed by Pulumi)",
+                "compose": pulumi.Output.secret(compose),
+                "urls": urls,
+                "delete_volumes": not holds_data,
+            },
+            opts=self._keep if holds_data else pulumi.ResourceOptions(parent=self),
+        )
+        self.running.append(service)
+        return service
+
+    def _postgres(self, postgres: PostgresConfig, pgbouncer: PgBouncerConfig | None) -> None:
+        password = _password(f"{self._name}-postgres-password", self)
+        database = self._database(
+            "postgresql",
+            "postgres",
+            "PostgreSQL",
+            image=postgres.image,
+            memory_mb=postgres.memory_mb,
+            credentials={
+                "postgres_user": postgres.user,
+                "postgres_password": password.result,
+                "postgres_db": postgres.database,
+            },
+            conf=postgresql_conf(postgres_settings(postgres.memory_mb, postgres.max_connections)),
+        )
 
         def direct(values: list[Any]) -> str:
             host, secret = values
@@ -167,22 +216,13 @@ class DataServices(pulumi.ComponentResource):
                 )
             )
 
-        service = Service(
-            f"{self._name}-pgbouncer",
-            connection=self._connection,
-            props={
-                **self._placement,
-                "name": "pgbouncer",
-                "description": "PgBouncer in front of PostgreSQL (managed by Pulumi)",
-                "compose": pulumi.Output.secret(
-                    pulumi.Output.all(database.id, password.result).apply(compose)
-                ),
-                "urls": [],
-                "delete_volumes": True,  # PgBouncer holds no data
-            },
-            opts=pulumi.ResourceOptions(parent=self),
+        service = self._service(
+            "pgbouncer",
+            "PgBouncer in front of PostgreSQL",
+            compose=pulumi.Output.all(database.id, password.result).apply(compose),
+            urls=[],
+            holds_data=False,
         )
-        self.running.append(service)
 
         def pooled(values: list[Any]) -> str:
             service_uuid, secret = values
@@ -202,27 +242,19 @@ class DataServices(pulumi.ComponentResource):
     def _mariadb(self, mariadb: MariadbConfig) -> None:
         password = _password(f"{self._name}-mariadb-password", self)
         root_password = _password(f"{self._name}-mariadb-root-password", self)
-        database = Database(
-            f"{self._name}-mariadb",
-            connection=self._connection,
-            props={
-                **self._placement,
-                "engine": "mariadb",
-                "name": "mariadb",
-                "description": "MariaDB (managed by Pulumi)",
-                "image": mariadb.image,
-                "limits_memory": f"{mariadb.memory_mb}m",
-                "credentials": {
-                    "mariadb_user": mariadb.user,
-                    "mariadb_password": password.result,
-                    "mariadb_database": mariadb.database,
-                    "mariadb_root_password": root_password.result,
-                },
-                "delete_volumes": False,
+        database = self._database(
+            "mariadb",
+            "mariadb",
+            "MariaDB",
+            image=mariadb.image,
+            memory_mb=mariadb.memory_mb,
+            credentials={
+                "mariadb_user": mariadb.user,
+                "mariadb_password": password.result,
+                "mariadb_database": mariadb.database,
+                "mariadb_root_password": root_password.result,
             },
-            opts=self._keep,
         )
-        self.running.append(database)
 
         def url(values: list[Any]) -> str:
             host, secret = values
@@ -240,23 +272,15 @@ class DataServices(pulumi.ComponentResource):
 
     def _redis(self, redis: RedisConfig) -> None:
         password = _password(f"{self._name}-redis-password", self)
-        database = Database(
-            f"{self._name}-redis",
-            connection=self._connection,
-            props={
-                **self._placement,
-                "engine": "redis",
-                "name": "redis",
-                "description": "Redis (managed by Pulumi)",
-                "image": redis.image,
-                "limits_memory": f"{redis.limit_mb}m",
-                "credentials": {"redis_password": password.result},
-                "conf": redis_conf(maxmemory_mb=redis.maxmemory_mb),
-                "delete_volumes": False,
-            },
-            opts=self._keep,
+        database = self._database(
+            "redis",
+            "redis",
+            "Redis",
+            image=redis.image,
+            memory_mb=redis.limit_mb,
+            credentials={"redis_password": password.result},
+            conf=redis_conf(maxmemory_mb=redis.maxmemory_mb),
         )
-        self.running.append(database)
         self.redis_host = database.id
         self.redis_password = pulumi.Output.secret(password.result)
         self.redis_url = pulumi.Output.secret(
@@ -303,20 +327,13 @@ class DataServices(pulumi.ComponentResource):
         urls = [f"{public_url}:{S3_PORT}"] + (
             [f"{console_url}:{CONSOLE_PORT}"] if console_url else []
         )
-        service = Service(
-            f"{self._name}-minio",
-            connection=self._connection,
-            props={
-                **self._placement,
-                "name": "minio",
-                "description": "MinIO object storage (managed by Pulumi)",
-                "compose": pulumi.Output.secret(pulumi.Output.all(*secrets).apply(compose)),
-                "urls": [{"name": "minio", "url": ",".join(urls)}],
-                "delete_volumes": False,
-            },
-            opts=self._keep,
+        service = self._service(
+            "minio",
+            "MinIO object storage",
+            compose=pulumi.Output.all(*secrets).apply(compose),
+            urls=[{"name": "minio", "url": ",".join(urls)}],
+            holds_data=True,
         )
-        self.running.append(service)
         self.s3_endpoint = service.id.apply(lambda uuid: f"http://minio-{uuid}:{S3_PORT}")
         self.s3_public_url = public_url
         # One output per app, so that an app's variables depend on its own key only (one
