@@ -18,16 +18,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from render.pgbouncer import PoolSettings, pgbouncer_ini, userlist
+from render.pgbouncer import PoolSettings
 from render.postgres import postgres_settings, postgresql_conf
-from tests.servers import (
-    PG_BIN,
-    pgbouncer_version,
-    postgres_folder,
-    running_pgbouncer,
-    running_postgres,
-)
-from tests.sshd import free_port
+from tests.servers import PG_BIN, loopback_pgbouncer, running_postgres
 
 MAX_CONNECTIONS = 20  # PostgreSQL's slots (3 reserved for superusers)
 POOL = PoolSettings(
@@ -122,23 +115,11 @@ def main() -> int:
         if init.returncode != 0:
             sys.stderr.write(init.stderr)
             return 1
-        with postgres_folder("bench-pgbouncer") as folder:
-            port = free_port()
-            ini = pgbouncer_ini(
-                database="app",
-                postgres_host="127.0.0.1",
-                postgres_port=postgres.port,
-                pool=POOL,
-                version=pgbouncer_version(),
-                auth_file=str(folder / "userlist.txt"),
-                listen_port=port,
-            )
-            ini = ini.replace("listen_addr = *", "listen_addr = 127.0.0.1")
-            with running_pgbouncer(folder, ini, userlist("app", PASSWORD), port):
-                pooled = {
-                    name: figures(pgbench(port, 10 * MAX_CONNECTIONS, *flags))
-                    for name, flags in WORKLOADS.items()
-                }
+        with loopback_pgbouncer(postgres, POOL, "app", PASSWORD) as port:
+            pooled = {
+                name: figures(pgbench(port, 10 * MAX_CONNECTIONS, *flags))
+                for name, flags in WORKLOADS.items()
+            }
         direct = {
             name: figures(
                 pgbench(postgres.port, POOL.default_pool_size + POOL.reserve_pool_size, *flags)

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psycopg
 
+from render.pgbouncer import PoolSettings, pgbouncer_ini, userlist
 from tests.sshd import free_port
 from tests.support import run, write
 
@@ -146,6 +147,28 @@ def running_pgbouncer(folder: Path, ini: str, userlist: str, port: int) -> Itera
 
         _wait_until(ready, "pgbouncer", log)
         yield port
+
+
+@contextmanager
+def loopback_pgbouncer(
+    postgres: Postgres, pool: PoolSettings, user: str, password: str, database: str = "app"
+) -> Iterator[int]:
+    """The rendered pgbouncer.ini in front of `postgres`'s `database`, for `user`, listening on
+    a free loopback port."""
+    with postgres_folder("pgbouncer") as folder:
+        port = free_port()
+        ini = pgbouncer_ini(
+            database=database,
+            postgres_host="127.0.0.1",
+            postgres_port=postgres.port,
+            pool=pool,
+            version=pgbouncer_version(),
+            auth_file=str(folder / "userlist.txt"),
+            listen_port=port,
+        )
+        ini = ini.replace("listen_addr = *", "listen_addr = 127.0.0.1")  # loopback only here
+        with running_pgbouncer(folder, ini, userlist(user, password), port) as listening:
+            yield listening
 
 
 @contextmanager

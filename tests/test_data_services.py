@@ -21,14 +21,11 @@ from render.redis import redis_conf, redis_password_conf
 from render.urls import mysql_url, postgres_url, redis_url
 from tests.servers import (
     Postgres,
-    pgbouncer_version,
-    postgres_folder,
+    loopback_pgbouncer,
     redis_cli,
-    running_pgbouncer,
     running_postgres,
     running_redis,
 )
-from tests.sshd import free_port
 
 # A password of the alphabet the platform generates for databases (URL-safe), with a
 # character of each kind the URL encoding must get right anyway.
@@ -56,24 +53,8 @@ def postgres() -> Iterator[Postgres]:
 
 @pytest.fixture(scope="module")
 def pgbouncer(postgres: Postgres) -> Iterator[int]:
-    with postgres_folder("pgbouncer") as folder:
-        yield from _pgbouncer_in(folder, postgres)
-
-
-def _pgbouncer_in(folder: Path, postgres: Postgres) -> Iterator[int]:
-    port = free_port()
-    ini = pgbouncer_ini(
-        database="app",
-        postgres_host="127.0.0.1",
-        postgres_port=postgres.port,
-        pool=POOL,
-        version=pgbouncer_version(),
-        auth_file=str(folder / "userlist.txt"),
-        listen_port=port,
-    )
-    ini = ini.replace("listen_addr = *", "listen_addr = 127.0.0.1")  # loopback only, in tests
-    with running_pgbouncer(folder, ini, userlist("app", APP_PASSWORD), port) as listening:
-        yield listening
+    with loopback_pgbouncer(postgres, POOL, "app", APP_PASSWORD) as port:
+        yield port
 
 
 def libpq(url: str) -> str:
