@@ -1,11 +1,14 @@
-"""Composition only: validated config -> server -> DNS -> Coolify -> data -> apps -> outputs."""
+"""Composition only: validated config -> server -> DNS -> Coolify -> data, monitoring,
+backups -> apps -> outputs."""
 
 import pulumi
 
 from components.apps import Apps, PlatformValues
+from components.backups import Backups
 from components.coolify import CoolifyInstall, CoolifyProject
 from components.data import DataServices
 from components.dns import Dns
+from components.monitoring import Monitoring
 from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
 from config import load_stack_config
@@ -65,6 +68,34 @@ data = DataServices(
     placement=placement,
     protect=config.server.delete_protection,
 )
+monitoring = (
+    Monitoring(
+        "monitoring",
+        uptime_kuma=config.services.uptime_kuma,
+        url=config.status_url,
+        connection=coolify.connection,
+        placement=placement,
+        protect=config.server.delete_protection,
+    )
+    if config.services.uptime_kuma is not None
+    else None
+)
+if config.backups is not None and config.services.postgres is not None:
+    assert data.postgres_host is not None
+    assert data.postgres_password is not None
+    backups = Backups(
+        "backups",
+        backups=config.backups,
+        postgres=config.services.postgres,
+        prefix=config.backups.offsite.prefix or f"{project}/{stack}",
+        database_host=data.postgres_host,
+        database_password=data.postgres_password,
+        push_urls=monitoring.push_urls if monitoring is not None else {},
+        ssh=coolify.ssh,
+        server_id=server.server_id,
+        after=data.running,
+    )
+    pulumi.export("backupSchedules", backups.schedules)
 
 pulumi.export("serverName", hostname)
 pulumi.export("serverIpv4", server.ipv4)
@@ -104,5 +135,8 @@ if data.s3_endpoint is not None and config.services.minio is not None:
     pulumi.export("s3Buckets", [bucket.name for bucket in config.services.minio.buckets])
     pulumi.export("s3Credentials", data.s3_credentials)
 pulumi.export("appUrls", apps.urls)
+if monitoring is not None:
+    pulumi.export("statusUrl", monitoring.url)
+    pulumi.export("pushUrls", pulumi.Output.secret(monitoring.push_urls))
 if apps.deploy_keys:
     pulumi.export("deployKeys", apps.deploy_keys)

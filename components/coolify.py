@@ -45,6 +45,7 @@ class CoolifyInstall(pulumi.ComponentResource):
     connection: pulumi.Output[dict[str, Any]]  # secret: what the coolify resources connect with
     ready: pulumi.Resource  # the last bootstrap step: depend on it before using the API
     root_password: pulumi.Output[str]  # secret: the dashboard's root user logs in with it
+    ssh: command.remote.ConnectionArgs  # root on the server, its host key pinned
 
     def __init__(
         self,
@@ -164,6 +165,7 @@ class CoolifyInstall(pulumi.ComponentResource):
             )
         )
         self.root_password = root_password.result
+        self.ssh = pinned
         self.register_outputs({"dashboardUrl": dashboard_url})
 
 

@@ -66,6 +66,10 @@ class DataServices(pulumi.ComponentResource):
     database_url: pulumi.Output[str] | None = None
     direct_url: pulumi.Output[str] | None = None
     redis_url: pulumi.Output[str] | None = None
+    # The PostgreSQL on the server, for the backup jobs: its host on Coolify's network (the
+    # database's uuid) and its password (secret).
+    postgres_host: pulumi.Output[str] | None = None
+    postgres_password: pulumi.Output[str] | None = None
     redis_host: pulumi.Output[str] | None = None
     redis_password: pulumi.Output[str] | None = None  # secret
     # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
@@ -196,6 +200,8 @@ class DataServices(pulumi.ComponentResource):
             pulumi.Output.all(database.id, password.result).apply(direct)
         )
         self.database_url = self.direct_url
+        self.postgres_host = database.id
+        self.postgres_password = pulumi.Output.secret(password.result)
         if pgbouncer is None:
             return
 

@@ -8,6 +8,7 @@ generated with pulumi-random, next to the model, never inside it.
 from __future__ import annotations
 
 import re
+import zoneinfo
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
@@ -372,6 +373,90 @@ class UptimeKumaConfig(Model):
     memory_mb: int = Field(256, ge=64, description="memory limit")
 
 
+HourMinute = Annotated[
+    str, StringConstraints(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+]  # "03:00" (24-hour clock), in backups.timezone
+
+
+class OffsiteStorageConfig(Model):
+    endpoint: str = Field(
+        pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$",
+        description="the S3 endpoint, e.g. https://s3.eu-central-003.backblazeb2.com",
+    )
+    bucket: BucketName = Field(description="the bucket the dumps go to (create it first)")
+    region: str | None = Field(
+        None,
+        pattern=r"^[a-z0-9-]+$",
+        description="the S3 region; default: read from a Backblaze endpoint, else us-east-1",
+    )
+    prefix: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
+        description="where in the bucket this stack's objects go; default <project>/<stack>",
+    )
+
+    @property
+    def signing_region(self) -> str:
+        if self.region is not None:
+            return self.region
+        found = re.fullmatch(r"https://s3\.([a-z0-9-]+)\.backblazeb2\.com", self.endpoint)
+        return found.group(1) if found else "us-east-1"
+
+
+class HourlyBackupsConfig(Model):
+    days: Literal["weekdays", "every-day"] = Field("weekdays", description="which days")
+    from_hour: int = Field(8, ge=0, le=23, description="the first hourly dump, on the hour")
+    to_hour: int = Field(18, ge=0, le=23, description="the last hourly dump, on the hour")
+    retention_hours: int = Field(24, ge=1, le=720, description="how long an hourly dump is kept")
+
+    @model_validator(mode="after")
+    def _hours_in_order(self) -> HourlyBackupsConfig:
+        if self.to_hour <= self.from_hour:
+            raise config_error(
+                f"toHour {self.to_hour} is not after fromHour {self.from_hour}; hourly dumps "
+                "run from fromHour to toHour on the same day",
+                at="toHour",
+            )
+        return self
+
+
+class RestoreDrillConfig(Model):
+    day: Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "every-day"] = Field(
+        "Sun", description="the drill's day"
+    )
+    at: HourMinute = Field("05:00", description="the drill's time, after the daily dump")
+
+
+class BackupsConfig(Model):
+    offsite: OffsiteStorageConfig = Field(
+        description="off-site S3 storage (Backblaze B2); its keys are the secret config keys "
+        "backupAccessKeyId and backupSecretAccessKey"
+    )
+    timezone: str = Field("UTC", description="the time zone of the times below (IANA name)")
+    daily_at: HourMinute = Field("03:00", description="the daily full dump")
+    retention_days: int = Field(30, ge=1, le=3650, description="how long a daily dump is kept")
+    hourly: HourlyBackupsConfig | None = Field(
+        HourlyBackupsConfig(), description="hourly dumps in business hours; null: none"
+    )
+    drill: RestoreDrillConfig = Field(
+        RestoreDrillConfig(), description="the restore drill: the newest dump, restored and checked"
+    )
+    aws_cli_image: PinnedImage = Field(
+        "amazon/aws-cli:2.27.9", description="the AWS CLI image that moves the dumps"
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise config_error(
+                f"{value!r} is not a time zone name; use an IANA name like UTC or Europe/Berlin"
+            ) from None
+        return value
+
+
 class ServicesConfig(Model):
     postgres: PostgresConfig | None = Field(None, description="PostgreSQL 16 on the server")
     external_postgres: ExternalPostgresConfig | None = Field(
@@ -594,6 +679,9 @@ class StackConfig(Model):
     coolify: CoolifyConfig = Field(CoolifyConfig(), description="the Coolify dashboard")
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
     apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
+    backups: BackupsConfig | None = Field(
+        None, description="scheduled dumps of the database to off-site storage, and drills"
+    )
 
     @property
     def zone_name(self) -> str:
@@ -614,6 +702,12 @@ class StackConfig(Model):
             f"https://{self.fqdn(minio.hostname.host)}",
             f"https://{self.fqdn(console.host)}" if console else None,
         )
+
+    @property
+    def status_url(self) -> str:
+        """Uptime Kuma's URL (the config has it)."""
+        assert self.services.uptime_kuma is not None
+        return f"https://{self.fqdn(self.services.uptime_kuma.hostname.host)}"
 
     @property
     def coolify_root_email(self) -> str:
@@ -678,7 +772,17 @@ class StackConfig(Model):
         self._check_apps()
         self._check_hostnames(zone)
         self._check_memory()
+        self._check_backups()
         return self
+
+    def _check_backups(self) -> None:
+        if self.backups is not None and self.services.postgres is None:
+            raise config_error(
+                "backups dump services.postgres, which is not configured; add it or remove "
+                "backups (an external PostgreSQL is backed up by its provider; MariaDB dumps "
+                "are not supported yet)",
+                at="backups",
+            )
 
     def memory_budget(self) -> list[tuple[str, int]]:
         """Who takes how much of the server's memory, in MB."""

@@ -5,6 +5,7 @@ config, before any resource, and no message ever quotes their values."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,12 +29,20 @@ def _postgres_url_problem(value: str) -> str | None:
     return None
 
 
+def _s3_key_problem(value: str) -> str | None:
+    # The key goes into a systemd EnvironmentFile, which has quoting rules of its own.
+    if not re.fullmatch(r"[A-Za-z0-9+/=._-]{8,}", value):
+        return "is not an S3 key: 8 or more of letters, digits and + / = . _ -"
+    return None
+
+
 @dataclass(frozen=True)
 class SecretKey:
     description: str
     needed_by: Callable[[StackConfig], bool]
     needed_because: str
     problem: Callable[[str], str | None]
+    stand_in: str  # what the offline plan reads instead (the loader accepts it)
 
 
 SECRET_KEYS = {
@@ -43,12 +52,29 @@ SECRET_KEYS = {
         lambda config: config.services.external_postgres is not None,
         "services.externalPostgres is set",
         _postgres_url_problem,
+        "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
     ),
     "externalDirectUrl": SecretKey(
         "the direct URL of the external PostgreSQL (Supabase: port 5432), for migrations",
         lambda config: config.services.external_postgres is not None,
         "services.externalPostgres is set",
         _postgres_url_problem,
+        "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
+    ),
+    "backupAccessKeyId": SecretKey(
+        "the key ID of the off-site storage (Backblaze B2: an application key's keyID, limited "
+        "to the backup bucket)",
+        lambda config: config.backups is not None,
+        "backups is set",
+        _s3_key_problem,
+        "offline-placeholder-key",
+    ),
+    "backupSecretAccessKey": SecretKey(
+        "the secret of that key (Backblaze B2: the applicationKey)",
+        lambda config: config.backups is not None,
+        "backups is set",
+        _s3_key_problem,
+        "offline-placeholder-key",
     ),
 }
 

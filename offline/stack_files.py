@@ -54,11 +54,6 @@ def config_values(project: str, raw: dict[str, Any]) -> tuple[dict[str, str], li
     return values, secret_keys
 
 
-# Stand-ins for secrets a stack reads but the offline plan cannot decrypt or may not have,
-# of the form the loader checks.
-PLACEHOLDER_URL = "postgresql://offline:offline-placeholder@offline.invalid:5432/offline"
-
-
 def stack_config(project: str, config: dict[str, str]) -> StackConfig:
     """The validated model of a stack file's settings (its secrets left out), as the program
     would load it; raises ConfigError."""
@@ -87,7 +82,7 @@ def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[st
         return  # the evaluation reports the problems
     for key, spec in SECRET_KEYS.items():
         if spec.needed_by(parsed) and f"{prefix}{key}" not in config:
-            config[f"{prefix}{key}"] = PLACEHOLDER_URL
+            config[f"{prefix}{key}"] = spec.stand_in
             secret_keys.append(f"{prefix}{key}")
     names = parsed.secret_names()
     if names and f"{prefix}{SECRETS_BAG}" not in config:

@@ -5,112 +5,32 @@ client tools, the AWS CLI, and moto's S3 server on loopback. Dump -> upload -> r
 
 from __future__ import annotations
 
-import http.server
 import os
 import subprocess
-import threading
-import urllib.parse
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
-from render.postgres import postgres_settings, postgresql_conf
 from render.remote import SCRIPTS
-from tests.servers import SUPERUSER_PASSWORD, Postgres, running_postgres
+from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys, rows
+from tests.servers import SUPERUSER_PASSWORD, Postgres
 
-BUCKET = "platform-backups"
 PREFIX = "production/postgres"
 NOW = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
-ACCESS_KEY, SECRET_KEY = "backup-access-key", "backup-secret-key-for-tests"
 
 
 def stamp(when: datetime) -> str:
     return when.strftime("%Y%m%dT%H%M%SZ")
 
 
-@pytest.fixture(scope="module")
-def postgres() -> Iterator[Postgres]:
-    with running_postgres(postgresql_conf(postgres_settings(512, 20))) as server:
-        with server.connect() as admin:
-            admin.execute("CREATE DATABASE app")
-        with server.connect(dbname="app") as app:
-            app.execute("CREATE TABLE tours (id serial PRIMARY KEY, name text NOT NULL)")
-            app.execute("CREATE TABLE bookings (id serial PRIMARY KEY, tour int REFERENCES tours,"
-                        " seats int)")  # fmt: skip
-            app.execute("CREATE SCHEMA billing")
-            app.execute('CREATE TABLE billing."Invoice" (id serial PRIMARY KEY, total numeric)')
-            app.execute(
-                "INSERT INTO tours (name) SELECT 'tour ' || g FROM generate_series(1, 40) g"
-            )
-            app.execute("INSERT INTO bookings (tour, seats) SELECT 1 + g % 40, g % 7"
-                        " FROM generate_series(1, 5000) g")  # fmt: skip
-            app.execute(
-                'INSERT INTO billing."Invoice" (total) SELECT g FROM generate_series(1, 300) g'
-            )
-        yield server
-
-
-@pytest.fixture
-def s3() -> Iterator[Any]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    client = boto3.client(
-        "s3",
-        endpoint_url=f"http://{host}:{port}",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        region_name="us-east-1",
-    )
-    client.create_bucket(Bucket=BUCKET)
-    try:
-        yield client
-    finally:
-        # moto keeps its buckets per process, not per server: leave none behind.
-        for key in keys(client):
-            client.delete_object(Bucket=BUCKET, Key=key)
-        client.delete_bucket(Bucket=BUCKET)
-        server.stop()
-
-
-class PushMonitor(http.server.BaseHTTPRequestHandler):
-    received: list[dict[str, str]]
-
-    def do_GET(self) -> None:
-        query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
-        self.received.append({key: values[0] for key, values in query.items()})
-        self.send_response(200)
-        self.end_headers()
-
-    def log_message(self, *_args: Any) -> None:
-        pass
-
-
-@pytest.fixture
-def monitor() -> Iterator[tuple[str, list[dict[str, str]]]]:
-    received: list[dict[str, str]] = []
-    handler = type("Handler", (PushMonitor,), {"received": received})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/api/push/token123", received
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
-def environment(postgres: Postgres, s3: Any, **extra: str) -> dict[str, str]:
+def environment(source: Postgres, s3: Any, **extra: str) -> dict[str, str]:
     return {
         "PATH": "/usr/bin:/bin",  # Debian's aws and PostgreSQL clients
         "HOME": os.environ.get("HOME", "/root"),
         "PGHOST": "127.0.0.1",
-        "PGPORT": str(postgres.port),
+        "PGPORT": str(source.port),
         "PGUSER": "postgres",
         "PGPASSWORD": SUPERUSER_PASSWORD,
         "PGDATABASE": "app",
@@ -135,30 +55,17 @@ def run_script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
     )
 
 
-def backup(postgres: Postgres, s3: Any, kind: str = "daily", **extra: str) -> Any:
-    env = environment(postgres, s3, BACKUP_KIND=kind, NOW=stamp(NOW), **extra)
+def backup(source: Postgres, s3: Any, kind: str = "daily", **extra: str) -> Any:
+    env = environment(source, s3, BACKUP_KIND=kind, NOW=stamp(NOW), **extra)
     return run_script("pg-backup", env)
 
 
-def drill(postgres: Postgres, s3: Any, **extra: str) -> Any:
-    return run_script("pg-restore-drill", environment(postgres, s3, PGDATABASE="postgres", **extra))
+def drill(source: Postgres, s3: Any, **extra: str) -> Any:
+    return run_script("pg-restore-drill", environment(source, s3, PGDATABASE="postgres", **extra))
 
 
-def keys(s3: Any) -> list[str]:
-    listing = s3.list_objects_v2(Bucket=BUCKET)
-    return sorted(item["Key"] for item in listing.get("Contents", []))
-
-
-def rows(postgres: Postgres, dbname: str) -> dict[str, list[tuple[Any, ...]]]:
-    with postgres.connect(dbname=dbname) as connection:
-        return {
-            table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
-            for table in ("tours", "bookings", 'billing."Invoice"')
-        }
-
-
-def test_backup_uploads_a_dump_and_its_manifest(postgres: Postgres, s3: Any) -> None:
-    result = backup(postgres, s3)
+def test_backup_uploads_a_dump_and_its_manifest(source: Postgres, s3: Any) -> None:
+    result = backup(source, s3)
     assert result.returncode == 0, result.stderr
     key = f"{PREFIX}/daily/{stamp(NOW)}"
     assert keys(s3) == [f"{key}.dump", f"{key}.manifest"]
@@ -170,7 +77,7 @@ def test_backup_uploads_a_dump_and_its_manifest(postgres: Postgres, s3: Any) -> 
     assert SUPERUSER_PASSWORD not in result.stdout + result.stderr
 
 
-def test_retention_deletes_old_dumps_and_keeps_young_ones(postgres: Postgres, s3: Any) -> None:
+def test_retention_deletes_old_dumps_and_keeps_young_ones(source: Postgres, s3: Any) -> None:
     def put(kind: str, age: timedelta) -> str:
         key = f"{PREFIX}/{kind}/{stamp(NOW - age)}.dump"
         s3.put_object(Bucket=BUCKET, Key=key, Body=b"old")
@@ -183,8 +90,8 @@ def test_retention_deletes_old_dumps_and_keeps_young_ones(postgres: Postgres, s3
     )
     unrelated = f"{PREFIX}/daily/README"
     s3.put_object(Bucket=BUCKET, Key=unrelated, Body=b"not a dump")
-    assert backup(postgres, s3, "daily").returncode == 0
-    assert backup(postgres, s3, "hourly").returncode == 0
+    assert backup(source, s3, "daily").returncode == 0
+    assert backup(source, s3, "hourly").returncode == 0
     left = keys(s3)
     assert old_daily not in left
     assert old_hourly not in left
@@ -192,71 +99,71 @@ def test_retention_deletes_old_dumps_and_keeps_young_ones(postgres: Postgres, s3
     assert f"{PREFIX}/hourly/{stamp(NOW)}.dump" in left
 
 
-def test_the_drill_restores_the_newest_dump_and_drops_it(postgres: Postgres, s3: Any) -> None:
-    assert backup(postgres, s3).returncode == 0
-    result = drill(postgres, s3)
+def test_the_drill_restores_the_newest_dump_and_drops_it(source: Postgres, s3: Any) -> None:
+    assert backup(source, s3).returncode == 0
+    result = drill(source, s3)
     assert result.returncode == 0, result.stderr
     assert f"restore drill ok: {PREFIX}/daily/{stamp(NOW)}.dump, 3 tables" in result.stdout
-    with postgres.connect() as admin:
+    with source.connect() as admin:
         names = {row[0] for row in admin.execute("SELECT datname FROM pg_database")}
     assert "restore_drill" not in names
 
 
-def test_an_incident_restore_is_equal_to_the_source(postgres: Postgres, s3: Any) -> None:
-    assert backup(postgres, s3).returncode == 0
-    result = drill(postgres, s3, RESTORE_INTO="app_restored")
+def test_an_incident_restore_is_equal_to_the_source(source: Postgres, s3: Any) -> None:
+    assert backup(source, s3).returncode == 0
+    result = drill(source, s3, RESTORE_INTO="app_restored")
     assert result.returncode == 0, result.stderr
-    assert rows(postgres, "app_restored") == rows(postgres, "app")
-    with postgres.connect() as admin:
+    assert rows(source, "app_restored") == rows(source, "app")
+    with source.connect() as admin:
         admin.execute("DROP DATABASE app_restored")
 
 
 def test_a_corrupted_dump_fails_the_drill_loudly(
-    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+    source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
 ) -> None:
-    assert backup(postgres, s3).returncode == 0
+    assert backup(source, s3).returncode == 0
     newer = f"{PREFIX}/hourly/{stamp(NOW + timedelta(hours=1))}"
     s3.put_object(Bucket=BUCKET, Key=f"{newer}.dump", Body=b"PGDMP garbage")
     s3.put_object(Bucket=BUCKET, Key=f"{newer}.manifest", Body=b"tables\t3\n")
     url, received = monitor
-    result = drill(postgres, s3, PUSH_URL=url)
+    result = drill(source, s3, PUSH_URL=url)
     assert result.returncode == 1
     assert f"{newer}.dump is not a readable dump" in result.stderr
     assert received == [{"status": "down", "msg": received[0]["msg"]}]
     assert "not_a_readable_dump" in received[0]["msg"]
 
 
-def test_a_manifest_mismatch_fails_the_drill(postgres: Postgres, s3: Any) -> None:
-    assert backup(postgres, s3).returncode == 0
+def test_a_manifest_mismatch_fails_the_drill(source: Postgres, s3: Any) -> None:
+    assert backup(source, s3).returncode == 0
     key = f"{PREFIX}/daily/{stamp(NOW)}.manifest"
     manifest = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
     s3.put_object(Bucket=BUCKET, Key=key, Body=manifest.replace("5000", "5001").encode())
-    result = drill(postgres, s3)
+    result = drill(source, s3)
     assert result.returncode == 1
     assert "public.bookings has 5000 rows restored, 5001 at dump time" in result.stderr
 
 
-def test_a_manifest_cannot_inject_sql(postgres: Postgres, s3: Any) -> None:
-    assert backup(postgres, s3).returncode == 0
+def test_a_manifest_cannot_inject_sql(source: Postgres, s3: Any) -> None:
+    assert backup(source, s3).returncode == 0
     key = f"{PREFIX}/daily/{stamp(NOW)}.manifest"
     evil = "tables\t3\nrows\tpublic.tours; DROP TABLE public.tours\t40\n"
     s3.put_object(Bucket=BUCKET, Key=key, Body=evil.encode())
-    result = drill(postgres, s3)
+    result = drill(source, s3)
     assert result.returncode == 1
     assert "the manifest names no table: public.tours; DROP TABLE public.tours" in result.stderr
 
 
-def test_no_dump_at_all_fails_the_drill(postgres: Postgres, s3: Any) -> None:
-    result = drill(postgres, s3)
+def test_no_dump_at_all_fails_the_drill(source: Postgres, s3: Any) -> None:
+    result = drill(source, s3)
     assert result.returncode == 1
     assert f"no dump under s3://{BUCKET}/{PREFIX}/" in result.stderr
 
 
 def test_a_failed_backup_exits_non_zero_and_reports_down(
-    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+    source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
 ) -> None:
     url, received = monitor
-    result = backup(postgres, s3, PGPASSWORD="wrong-password", PUSH_URL=url)
+    result = backup(source, s3, PGPASSWORD="wrong-password", PUSH_URL=url)
     assert result.returncode != 0
     assert [r["status"] for r in received] == ["down"]
     assert keys(s3) == []
@@ -264,10 +171,10 @@ def test_a_failed_backup_exits_non_zero_and_reports_down(
 
 
 def test_a_good_backup_reports_up(
-    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+    source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
 ) -> None:
     url, received = monitor
-    assert backup(postgres, s3, PUSH_URL=url).returncode == 0
+    assert backup(source, s3, PUSH_URL=url).returncode == 0
     assert [r["status"] for r in received] == ["up"]
 
 
@@ -284,7 +191,7 @@ def test_the_scripts_pass_shellcheck(name: str) -> None:
 
 
 def test_no_secret_reaches_a_command_line(
-    postgres: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]], tmp_path: Path
+    source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]], tmp_path: Path
 ) -> None:
     """Every program the scripts start is wrapped to log its arguments, then run for real."""
     log = tmp_path / "argv.log"
@@ -298,8 +205,8 @@ def test_no_secret_reaches_a_command_line(
         wrapper.chmod(0o755)
     url, _ = monitor
     path = f"{wrappers}:/usr/bin:/bin"
-    assert backup(postgres, s3, PATH=path, PUSH_URL=url).returncode == 0
-    assert drill(postgres, s3, PATH=path, PUSH_URL=url).returncode == 0
+    assert backup(source, s3, PATH=path, PUSH_URL=url).returncode == 0
+    assert drill(source, s3, PATH=path, PUSH_URL=url).returncode == 0
     argv = log.read_text()
     assert "pg_dump --format=custom" in argv
     assert "curl -fsS" in argv

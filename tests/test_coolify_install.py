@@ -37,7 +37,7 @@ def params(resource: RecordedResource) -> dict[str, str]:
 def test_production_declares_every_step_in_order() -> None:
     names = {r.name for r in production().of_type(COMMAND)}
     assert names == {"coolify-wait-cloud-init", "coolify-install", "coolify-bootstrap-api",
-                     "coolify-origin-certificate"}  # fmt: skip
+                     "coolify-origin-certificate", "backups-install"}  # fmt: skip
     urn = {name: step(name).urn for name in ("wait-cloud-init", "install", "bootstrap-api")}
     assert urn["wait-cloud-init"] in step("install").dependencies
     assert urn["install"] in step("bootstrap-api").dependencies

@@ -9,9 +9,12 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from config.secrets import SECRET_KEYS
 from offline.engine import Recording, find_leaks, is_secret, reveal
-from offline.stack_files import PLACEHOLDER_URL, PROJECT_DIR
+from offline.stack_files import PROJECT_DIR
 from tests.support import evaluate_stack
+
+PLACEHOLDER_URL = SECRET_KEYS["externalDatabaseUrl"].stand_in
 
 EXAMPLES = sorted((PROJECT_DIR / "examples").glob("*.yaml"))
 
@@ -162,7 +165,7 @@ OUTPUT_CONTRACT = {
     "coolifyProjectUuid": False, "coolifyEnvironmentUuid": False,
     "databaseUrl": True, "directUrl": True, "redisUrl": True,
     "s3Endpoint": False, "s3PublicUrl": False, "s3Buckets": False, "s3Credentials": True,
-    "appUrls": False,
+    "appUrls": False, "statusUrl": False, "pushUrls": True, "backupSchedules": False,
 }  # fmt: skip
 
 

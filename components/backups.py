@@ -1,0 +1,141 @@
+"""The backup jobs on the server: daily and hourly PostgreSQL dumps to off-site S3 storage
+(Backblaze B2) and the weekly restore drill, each a systemd timer (render/backups.py).
+
+Coolify has scheduled database backups to S3 too, but they fail silently, record nothing to
+check a restore against and never prove one; these jobs exit non-zero and report "down" to
+their push monitor on any failure, and a monitor that hears nothing alerts as well.
+
+One pulumi-command step installs them over SSH and runs again whenever the jobs or their
+secrets change; its delete step removes them (the dumps off-site stay). Secrets travel on stdin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+
+from config.model import BackupsConfig, PostgresConfig
+from config.secrets import read_secret
+from render.backups import (
+    OFFSITE_ENV,
+    POSTGRES_ENV,
+    SCRIPTS_DIR,
+    SECRETS_DIR,
+    UNIT_PREFIX,
+    Database,
+    Offsite,
+    bundle,
+    environment_file,
+    jobs,
+    server_bundle,
+)
+from render.remote import remote_script
+
+POSTGRES_PORT = 5432
+
+
+def secret_files(values: Mapping[str, Any]) -> str:
+    """The environment files that hold secrets, as the install step reads them on stdin."""
+    files = {
+        OFFSITE_ENV: environment_file(
+            {
+                "AWS_ACCESS_KEY_ID": values["accessKeyId"],
+                "AWS_SECRET_ACCESS_KEY": values["secretAccessKey"],
+            }
+        ),
+        POSTGRES_ENV: environment_file({"PGPASSWORD": values["postgresPassword"]}),
+    }
+    for key, url in values.items():
+        if key.startswith("push:"):  # push:<monitor>: what its jobs read (render.backups.Job)
+            files[f"{SECRETS_DIR}/{key.removeprefix('push:')}-push.env"] = environment_file(
+                {"PUSH_URL": url}
+            )
+    # Relative to SECRETS_DIR, where the step unpacks them.
+    return bundle({path.removeprefix(f"{SECRETS_DIR}/"): text for path, text in files.items()})
+
+
+class Backups(pulumi.ComponentResource):
+    def __init__(
+        self,
+        name: str,
+        *,
+        backups: BackupsConfig,
+        postgres: PostgresConfig,
+        prefix: str,
+        database_host: pulumi.Input[str],
+        database_password: pulumi.Input[str],
+        push_urls: Mapping[str, pulumi.Input[str]],
+        ssh: command.remote.ConnectionArgs,
+        server_id: pulumi.Input[str],
+        after: list[pulumi.Resource],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        """`push_urls`: monitor ("backup", "drill") -> its Uptime Kuma push URL (secret);
+        empty without monitoring. `prefix`: where in the bucket the dumps go."""
+        super().__init__("platform:index:Backups", name, None, opts)
+        offsite_config = backups.offsite
+        offsite = Offsite(
+            endpoint=offsite_config.endpoint,
+            bucket=offsite_config.bucket,
+            region=offsite_config.signing_region,
+            prefix=f"{prefix}/postgres",
+            client_image=backups.aws_cli_image,
+        )
+        self.schedules = {job.name: job.calendar for job in jobs(backups)}
+
+        def install(host: str) -> str:
+            database = Database(
+                host=host,
+                port=POSTGRES_PORT,
+                user=postgres.user,
+                name=postgres.database,
+                client_image=postgres.image,
+            )
+            return remote_script(
+                "install-backups",
+                ROOT="/",
+                BUNDLE=server_bundle(backups, database, offsite),
+                SCRIPTS_DIR=SCRIPTS_DIR,
+                UNIT_PREFIX=UNIT_PREFIX,
+                SECRETS_DIR=SECRETS_DIR,
+                PG_CLIENT_IMAGE=postgres.image,
+                AWS_CLI_IMAGE=backups.aws_cli_image,
+                OFFSITE_ENV=OFFSITE_ENV,
+                S3_ENDPOINT=offsite.endpoint,
+                S3_BUCKET=offsite.bucket,
+                S3_REGION=offsite.region,
+            )
+
+        secrets: dict[str, pulumi.Input[Any]] = {
+            "accessKeyId": read_secret("backupAccessKeyId"),
+            "secretAccessKey": read_secret("backupSecretAccessKey"),
+            "postgresPassword": database_password,
+            **{f"push:{monitor}": url for monitor, url in push_urls.items()},
+        }
+        env_files: pulumi.Output[str] = pulumi.Output.from_input(secrets).apply(secret_files)
+        stdin: pulumi.Output[str] = pulumi.Output.secret(env_files)
+        self.install = command.remote.Command(
+            f"{name}-install",
+            connection=ssh,
+            create=pulumi.Output.from_input(database_host).apply(install),
+            delete=remote_script(
+                "remove-backups",
+                ROOT="/",
+                SCRIPTS_DIR=SCRIPTS_DIR,
+                UNIT_PREFIX=UNIT_PREFIX,
+                SECRETS_DIR=SECRETS_DIR,
+            ),
+            stdin=stdin,
+            # The output never holds a secret, but stdin does: keep both out of the logs.
+            logging=command.remote.Logging.NONE,
+            triggers=[server_id],
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=after,
+                custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),
+            ),
+        )
+        self.register_outputs({"schedules": self.schedules})

@@ -1,0 +1,545 @@
+"""The backup jobs as the server gets them: systemd units checked by `systemd-analyze`, the
+install step run into a scratch root, and the installed jobs run the way systemd runs them
+(the units' environment and environment files), through the container tool, against Debian's
+PostgreSQL 15 and AWS CLI and moto's S3 server. Docker is a stand-in that checks the command
+line (no value ever in it) and runs the tool itself with only the variables it was given.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from components.backups import secret_files
+from config.errors import ConfigError
+from config.model import BackupsConfig
+from offline.engine import Recording, find_leaks, is_secret, reveal
+from render import backups as render
+from render.remote import remote_script, required_params
+from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys, rows
+from tests.servers import SUPERUSER_PASSWORD, Postgres
+from tests.support import (
+    DELETE,
+    evaluate_config,
+    evaluate_stack,
+    run,
+    tour_crm_config,
+    with_value,
+    write,
+)
+
+OFFSITE = {"endpoint": "https://s3.eu-central-003.backblazeb2.com", "bucket": "tour-backups"}
+IMAGE = "postgres:16.4-alpine"
+AWS_IMAGE = "amazon/aws-cli:2.27.9"
+
+DOCKER = r'''#!PYTHON
+"""Stand-in for docker: `run` as container-tool.sh calls it, and `pull`."""
+import json, os, sys
+args = sys.argv[1:]
+with open(os.environ["DOCKER_LOG"], "a") as log:
+    log.write(json.dumps(args) + "\n")
+if args[0] == "pull":
+    sys.exit(0)
+assert args[:3] == ["run", "--rm", "-i"], args
+names, options, rest = [], {}, args[3:]
+while rest[0].startswith("-"):
+    flag, value, rest = rest[0], rest[1], rest[2:]
+    if flag == "-e":
+        assert "=" not in value, f"a value in the command line: {value}"
+        names.append(value)
+    else:
+        options[flag] = value
+image, tool, tool_args = rest[0], options["--entrypoint"], rest[1:]
+expected = "host" if tool == "aws" else os.environ["EXPECTED_NETWORK"]
+assert options["--network"] == expected, options
+assert options["--volume"] == f"{os.environ['TMPDIR']}:{os.environ['TMPDIR']}", options
+env = {name: os.environ[name] for name in names if name in os.environ}
+env.update(PATH="/usr/bin:/bin", HOME=os.environ.get("HOME", "/root"))
+os.execve(f"/usr/bin/{tool}", [tool, *tool_args], env)
+'''
+
+
+def backups_config(**changes: Any) -> BackupsConfig:
+    return BackupsConfig.model_validate({"offsite": OFFSITE, **changes})
+
+
+def offsite(s3_client: Any) -> render.Offsite:
+    return render.Offsite(
+        endpoint=s3_client.meta.endpoint_url,
+        bucket=BUCKET,
+        region="us-east-1",
+        prefix="platform/production/postgres",
+        client_image=AWS_IMAGE,
+    )
+
+
+def database(server: Postgres) -> render.Database:
+    return render.Database(
+        host="127.0.0.1", port=server.port, user="postgres", name="app", client_image=IMAGE
+    )
+
+
+def unpack(bundle: str, into: Path) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(bundle)), mode="r:gz") as tar:
+        tar.extractall(into, filter="tar")
+        return tar.getnames()
+
+
+# --- units and schedules, checked by systemd's own tools -----------------------------------
+
+
+def test_the_schedules_are_what_systemd_reads() -> None:
+    config = backups_config(timezone="Europe/Berlin", hourly={"days": "every-day", "toHour": 20})
+    calendars = {job.name: job.calendar for job in render.jobs(config)}
+    assert calendars == {
+        "pg-daily": "03:00:00 Europe/Berlin",
+        "pg-hourly": "08..20:00:00 Europe/Berlin",
+        "pg-drill": "Sun 05:00:00 Europe/Berlin",
+    }
+    for calendar in calendars.values():
+        result = run(["systemd-analyze", "calendar", calendar])
+        assert result.returncode == 0, result.stderr
+    normalized = run(["systemd-analyze", "calendar", render.jobs(backups_config())[1].calendar])
+    assert "Normalized form: Mon..Fri *-*-* 08..18:00:00 UTC" in normalized.stdout
+
+
+def test_no_hourly_dumps_when_hourly_is_null() -> None:
+    assert [job.name for job in render.jobs(backups_config(hourly=None))] == [
+        "pg-daily",
+        "pg-drill",
+    ]
+
+
+def test_the_units_pass_systemd_analyze_verify(tmp_path: Path, source: Postgres) -> None:
+    root = tmp_path / "root"
+    # systemd's own units (timers.target, ...), where --root makes it look for them.
+    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
+    # Docker's unit, as the server has it once Coolify has installed Docker.
+    dockerd = write(root / "usr/bin/dockerd", "#!/bin/sh\n")
+    dockerd.chmod(0o755)
+    write(root / "usr/lib/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n")
+    bundle = render.server_bundle(backups_config(), database(source), _OFFSITE_STAND_IN)
+    names = unpack(bundle, root)
+    units = [str(root / name) for name in names if name.startswith("etc/systemd/system/")]
+    assert len(units) == 7  # three jobs with their timers, and the restore template
+    result = run(["systemd-analyze", "verify", "--man=no", f"--root={root}", *units])
+    assert (result.returncode, result.stderr) == (0, "")
+
+
+_OFFSITE_STAND_IN = render.Offsite(
+    endpoint=OFFSITE["endpoint"],
+    bucket=OFFSITE["bucket"],
+    region="eu-central-003",
+    prefix="platform/production/postgres",
+    client_image=AWS_IMAGE,
+)
+
+
+def test_a_unit_setting_that_would_need_quoting_is_refused() -> None:
+    with pytest.raises(ValueError, match="S3_PREFIX"):
+        render.job_units(
+            render.jobs(backups_config())[0],
+            render.Database("db", 5432, "app", "app", IMAGE),
+            render.Offsite("https://s3.example.com", "b", "r", "a b%", AWS_IMAGE),
+        )
+    with pytest.raises(ValueError, match="PGPASSWORD"):
+        render.environment_file({"PGPASSWORD": 'has"quote'})
+
+
+def test_the_bundle_is_the_same_bytes_every_time(source: Postgres) -> None:
+    first = render.server_bundle(backups_config(), database(source), _OFFSITE_STAND_IN)
+    assert render.server_bundle(backups_config(), database(source), _OFFSITE_STAND_IN) == first
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(first)), mode="r:gz") as tar:
+        members = {member.name: member for member in tar.getmembers()}
+    assert members["opt/platform-backups/pg-backup.sh"].mode == 0o755
+    assert members["etc/systemd/system/platform-backup-pg-daily.timer"].mode == 0o644
+    for tool in render.TOOLS:
+        link = members[f"opt/platform-backups/bin/{tool}"]
+        assert (link.issym(), link.linkname) == (True, "container-tool")
+
+
+@pytest.mark.parametrize("name", ["container-tool", "install-backups", "remove-backups"])
+def test_the_scripts_pass_shellcheck(name: str, tmp_path: Path) -> None:
+    if name == "container-tool":
+        script = render.SCRIPTS / "container-tool.sh"
+    else:
+        script = tmp_path / f"{name}.sh"
+        script.write_text(remote_script(name, **dict.fromkeys(required_params(name), "value")))
+    result = run(["shellcheck", "-x", "--severity=style", str(script)], cwd=Path.cwd())
+    assert result.returncode == 0, result.stdout
+
+
+# --- installed into a scratch root, then run as systemd runs them --------------------------
+
+
+class Host:
+    """A scratch root the install step writes into, with stand-ins for docker and systemctl."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "root"
+        self.bin = tmp_path / "bin"
+        self.state = tmp_path / "state"
+        for folder in (self.root, self.bin, self.state):
+            folder.mkdir()
+        docker = self.bin / "docker"
+        docker.write_text(DOCKER.replace("PYTHON", sys.executable))
+        docker.chmod(0o755)
+        systemctl = self.bin / "systemctl"
+        systemctl.write_text(f'#!/bin/sh\necho "$*" >> {self.state}/systemctl.log\n')
+        systemctl.chmod(0o755)
+        self.docker_log = self.state / "docker.jsonl"
+
+    def env(self, **extra: str) -> dict[str, str]:
+        return {
+            "PATH": f"{self.bin}:/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/root"),
+            "DOCKER_LOG": str(self.docker_log),
+            "EXPECTED_NETWORK": "coolify",
+            "TMPDIR": str(self.state),
+            **extra,
+        }
+
+    def install(
+        self, bundle: str, stdin: str, s3_client: Any, bucket: str = BUCKET
+    ) -> subprocess.CompletedProcess[str]:
+        script = remote_script(
+            "install-backups",
+            ROOT=str(self.root),
+            BUNDLE=bundle,
+            SCRIPTS_DIR=render.SCRIPTS_DIR,
+            UNIT_PREFIX=render.UNIT_PREFIX,
+            SECRETS_DIR=render.SECRETS_DIR,
+            PG_CLIENT_IMAGE=IMAGE,
+            AWS_CLI_IMAGE=AWS_IMAGE,
+            OFFSITE_ENV=render.OFFSITE_ENV,
+            S3_ENDPOINT=s3_client.meta.endpoint_url,
+            S3_BUCKET=bucket,
+            S3_REGION="us-east-1",
+        )
+        return subprocess.run(
+            ["bash", "-c", script], input=stdin, env=self.env(), capture_output=True,
+            text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    def systemctl(self) -> list[str]:
+        log = self.state / "systemctl.log"
+        return log.read_text().splitlines() if log.exists() else []
+
+    def unit_environment(self, unit: str, instance: str) -> dict[str, str]:
+        """The environment systemd gives the unit's command: its Environment= settings (%i:
+        the instance), then its EnvironmentFile=s (optional with "-")."""
+        env: dict[str, str] = {}
+        for line in (self.root / f"etc/systemd/system/{unit}").read_text().splitlines():
+            key, _, value = line.partition("=")
+            if key == "Environment":
+                name, _, setting = value.partition("=")
+                env[name] = setting.replace("%i", instance)
+            elif key == "EnvironmentFile":
+                path = self.root / value.removeprefix("-").lstrip("/")
+                if not path.exists() and value.startswith("-"):
+                    continue
+                for entry in path.read_text().splitlines():
+                    name, _, setting = entry.partition("=")
+                    env[name] = setting
+        return env
+
+    def run_job(
+        self, job: str, instance: str = "", **overrides: str
+    ) -> subprocess.CompletedProcess[str]:
+        unit = f"{render.UNIT_PREFIX}{job}.service"
+        env = self.unit_environment(unit, instance)
+        exec_start = next(
+            line.split("=", 1)[1]
+            for line in (self.root / f"etc/systemd/system/{unit}").read_text().splitlines()
+            if line.startswith("ExecStart=")
+        )
+        env.update(self.env(), **overrides)
+        env["PATH"] = f"{self.root}{render.TOOLS_DIR}:{env['PATH']}"
+        return subprocess.run(
+            [str(self.root / exec_start.lstrip("/"))], env=env, capture_output=True, text=True,
+            timeout=180, check=False,
+        )  # fmt: skip
+
+
+@pytest.fixture
+def host(tmp_path: Path) -> Host:
+    return Host(tmp_path)
+
+
+def stdin_for(push_url: str | None = None, secret_key: str = SECRET_KEY) -> str:
+    values = {
+        "accessKeyId": ACCESS_KEY,
+        "secretAccessKey": secret_key,
+        "postgresPassword": SUPERUSER_PASSWORD,
+    }
+    if push_url is not None:
+        values |= {"push:backup": push_url, "push:drill": push_url}
+    return secret_files(values)
+
+
+def test_install_then_the_jobs_back_up_and_drill_through_the_containers(
+    host: Host, source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, received = monitor
+    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    result = host.install(bundle, stdin_for(url), s3)
+    assert result.returncode == 0, result.stderr
+    timers = [f"platform-backup-pg-{job}.timer" for job in ("daily", "drill", "hourly")]
+    assert host.systemctl() == ["daemon-reload"] + [
+        line for timer in timers for line in (f"enable --quiet {timer}", f"restart {timer}")
+    ] + ["list-timers --all --no-legend platform-backup-*"]
+    secrets = host.root / render.SECRETS_DIR.lstrip("/")
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o700
+    assert sorted(path.name for path in secrets.iterdir()) == [
+        "backup-push.env", "drill-push.env", "offsite.env", "postgres.env",
+    ]  # fmt: skip
+    for path in secrets.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+    backup = host.run_job("pg-daily")
+    assert backup.returncode == 0, backup.stderr
+    assert any(key.startswith("platform/production/postgres/daily/") for key in keys(s3))
+    drill = host.run_job("pg-drill")
+    assert drill.returncode == 0, drill.stderr
+    assert "restore drill ok" in drill.stdout
+    assert [r["status"] for r in received] == ["up", "up"]
+
+    calls = [json.loads(line) for line in host.docker_log.read_text().splitlines()]
+    assert ["pull", "--quiet", IMAGE] in calls
+    tools = {call[call.index("--entrypoint") + 1] for call in calls if call[0] == "run"}
+    assert tools == {"aws", "pg_dump", "pg_restore", "psql"}
+    every_argv = " ".join(" ".join(call) for call in calls) + result.stdout + result.stderr
+    for secret in (SUPERUSER_PASSWORD, SECRET_KEY, url.rsplit("/", 1)[1]):
+        assert secret not in every_argv
+
+
+def test_the_incident_restore_is_one_systemctl_start(host: Host, source: Postgres, s3: Any) -> None:
+    """`systemctl start platform-backup-pg-restore@app_restored`: the newest dump, restored
+    into that new database and checked, equal to the source."""
+    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    assert host.install(bundle, stdin_for(), s3).returncode == 0
+    assert host.run_job("pg-daily").returncode == 0
+    result = host.run_job("pg-restore@", instance="app_restored")
+    assert result.returncode == 0, result.stderr
+    assert rows(source, "app_restored") == rows(source, "app")
+    with source.connect() as admin:
+        admin.execute("DROP DATABASE app_restored")
+
+
+def test_a_broken_backup_alerts(
+    host: Host, source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
+) -> None:
+    """The database's password changed behind the jobs' back: the next dump fails, and its
+    monitor hears "down"."""
+    url, received = monitor
+    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    assert host.install(bundle, stdin_for(url), s3).returncode == 0
+    postgres_env = host.root / render.POSTGRES_ENV.lstrip("/")
+    postgres_env.write_text("PGPASSWORD=not-the-password\n")
+    result = host.run_job("pg-hourly")
+    assert result.returncode != 0
+    assert [r["status"] for r in received] == ["down"]
+    assert keys(s3) == []
+
+
+def test_an_unreachable_bucket_fails_the_install_before_any_timer(
+    host: Host, source: Postgres, s3: Any
+) -> None:
+    # moto takes any key, so the bucket is what is wrong here; the check is the same call.
+    wrong = render.Offsite(s3.meta.endpoint_url, "no-such-bucket", "us-east-1", "p", AWS_IMAGE)
+    bundle = render.server_bundle(backups_config(), database(source), wrong)
+    result = host.install(bundle, stdin_for(), s3, bucket="no-such-bucket")
+    assert result.returncode == 1
+    assert "the off-site bucket no-such-bucket" in result.stderr
+    assert "backupAccessKeyId and backupSecretAccessKey" in result.stderr
+    assert host.systemctl() == []  # no timer enabled
+
+
+def test_a_rerun_changes_nothing_and_a_dropped_job_is_removed(
+    host: Host, source: Postgres, s3: Any
+) -> None:
+    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    assert host.install(bundle, stdin_for(), s3).returncode == 0
+    before = snapshot(host.root)
+    assert host.install(bundle, stdin_for(), s3).returncode == 0
+    assert snapshot(host.root) == before
+    assert not (host.root / render.SECRETS_DIR.lstrip("/") / "backup-push.env").exists()
+
+    without_hourly = render.server_bundle(
+        backups_config(hourly=None), database(source), offsite(s3)
+    )
+    result = host.install(without_hourly, stdin_for(), s3)
+    assert result.returncode == 0, result.stderr
+    assert "disable --now platform-backup-pg-hourly.timer" in host.systemctl()
+    units = sorted(path.name for path in (host.root / "etc/systemd/system").iterdir())
+    assert units == [
+        "platform-backup-pg-daily.service", "platform-backup-pg-daily.timer",
+        "platform-backup-pg-drill.service", "platform-backup-pg-drill.timer",
+        "platform-backup-pg-restore@.service",
+    ]  # fmt: skip
+
+
+def test_removal_stops_the_timers_and_deletes_scripts_and_secrets(
+    host: Host, source: Postgres, s3: Any
+) -> None:
+    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    assert host.install(bundle, stdin_for(), s3).returncode == 0
+    script = remote_script(
+        "remove-backups",
+        ROOT=str(host.root),
+        SCRIPTS_DIR=render.SCRIPTS_DIR,
+        UNIT_PREFIX=render.UNIT_PREFIX,
+        SECRETS_DIR=render.SECRETS_DIR,
+    )
+    result = subprocess.run(
+        ["bash", "-c", script], env=host.env(), capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert sum(line.startswith("disable --now") for line in host.systemctl()) == 3
+    assert list((host.root / "etc/systemd/system").iterdir()) == []
+    assert not (host.root / render.SCRIPTS_DIR.lstrip("/")).exists()
+    assert not (host.root / render.SECRETS_DIR.lstrip("/")).exists()
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, bytes]]:
+    return {
+        str(path.relative_to(root)): (path.lstat().st_mode, path.read_bytes())
+        for path in sorted(root.rglob("*"))
+        if path.is_file() and not path.is_symlink()
+    }
+
+
+# --- the stack declares them (under Pulumi's mocks) ----------------------------------------
+
+KEYS = {
+    "platform:backupAccessKeyId": "0031234567890ab0000000001",
+    "platform:backupSecretAccessKey": "K003abcdefghijklmnopqrstuvwxyz0123",
+}
+
+
+def with_backups(**backups: Any) -> dict[str, Any]:
+    return {**tour_crm_config(), "backups": {"offsite": OFFSITE, **backups}}
+
+
+def evaluate_backups(values: dict[str, Any], secrets: dict[str, str] = KEYS) -> Recording:
+    return evaluate_config(values, extra=secrets, secret_keys=list(secrets))
+
+
+def installed(recording: Recording) -> dict[str, str]:
+    """The install step's parameters (NAME=value lines on top of its script)."""
+    lines = reveal(recording.named("backups-install").inputs["create"]).splitlines()[1:]
+    return dict(line.split("=", 1) for line in lines if "=" in line and line[0].isupper())
+
+
+def secret_env_files(recording: Recording) -> dict[str, str]:
+    stdin = recording.named("backups-install").inputs["stdin"]
+    assert is_secret(stdin)
+    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(reveal(stdin))), mode="r:gz") as tar:
+        return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}  # type: ignore[union-attr]
+
+
+def test_production_declares_the_backup_jobs() -> None:
+    recording = evaluate_stack("production")
+    install = recording.named("backups-install")
+    database = recording.named("data-postgres")
+    assert database.urn in install.dependencies
+    assert install.inputs["logging"] == "none"
+    (server,) = recording.of_type("hcloud:index/server:Server")
+    assert install.inputs["triggers"] == [server.id]
+    wait = recording.named("coolify-wait-cloud-init")
+    assert reveal(install.inputs["connection"])["hostKey"] == reveal(wait.outputs["stdout"])
+    assert "remove-backups" not in install.inputs["create"]
+    assert "backup jobs removed" in install.inputs["delete"]
+    assert recording.stack_outputs["backupSchedules"] == {
+        "pg-daily": "03:00:00 UTC",
+        "pg-hourly": "Mon..Fri 08..18:00:00 UTC",
+        "pg-drill": "Sun 05:00:00 UTC",
+    }
+    with tarfile.open(
+        fileobj=io.BytesIO(base64.b64decode(installed(recording)["BUNDLE"])), mode="r:gz"
+    ) as tar:
+        unit = tar.extractfile("etc/systemd/system/platform-backup-pg-daily.service")
+        assert unit is not None
+        text = unit.read().decode()
+    assert f"Environment=PGHOST={database.id}\n" in text
+    assert "Environment=S3_PREFIX=platform/production/postgres\n" in text
+    assert "Environment=AWS_DEFAULT_REGION=eu-central-003\n" in text
+
+
+def test_secrets_reach_the_jobs_on_stdin_only() -> None:
+    recording = evaluate_backups(with_backups())
+    assert recording.error is None, recording.error
+    files = secret_env_files(recording)
+    assert sorted(files) == ["backup-push.env", "drill-push.env", "offsite.env", "postgres.env"]
+    password = reveal(recording.named("data-postgres-password").outputs["result"])
+    assert files["postgres.env"] == f"PGPASSWORD={password}\n"
+    assert KEYS["platform:backupSecretAccessKey"] in files["offsite.env"]
+    push = reveal(recording.stack_outputs["pushUrls"])
+    assert files["drill-push.env"] == f"PUSH_URL={push['drill']}\n"
+    assert push["drill"].startswith("https://status.example.com/api/push/")
+    create = reveal(recording.named("backups-install").inputs["create"])
+    for secret in (password, *KEYS.values(), *push.values()):
+        assert secret not in create
+    assert find_leaks(recording) == []
+
+
+def test_without_monitoring_the_jobs_report_nowhere() -> None:
+    values = with_value(with_backups(), "services.uptimeKuma", DELETE)
+    recording = evaluate_backups(values)
+    assert recording.error is None, recording.error
+    assert sorted(secret_env_files(recording)) == ["offsite.env", "postgres.env"]
+    assert "pushUrls" not in recording.stack_outputs
+
+
+def test_backups_need_their_keys_and_a_postgres() -> None:
+    recording = evaluate_backups(with_backups(), secrets={})
+    assert isinstance(recording.error, ConfigError)
+    assert recording.resources == []
+    assert any(
+        "platform:backupAccessKeyId: required because backups is set" in problem
+        for problem in recording.error.problems
+    )
+    no_postgres = with_value(with_value(with_backups(), "services.postgres", DELETE),
+                             "services.pgbouncer", DELETE)  # fmt: skip
+    recording = evaluate_backups(no_postgres)
+    assert isinstance(recording.error, ConfigError)
+    assert "platform:backups: backups dump services.postgres" in str(recording.error)
+
+
+def test_a_malformed_key_is_refused_without_showing_it() -> None:
+    bad = {**KEYS, "platform:backupSecretAccessKey": 'has spaces and "quotes"'}
+    recording = evaluate_backups(with_backups(), secrets=bad)
+    assert isinstance(recording.error, ConfigError)
+    message = str(recording.error)
+    assert "platform:backupSecretAccessKey: the value is not an S3 key" in message
+    assert "quotes" not in message
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        ("backups.timezone", "Mars/Olympus", "is not a time zone name"),
+        ("backups.dailyAt", "3am", "String should match pattern"),
+        ("backups.hourly.toHour", 7, "toHour 7 is not after fromHour 8"),
+        ("backups.drill.day", "Sunday", "Input should be"),
+        ("backups.offsite.endpoint", "http://s3.example.com", "String should match pattern"),
+        ("backups.awsCliImage", "amazon/aws-cli:latest", "is not pinned"),
+        ("backups.retension", 3, "unknown key; the keys allowed here are awsCliImage"),
+    ],
+)
+def test_bad_backup_settings_name_their_key(path: str, value: Any, message: str) -> None:
+    recording = evaluate_backups(with_value(with_backups(), path, value))
+    assert isinstance(recording.error, ConfigError)
+    assert f"platform:{path}" in str(recording.error)
+    assert message in str(recording.error)
