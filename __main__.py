@@ -13,6 +13,7 @@ from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
 from config import load_stack_config
 from config.secrets import read_secret_bag
+from render.backups import push_intervals
 
 config = load_stack_config()  # fails with every problem named before any resource exists
 project, stack = pulumi.get_project(), pulumi.get_stack()
@@ -68,11 +69,16 @@ data = DataServices(
     placement=placement,
     protect=config.server.delete_protection,
 )
+secrets = read_secret_bag() if config.secret_names() else None
 monitoring = (
     Monitoring(
         "monitoring",
         uptime_kuma=config.services.uptime_kuma,
         url=config.status_url,
+        app_urls=config.app_health_urls(),
+        probes=data.probes,
+        push_intervals=push_intervals(config.backups) if config.backups is not None else {},
+        secrets=secrets,
         connection=coolify.connection,
         placement=placement,
         protect=config.server.delete_protection,
@@ -118,7 +124,7 @@ apps = Apps(
         s3_endpoint=data.s3_endpoint,
         s3_public_url=data.s3_public_url,
         s3_keys=data.s3_keys,
-        secrets=read_secret_bag() if config.secret_names() else None,
+        secrets=secrets,
     ),
     connection=coolify.connection,
     placement=placement,
@@ -137,6 +143,9 @@ if data.s3_endpoint is not None and config.services.minio is not None:
 pulumi.export("appUrls", apps.urls)
 if monitoring is not None:
     pulumi.export("statusUrl", monitoring.url)
-    pulumi.export("pushUrls", pulumi.Output.secret(monitoring.push_urls))
+    pulumi.export("uptimeKumaUser", monitoring.username)
+    pulumi.export("uptimeKumaPassword", monitoring.password)
+    if monitoring.push_urls:
+        pulumi.export("pushUrls", pulumi.Output.secret(monitoring.push_urls))
 if apps.deploy_keys:
     pulumi.export("deployKeys", apps.deploy_keys)

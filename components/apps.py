@@ -49,10 +49,6 @@ class PlatformValues:
     secrets: pulumi.Output[Any] | None = None  # the config bag of external secrets
 
 
-def app_url(config: StackConfig, app: AppConfig) -> str | None:
-    return f"https://{config.fqdn(app.domains[0].host)}" if app.domains else None
-
-
 def _required(value: pulumi.Output[Any] | str | None) -> pulumi.Output[Any]:
     # The config loader has checked every reference, so a missing value is a bug here.
     assert value is not None
@@ -77,7 +73,7 @@ class Apps(pulumi.ComponentResource):
         super().__init__("platform:index:Apps", name, None, opts)
         self._name, self._connection, self._values = name, connection, values
         self._generated: dict[str, random.RandomBytes] = {}
-        self.urls = {app.name: url for app in config.apps if (url := app_url(config, app))}
+        self.urls = {app.name: url for app in config.apps if (url := config.app_url(app))}
         self.deploy_keys = {}
         deploys: dict[str, Deploy] = {}
         for app in config.deploy_order():
@@ -138,7 +134,7 @@ class Apps(pulumi.ComponentResource):
                 )
                 source |= {"kind": "deploy-key", "private_key_uuid": stored.id}
                 self.deploy_keys[app.name] = key.public_key_openssh.apply(str.strip)
-        url = app_url(config, app)
+        url = config.app_url(app)
         props: dict[str, Any] = {
             **placement,
             "source": source,

@@ -9,6 +9,7 @@ hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -43,6 +44,17 @@ def _password(name: str, parent: pulumi.Resource, length: int = 40) -> random.Ra
     return random.RandomPassword(
         name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent)
     )
+
+
+@dataclass(frozen=True)
+class Probe:
+    """Where a data service answers on Coolify's network, for monitoring: a TCP port, or an
+    HTTP health path on it."""
+
+    name: str
+    host: pulumi.Output[str]
+    port: int
+    http_path: str | None = None
 
 
 def pool_settings(pgbouncer: PgBouncerConfig) -> PoolSettings:
@@ -97,6 +109,7 @@ class DataServices(pulumi.ComponentResource):
         # What apps wait for: the databases and services themselves. (Waiting for the component
         # would wait for each of its children, every app's S3 key included: quadratic.)
         self.running: list[pulumi.Resource] = []
+        self.probes: list[Probe] = []
         if services.postgres is not None:
             self._postgres(services.postgres, services.pgbouncer)
         if services.external_postgres is not None:
@@ -202,6 +215,7 @@ class DataServices(pulumi.ComponentResource):
         self.database_url = self.direct_url
         self.postgres_host = database.id
         self.postgres_password = pulumi.Output.secret(password.result)
+        self.probes.append(Probe("PostgreSQL", database.id, POSTGRES_PORT))
         if pgbouncer is None:
             return
 
@@ -244,6 +258,8 @@ class DataServices(pulumi.ComponentResource):
         self.database_url = pulumi.Output.secret(
             pulumi.Output.all(service.id, password.result).apply(pooled)
         )
+        pgbouncer_host = service.id.apply(lambda uuid: f"pgbouncer-{uuid}")
+        self.probes.append(Probe("PgBouncer", pgbouncer_host, PGBOUNCER_PORT))
 
     def _mariadb(self, mariadb: MariadbConfig) -> None:
         password = _password(f"{self._name}-mariadb-password", self)
@@ -275,6 +291,7 @@ class DataServices(pulumi.ComponentResource):
         self.database_url = pulumi.Output.secret(
             pulumi.Output.all(database.id, password.result).apply(url)
         )
+        self.probes.append(Probe("MariaDB", database.id, MARIADB_PORT))
 
     def _redis(self, redis: RedisConfig) -> None:
         password = _password(f"{self._name}-redis-password", self)
@@ -288,6 +305,7 @@ class DataServices(pulumi.ComponentResource):
             conf=redis_conf(maxmemory_mb=redis.maxmemory_mb),
         )
         self.redis_host = database.id
+        self.probes.append(Probe("Redis", database.id, REDIS_PORT))
         self.redis_password = pulumi.Output.secret(password.result)
         self.redis_url = pulumi.Output.secret(
             pulumi.Output.all(database.id, password.result).apply(
@@ -340,7 +358,9 @@ class DataServices(pulumi.ComponentResource):
             urls=[{"name": "minio", "url": ",".join(urls)}],
             holds_data=True,
         )
-        self.s3_endpoint = service.id.apply(lambda uuid: f"http://minio-{uuid}:{S3_PORT}")
+        minio_host = service.id.apply(lambda uuid: f"minio-{uuid}")
+        self.s3_endpoint = minio_host.apply(lambda host: f"http://{host}:{S3_PORT}")
+        self.probes.append(Probe("MinIO", minio_host, S3_PORT, "/minio/health/live"))
         self.s3_public_url = public_url
         # One output per app, so that an app's variables depend on its own key only (one
         # output of every key would make each app depend on all of them: quadratic).

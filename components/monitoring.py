@@ -1,5 +1,6 @@
-"""Monitoring: Uptime Kuma on the server, at its status hostname, and the tokens of the push
-monitors the scheduled jobs report to (a monitor that hears nothing in time alerts too).
+"""Monitoring: Uptime Kuma on the server, at its status hostname, with its monitors and alert
+channels as code (render/uptime_kuma.py): HTTP on each app's health path, TCP on the data
+services, MinIO's health URL, and push monitors for the scheduled jobs.
 
 The push tokens are generated here, so the jobs know their URLs before the monitors exist.
 """
@@ -7,24 +8,35 @@ The push tokens are generated here, so the jobs know their URLs before the monit
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import pulumi
 import pulumi_random as random
 
+from components.data import Probe
 from config.model import UptimeKumaConfig
 from coolify.resources import Connection, Service
-from render.uptime_kuma import PORT, push_url, uptime_kuma_compose
+from render.uptime_kuma import (
+    PORT,
+    USERNAME,
+    Check,
+    HttpCheck,
+    PortCheck,
+    PushCheck,
+    push_url,
+    static_files,
+    uptime_kuma_compose,
+)
 from render.yaml_text import dump_yaml
 
 # Push monitors: name -> what reports to it.
-PUSH_MONITORS = {
-    "backup": "the PostgreSQL dumps (daily and hourly)",
-    "drill": "the restore drill",
-}
+PUSH_MONITORS = {"backup": "PostgreSQL dumps", "drill": "Restore drill"}
 
 
 class Monitoring(pulumi.ComponentResource):
     url: str
+    username: str
+    password: pulumi.Output[str]  # secret: the dashboard's admin logs in with it
     push_urls: dict[str, pulumi.Output[str]]  # monitor -> its push URL (secret: the token)
 
     def __init__(
@@ -33,13 +45,64 @@ class Monitoring(pulumi.ComponentResource):
         *,
         uptime_kuma: UptimeKumaConfig,
         url: str,
+        app_urls: Mapping[str, str],
+        probes: list[Probe],
+        push_intervals: Mapping[str, int],
+        secrets: pulumi.Output[Any] | None,
         connection: Connection,
         placement: Mapping[str, pulumi.Input[str]],
         protect: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`app_urls`: app -> the URL to check; `push_intervals`: push monitor -> how long it
+        waits for a report (seconds); `secrets`: the config bag the alert channels name."""
         super().__init__("platform:index:Monitoring", name, None, opts)
-        # Its monitors and their history live in its volume: kept like the data services'.
+        child = pulumi.ResourceOptions(parent=self)
+        password = random.RandomPassword(
+            f"{name}-admin-password", length=32, special=False, opts=child
+        )
+        tokens = {
+            monitor: random.RandomPassword(
+                f"{name}-{monitor}-push-token", length=32, special=False, opts=child
+            ).result
+            for monitor in push_intervals
+        }
+
+        def compose(values: dict[str, Any]) -> str:
+            checks: list[Check] = [
+                HttpCheck(f"app-{app}", f"App {app}", check_url)
+                for app, check_url in app_urls.items()
+            ]
+            for probe, host in zip(probes, values["hosts"], strict=True):
+                slug = probe.name.lower()
+                if probe.http_path is None:
+                    checks.append(PortCheck(slug, probe.name, host, probe.port))
+                else:
+                    target = f"http://{host}:{probe.port}{probe.http_path}"
+                    checks.append(HttpCheck(slug, probe.name, target))
+            checks += [
+                PushCheck(f"push-{monitor}", PUSH_MONITORS[monitor], token, push_intervals[monitor])
+                for monitor, token in values["tokens"].items()
+            ]
+            files = static_files(checks, uptime_kuma.notifications, values["secrets"] or {})
+            return dump_yaml(
+                uptime_kuma_compose(
+                    image=uptime_kuma.image,
+                    autokuma_image=uptime_kuma.autokuma_image,
+                    memory_mb=uptime_kuma.memory_mb,
+                    password=values["password"],
+                    files=files,
+                )
+            )
+
+        inputs: dict[str, Any] = {
+            "hosts": [probe.host for probe in probes],
+            "tokens": tokens,
+            "password": password.result,
+            "secrets": secrets,
+        }
+        rendered: pulumi.Output[str] = pulumi.Output.from_input(inputs).apply(compose)
+        # Its monitors and their history live in its volumes: kept like the data services'.
         Service(
             f"{name}-uptime-kuma",
             connection=connection,
@@ -47,24 +110,17 @@ class Monitoring(pulumi.ComponentResource):
                 **placement,
                 "name": "uptime-kuma",
                 "description": "Uptime Kuma monitoring (managed by Pulumi)",
-                "compose": dump_yaml(
-                    uptime_kuma_compose(image=uptime_kuma.image, memory_mb=uptime_kuma.memory_mb)
-                ),
+                "compose": pulumi.Output.secret(rendered),
                 "urls": [{"name": "uptime-kuma", "url": f"{url}:{PORT}"}],
                 "delete_volumes": False,
             },
             opts=pulumi.ResourceOptions(parent=self, protect=protect),
         )
         self.url = url
-        self.push_urls = {}
-        for monitor in PUSH_MONITORS:
-            token = random.RandomPassword(
-                f"{name}-{monitor}-push-token",
-                length=32,
-                special=False,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self.push_urls[monitor] = pulumi.Output.secret(
-                token.result.apply(lambda value: push_url(url, value))
-            )
+        self.username = USERNAME
+        self.password = pulumi.Output.secret(password.result)
+        self.push_urls = {
+            monitor: pulumi.Output.secret(token.apply(lambda value: push_url(url, value)))
+            for monitor, token in tokens.items()
+        }
         self.register_outputs({"url": url})

@@ -367,10 +367,83 @@ class MinioConfig(Model):
     memory_mb: int = Field(512, ge=128, description="memory limit")
 
 
+class SecretValue(Model):
+    """A secret the stack cannot generate, from the secret config bag `secrets`."""
+
+    secret: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="its name in `secrets`")
+
+
+EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+
+
+class WebhookNotification(Model):
+    webhook_url: SecretValue = Field(description="the incoming webhook's URL, from `secrets`")
+
+
+class EmailNotification(Model):
+    host: HostName = Field(description="the SMTP server")
+    port: int = Field(465, ge=1, le=65535, description="its port")
+    secure: bool = Field(True, description="TLS from the start (465); false: STARTTLS (587)")
+    username: str | None = Field(None, description="the SMTP user")
+    password: SecretValue | None = Field(None, description="its password, from `secrets`")
+    sender: EmailAddress = Field(alias="from", description="the sender address")
+    to: EmailAddress = Field(description="where alerts go")
+
+
+class NotificationConfig(Model):
+    name: ResourceName = Field(description="the channel's name in Uptime Kuma")
+    email: EmailNotification | None = Field(None, description="alerts by e-mail (SMTP)")
+    slack: WebhookNotification | None = Field(None, description="alerts to a Slack webhook")
+    discord: WebhookNotification | None = Field(None, description="alerts to a Discord webhook")
+
+    @model_validator(mode="after")
+    def _one_channel(self) -> NotificationConfig:
+        kinds = [kind for kind in ("email", "slack", "discord") if getattr(self, kind)]
+        if len(kinds) != 1:
+            raise config_error(
+                f"notification {self.name!r} needs exactly one of email, slack or discord"
+                + (f", not {' and '.join(kinds)}" if kinds else ""),
+                at=kinds[1] if len(kinds) > 1 else None,
+            )
+        return self
+
+    @property
+    def kind(self) -> str:
+        return next(kind for kind in ("email", "slack", "discord") if getattr(self, kind))
+
+
 class UptimeKumaConfig(Model):
     hostname: HostEntry = Field(HostEntry(host="status"), description="status page hostname")
     image: PinnedImage = Field("louislam/uptime-kuma:1.23.16", description="Uptime Kuma image")
     memory_mb: int = Field(256, ge=64, description="memory limit")
+    notifications: list[NotificationConfig] = Field(
+        default_factory=list, description="where alerts go: e-mail, Slack or Discord"
+    )
+    autokuma_image: PinnedImage = Field(
+        "ghcr.io/bigboot/autokuma:uptime-kuma-v1-2.0.0",
+        description="AutoKuma, which keeps Uptime Kuma's monitors as the stack declares them",
+    )
+
+    @model_validator(mode="after")
+    def _unique_notification_names(self) -> UptimeKumaConfig:
+        seen: set[str] = set()
+        for index, notification in enumerate(self.notifications):
+            if notification.name in seen:
+                raise config_error(
+                    f"notification {notification.name!r} is listed twice",
+                    at=f"notifications[{index}].name",
+                )
+            seen.add(notification.name)
+        return self
+
+    def secret_values(self) -> Iterator[tuple[str, SecretValue]]:
+        """(path below uptimeKuma, value) of every secret its notifications take."""
+        for index, notification in enumerate(self.notifications):
+            channel = getattr(notification, notification.kind)
+            for field in type(channel).model_fields:
+                value = getattr(channel, field)
+                if isinstance(value, SecretValue):
+                    yield f"notifications[{index}].{notification.kind}.{to_camel(field)}", value
 
 
 HourMinute = Annotated[
@@ -511,6 +584,8 @@ class ServicesConfig(Model):
         ]
 
 
+AUTOKUMA_MB = 64  # AutoKuma's memory limit (render.uptime_kuma)
+
 # Container names of the services; app names must not take them.
 SERVICE_NAMES = {
     "postgres": "postgres",
@@ -540,12 +615,6 @@ class GeneratedValue(Model):
     every app that names it."""
 
     generate: Literal["secret"] = Field(description="what to generate: secret")
-
-
-class SecretValue(Model):
-    """A secret the stack cannot generate, from the secret config bag `secrets`."""
-
-    secret: str = Field(pattern=r"^[A-Za-z][A-Za-z0-9_]*$", description="its name in `secrets`")
 
 
 EnvValue = str | RefValue | GeneratedValue | SecretValue
@@ -713,6 +782,18 @@ class StackConfig(Model):
     def coolify_root_email(self) -> str:
         return self.coolify.root_email or f"admin@{self.domain}"
 
+    def app_url(self, app: AppConfig) -> str | None:
+        """The app's public URL: its first domain."""
+        return f"https://{self.fqdn(app.domains[0].host)}" if app.domains else None
+
+    def app_health_urls(self) -> dict[str, str]:
+        """What monitoring checks of each app with a domain: its health path, or /."""
+        return {
+            app.name: f"{url}{app.health.path if app.health else '/'}"
+            for app in self.apps
+            if (url := self.app_url(app))
+        }
+
     def fqdn(self, host: str) -> str:
         if host in ("@", self.domain):
             return self.domain
@@ -804,6 +885,7 @@ class StackConfig(Model):
             rows.append(("minio", services.minio.memory_mb))
         if services.uptime_kuma:
             rows.append(("uptime-kuma", services.uptime_kuma.memory_mb))
+            rows.append(("autokuma (its monitors as code)", AUTOKUMA_MB))
         rows += [(f"app {app.name}", app.memory_mb) for app in self.apps]
         return rows
 
@@ -900,12 +982,16 @@ class StackConfig(Model):
         return order
 
     def secret_names(self) -> dict[str, str]:
-        """Names the apps take from the secret config bag, with where each is first used."""
+        """Names the apps and the alert channels take from the secret config bag, with where
+        each is first used."""
         names: dict[str, str] = {}
         for index, app in enumerate(self.apps):
             for path, _, value in app.references():
                 if isinstance(value, SecretValue):
                     names.setdefault(value.secret, f"apps[{index}].{path}")
+        if self.services.uptime_kuma is not None:
+            for path, value in self.services.uptime_kuma.secret_values():
+                names.setdefault(value.secret, f"services.uptimeKuma.{path}")
         return names
 
     def _check_buckets(self) -> None:

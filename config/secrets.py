@@ -142,7 +142,7 @@ def bag_problems(namespace: str, config: StackConfig, given: tuple[str, bool] | 
         if name not in bag
     ]
     problems += [
-        f"{path}.{name}: no app uses it; remove it with "
+        f"{path}.{name}: nothing uses it; remove it with "
         f"`pulumi config rm --path '{SECRETS_BAG}.{name}'` or refer to it with {{secret: {name}}}"
         for name in sorted(set(bag) - set(needed))
     ]

@@ -113,6 +113,16 @@ def jobs(backups: BackupsConfig) -> list[Job]:
     return result
 
 
+HOUR = 3600
+
+
+def push_intervals(backups: BackupsConfig) -> dict[str, int]:
+    """How long each push monitor waits for its jobs before it alerts, in seconds: the longest
+    gap between two runs, and an hour for the run itself."""
+    drill_gap = 24 if backups.drill.day == "every-day" else 7 * 24
+    return {"backup": 25 * HOUR, "drill": (drill_gap + 1) * HOUR}
+
+
 # The restore for an incident, a template: `systemctl start platform-backup-pg-restore@<new
 # database>` restores the newest dump into that new database, checked like a drill, and keeps it.
 RESTORE = Job(

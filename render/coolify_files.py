@@ -32,3 +32,16 @@ def origin_certificate_config() -> str:
     certificate = {"certFile": f"{PROXY_MOUNT}/certs/origin.crt",
                    "keyFile": f"{PROXY_MOUNT}/certs/origin.key"}  # fmt: skip
     return yaml.safe_dump({"tls": {"certificates": [certificate]}}, sort_keys=False)
+
+
+def mounted_file(source: str, target: str, content: str) -> dict[str, Any]:
+    """A read-only file in a Coolify service's container: Coolify writes a bind volume's
+    `content` to `source` (relative to the service's folder) before it starts the service
+    (its compose extension), so no file has to be copied to the server."""
+    return {
+        "type": "bind",
+        "source": source,
+        "target": target,
+        "read_only": True,
+        "content": content,
+    }

@@ -7,6 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from render.coolify_files import mounted_file
 from render.remote import script_file
 
 S3_PORT = 9000
@@ -70,13 +71,7 @@ class AppKey:
 
 
 def _mounted(name: str, content: str) -> dict[str, Any]:
-    return {
-        "type": "bind",
-        "source": f"./setup/{name}",
-        "target": f"{SETUP_DIR}/{name}",
-        "read_only": True,
-        "content": content,
-    }
+    return mounted_file(f"./setup/{name}", f"{SETUP_DIR}/{name}", content)
 
 
 def minio_compose(

@@ -11,6 +11,8 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from render.coolify_files import mounted_file
+
 AUTH_FILE = "/etc/pgbouncer/userlist.txt"
 PORT = 6432
 # Prepared statements in transaction mode arrived in PgBouncer 1.21.
@@ -77,9 +79,8 @@ def userlist(user: str, password: str) -> str:
 
 
 def pgbouncer_compose(*, image: str, ini: str, auth: str, memory_mb: int) -> dict[str, Any]:
-    """The Coolify service running PgBouncer with these files. Coolify writes a bind volume's
-    `content` to the file (its compose extension); no port is published: apps reach it on
-    Coolify's network only."""
+    """The Coolify service running PgBouncer with these files; no port is published: apps
+    reach it on Coolify's network only."""
     mounted = [
         ("pgbouncer.ini", "/etc/pgbouncer/pgbouncer.ini", ini),
         ("userlist.txt", AUTH_FILE, auth),
@@ -91,13 +92,7 @@ def pgbouncer_compose(*, image: str, ini: str, auth: str, memory_mb: int) -> dic
                 "restart": "unless-stopped",
                 "mem_limit": f"{memory_mb}m",
                 "volumes": [
-                    {
-                        "type": "bind",
-                        "source": f"./pgbouncer/{name}",
-                        "target": target,
-                        "read_only": True,
-                        "content": content,
-                    }
+                    mounted_file(f"./pgbouncer/{name}", target, content)
                     for name, target, content in mounted
                 ],
                 "healthcheck": {

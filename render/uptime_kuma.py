@@ -1,15 +1,137 @@
-"""Uptime Kuma as a Coolify service: its compose file, built as data."""
+"""Uptime Kuma as a Coolify service, with its monitors as code.
+
+Uptime Kuma has no configuration file and no REST API for its monitors, so the service runs
+AutoKuma beside it: AutoKuma reads one JSON file per monitor or notification channel (its
+"static monitors"), creates what is new, updates what changed and deletes what is gone, on
+every start and every minute. The stack writes those files into the compose file, so a
+`pulumi up` that changes the config changes the files, Coolify restarts the service, and the
+monitors follow. A one-shot container creates Kuma's admin user first (render/files/
+kuma-setup.js), with the stack's generated password, for AutoKuma to log in with.
+
+Field names are those of AutoKuma's models (kuma-client/src/models, v2.0.0, which takes Kuma's
+own names: maxretries, retryInterval, pushToken, notification_name_list, ...).
+"""
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from config.model import AUTOKUMA_MB, NotificationConfig
+from render.coolify_files import mounted_file
+
 PORT = 3001
+USERNAME = "admin"
+SETUP_SCRIPT = Path(__file__).parent / "files" / "kuma-setup.js"
+MONITORS_DIR = "/autokuma/static-monitors"
+# The master plan's monitor settings: every minute, down after 3 retries 30 s apart.
+INTERVAL, RETRY_INTERVAL, MAX_RETRIES = 60, 30, 3
 
 
-def uptime_kuma_compose(*, image: str, memory_mb: int) -> dict[str, Any]:
-    """Uptime Kuma with its SQLite database on a volume. No port is published: Coolify's
-    proxy serves it at its hostname. The image brings its own health check."""
+@dataclass(frozen=True)
+class HttpCheck:
+    id: str
+    name: str
+    url: str
+    interval: int = INTERVAL
+
+
+@dataclass(frozen=True)
+class PortCheck:
+    id: str
+    name: str
+    hostname: str
+    port: int
+
+
+@dataclass(frozen=True)
+class PushCheck:
+    """A job reports to it; it alerts when a report says down, or when none came in time."""
+
+    id: str
+    name: str
+    token: str  # 32 letters and digits (Kuma's and AutoKuma's rule)
+    interval: int  # seconds: longer than the time between two runs of the job
+
+
+Check = HttpCheck | PortCheck | PushCheck
+
+
+def monitor(check: Check, notifications: list[str]) -> dict[str, Any]:
+    """The check as an AutoKuma monitor file."""
+    common: dict[str, Any] = {
+        "name": check.name,
+        "interval": check.interval if isinstance(check, HttpCheck | PushCheck) else INTERVAL,
+        "retryInterval": RETRY_INTERVAL,
+        "maxretries": MAX_RETRIES,
+        "notification_name_list": notifications,
+    }
+    if isinstance(check, HttpCheck):
+        return {"type": "http", **common, "url": check.url}
+    if isinstance(check, PortCheck):
+        return {"type": "port", **common, "hostname": check.hostname, "port": check.port}
+    # A push monitor alerts once its interval passes without a push: no retries.
+    return {"type": "push", **common, "maxretries": 0, "pushToken": check.token}
+
+
+def notification(config: NotificationConfig, secrets: dict[str, str]) -> dict[str, Any]:
+    """The channel as an AutoKuma notification file (Kuma's provider settings in `config`);
+    `secrets` are the values of the secret config bag it names."""
+    settings: dict[str, Any]
+    if config.slack is not None:
+        settings = {"type": "slack", "slackwebhookURL": secrets[config.slack.webhook_url.secret]}
+    elif config.discord is not None:
+        settings = {
+            "type": "discord",
+            "discordWebhookUrl": secrets[config.discord.webhook_url.secret],
+        }
+    else:
+        email = config.email
+        assert email is not None  # one channel: checked by the config
+        settings = {
+            "type": "smtp",
+            "smtpHost": email.host,
+            "smtpPort": email.port,
+            "smtpSecure": email.secure,
+            "smtpUsername": email.username or "",
+            "smtpPassword": secrets[email.password.secret] if email.password else "",
+            "smtpFrom": email.sender,
+            "smtpTo": email.to,
+        }
+    return {
+        "type": "notification",
+        "name": config.name,
+        "active": True,
+        "isDefault": True,  # preselected for monitors added by hand in the dashboard
+        "config": {"name": config.name, **settings},
+    }
+
+
+def static_files(
+    checks: list[Check], notifications: list[NotificationConfig], secrets: dict[str, str]
+) -> dict[str, str]:
+    """AutoKuma's files: <id>.json -> text. A notification's id is its name, a monitor's the
+    check's id; every monitor alerts every channel."""
+    names = [channel.name for channel in notifications]
+    files = {f"{c.name}.json": notification(c, secrets) for c in notifications}
+    files |= {f"{check.id}.json": monitor(check, names) for check in checks}
+    return {name: json.dumps(body, indent=2, sort_keys=True) + "\n" for name, body in files.items()}
+
+
+def uptime_kuma_compose(
+    *,
+    image: str,
+    autokuma_image: str,
+    memory_mb: int,
+    password: str,
+    files: dict[str, str],
+) -> dict[str, Any]:
+    """Uptime Kuma with its SQLite database on a volume, the admin setup, and AutoKuma with
+    the monitor files. No port is published: Coolify's proxy serves Kuma at its hostname."""
+    kuma_url = f"http://uptime-kuma:{PORT}"
+    login = {"KUMA_URL": kuma_url, "KUMA_USERNAME": USERNAME, "KUMA_PASSWORD": password}
     return {
         "services": {
             "uptime-kuma": {
@@ -17,9 +139,49 @@ def uptime_kuma_compose(*, image: str, memory_mb: int) -> dict[str, Any]:
                 "restart": "unless-stopped",
                 "mem_limit": f"{memory_mb}m",
                 "volumes": ["uptime-kuma-data:/app/data"],
-            }
+                # The image's own health check, more often than its 60 s.
+                "healthcheck": {
+                    "test": ["CMD", "extra/healthcheck"],
+                    "interval": "10s",
+                    "timeout": "10s",
+                    "retries": 30,
+                },
+            },
+            "kuma-setup": {
+                "image": image,
+                "restart": "no",
+                "depends_on": {"uptime-kuma": {"condition": "service_healthy"}},
+                "entrypoint": ["node", "/setup/kuma-setup.js"],
+                "environment": {**login, "NODE_PATH": "/app/node_modules"},
+                "volumes": [
+                    mounted_file(
+                        "./setup/kuma-setup.js", "/setup/kuma-setup.js", SETUP_SCRIPT.read_text()
+                    )
+                ],
+            },
+            "autokuma": {
+                "image": autokuma_image,
+                "restart": "unless-stopped",
+                "mem_limit": f"{AUTOKUMA_MB}m",
+                "depends_on": {"kuma-setup": {"condition": "service_completed_successfully"}},
+                "environment": {
+                    "AUTOKUMA__KUMA__URL": kuma_url,
+                    "AUTOKUMA__KUMA__USERNAME": USERNAME,
+                    "AUTOKUMA__KUMA__PASSWORD": password,
+                    "AUTOKUMA__STATIC_MONITORS": MONITORS_DIR,
+                    "AUTOKUMA__DOCKER__ENABLED": "false",
+                    "AUTOKUMA__ON_DELETE": "delete",  # a monitor gone from the config goes
+                },
+                "volumes": [
+                    "autokuma-data:/data",
+                    *(
+                        mounted_file(f"./monitors/{name}", f"{MONITORS_DIR}/{name}", text)
+                        for name, text in sorted(files.items())
+                    ),
+                ],
+            },
         },
-        "volumes": {"uptime-kuma-data": {}},
+        "volumes": {"uptime-kuma-data": {}, "autokuma-data": {}},
     }
 
 

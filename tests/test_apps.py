@@ -226,7 +226,7 @@ def test_the_secret_bag_must_be_secret_and_fully_used() -> None:
         "`pulumi config set --secret --path 'secrets.<name>' '<value>'`"
     ]
     (unused,) = problems(values, extra=bag, secret_keys=["platform:secrets"])
-    assert unused.startswith("platform:secrets.stale: no app uses it")
+    assert unused.startswith("platform:secrets.stale: nothing uses it")
     assert "sk_live" not in unused
 
 

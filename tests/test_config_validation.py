@@ -210,6 +210,6 @@ def test_outside_europe_only_cpx_and_ccx_are_offered(location: str) -> None:
 
 def test_the_memory_budget_shows_who_uses_what() -> None:
     (problem,) = problems(with_value(FULL, "server.type", "cx23"))
-    assert "the stack needs 10304 MB of memory but a cx23 has 4096 MB: over by 6208 MB" in problem
-    for row in ("operating system", "postgres", "4096 MB", "app worker"):
+    assert "the stack needs 10368 MB of memory but a cx23 has 4096 MB: over by 6272 MB" in problem
+    for row in ("operating system", "postgres", "4096 MB", "autokuma", "app worker"):
         assert row in problem

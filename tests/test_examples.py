@@ -165,7 +165,8 @@ OUTPUT_CONTRACT = {
     "coolifyProjectUuid": False, "coolifyEnvironmentUuid": False,
     "databaseUrl": True, "directUrl": True, "redisUrl": True,
     "s3Endpoint": False, "s3PublicUrl": False, "s3Buckets": False, "s3Credentials": True,
-    "appUrls": False, "statusUrl": False, "pushUrls": True, "backupSchedules": False,
+    "appUrls": False, "statusUrl": False, "uptimeKumaUser": False, "uptimeKumaPassword": True,
+    "pushUrls": True, "backupSchedules": False,
 }  # fmt: skip
 
 

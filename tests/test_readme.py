@@ -13,6 +13,8 @@ from config.model import StackConfig
 from offline.stack_files import PROJECT_DIR
 
 README = (PROJECT_DIR / "README.md").read_text()
+# Models documented as one key: a hostname entry, a `{secret: name}` value.
+LEAVES = ("HostEntry", "SecretValue")
 
 
 def config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -21,7 +23,7 @@ def config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
         path = prefix + (field.alias or name)
         nested = nested_model(field.annotation)
         is_list = typing.get_origin(field.annotation) is list
-        if nested is None or nested.__name__ == "HostEntry" or not nested.model_fields:
+        if nested is None or nested.__name__ in LEAVES or not nested.model_fields:
             keys.append(path)
         else:
             keys += config_keys(nested, path + ("[]." if is_list else "."))

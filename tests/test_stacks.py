@@ -18,7 +18,8 @@ STACK_OUTPUTS = {
     "serverName", "serverIpv4", "serverIpv6", "hostnames",
     "coolifyUrl", "coolifyRootUser", "coolifyRootPassword", "coolifyProjectUuid",
     "coolifyEnvironmentUuid", "databaseUrl", "directUrl", "redisUrl", "s3Endpoint",
-    "s3PublicUrl", "s3Buckets", "s3Credentials", "appUrls", "statusUrl", "pushUrls",
+    "s3PublicUrl", "s3Buckets", "s3Credentials", "appUrls", "statusUrl", "uptimeKumaUser",
+    "uptimeKumaPassword",
 }  # fmt: skip
 
 
@@ -39,7 +40,8 @@ def test_production_and_staging_exist() -> None:
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_stack_evaluates_with_its_outputs_and_no_leak(stack: str) -> None:
     recording = evaluate_stack(stack)
-    backups = {"backupSchedules"} if stack_config(stack).backups is not None else set()
+    has_backups = stack_config(stack).backups is not None
+    backups = {"backupSchedules", "pushUrls"} if has_backups else set()
     assert set(recording.stack_outputs) == STACK_OUTPUTS | backups
     assert find_leaks(recording) == []
     custom = Counter(r.type for r in recording.resources if r.custom)
