@@ -77,7 +77,11 @@ monitoring = (
         url=config.status_url,
         app_urls=config.app_health_urls(),
         probes=data.probes,
-        push_intervals=push_intervals(config.backups) if config.backups is not None else {},
+        push_intervals=(
+            push_intervals(config.backups, minio=bool(config.minio_bucket_names()))
+            if config.backups is not None
+            else {}
+        ),
         secrets=secrets,
         connection=coolify.connection,
         placement=placement,
@@ -96,6 +100,9 @@ if config.backups is not None and config.services.postgres is not None:
         prefix=config.backups.offsite.prefix or f"{project}/{stack}",
         database_host=data.postgres_host,
         database_password=data.postgres_password,
+        minio_host=data.minio_host,
+        minio_buckets=config.minio_bucket_names(),
+        minio_root_key=data.minio_root_key,
         push_urls=monitoring.push_urls if monitoring is not None else {},
         ssh=coolify.ssh,
         server_id=server.server_id,
@@ -138,7 +145,7 @@ for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direc
 if data.s3_endpoint is not None and config.services.minio is not None:
     pulumi.export("s3Endpoint", data.s3_endpoint)
     pulumi.export("s3PublicUrl", data.s3_public_url)
-    pulumi.export("s3Buckets", [bucket.name for bucket in config.services.minio.buckets])
+    pulumi.export("s3Buckets", config.minio_bucket_names())
     pulumi.export("s3Credentials", data.s3_credentials)
 pulumi.export("appUrls", apps.urls)
 if monitoring is not None:

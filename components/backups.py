@@ -1,5 +1,6 @@
 """The backup jobs on the server: daily and hourly PostgreSQL dumps to off-site S3 storage
-(Backblaze B2) and the weekly restore drill, each a systemd timer (render/backups.py).
+(Backblaze B2), the weekly restore drill, and the daily mirror of MinIO's buckets, each a
+systemd timer (render/backups.py).
 
 Coolify has scheduled database backups to S3 too, but they fail silently, record nothing to
 check a restore against and never prove one; these jobs exit non-zero and report "down" to
@@ -20,18 +21,21 @@ import pulumi_command as command
 from config.model import BackupsConfig, PostgresConfig
 from config.secrets import read_secret
 from render.backups import (
+    MINIO_ENV,
     OFFSITE_ENV,
     POSTGRES_ENV,
     SCRIPTS_DIR,
     SECRETS_DIR,
     UNIT_PREFIX,
     Database,
+    Minio,
     Offsite,
     bundle,
     environment_file,
     jobs,
     server_bundle,
 )
+from render.minio import S3_PORT as MINIO_PORT
 from render.remote import remote_script
 
 POSTGRES_PORT = 5432
@@ -48,6 +52,13 @@ def secret_files(values: Mapping[str, Any]) -> str:
         ),
         POSTGRES_ENV: environment_file({"PGPASSWORD": values["postgresPassword"]}),
     }
+    if values.get("minioRootKey"):
+        files[MINIO_ENV] = environment_file(
+            {
+                "RCLONE_CONFIG_MINIO_ACCESS_KEY_ID": values["minioRootKey"]["accessKey"],
+                "RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY": values["minioRootKey"]["secretKey"],
+            }
+        )
     for key, url in values.items():
         if key.startswith("push:"):  # push:<monitor>: what its jobs read (render.backups.Job)
             files[f"{SECRETS_DIR}/{key.removeprefix('push:')}-push.env"] = environment_file(
@@ -67,28 +78,36 @@ class Backups(pulumi.ComponentResource):
         prefix: str,
         database_host: pulumi.Input[str],
         database_password: pulumi.Input[str],
+        minio_host: pulumi.Input[str] | None,
+        minio_buckets: list[str],
+        minio_root_key: pulumi.Input[dict[str, str]] | None,
         push_urls: Mapping[str, pulumi.Input[str]],
         ssh: command.remote.ConnectionArgs,
         server_id: pulumi.Input[str],
         after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`push_urls`: monitor ("backup", "drill") -> its Uptime Kuma push URL (secret);
-        empty without monitoring. `prefix`: where in the bucket the dumps go."""
+        """`minio_*`: the MinIO to mirror (its host on Coolify's network, its buckets, its root
+        key, secret), or None and []; `push_urls`: monitor ("backup", "drill", "mirror") -> its
+        Uptime Kuma push URL (secret), empty without monitoring; `prefix`: where in the bucket
+        this stack's objects go."""
         super().__init__("platform:index:Backups", name, None, opts)
         offsite_config = backups.offsite
         offsite = Offsite(
             endpoint=offsite_config.endpoint,
             bucket=offsite_config.bucket,
             region=offsite_config.signing_region,
-            prefix=f"{prefix}/postgres",
+            prefix=prefix,
             client_image=backups.aws_cli_image,
+            rclone_image=backups.rclone_image,
         )
-        self.schedules = {job.name: job.calendar for job in jobs(backups)}
+        mirrored = minio_host is not None and bool(minio_buckets)
+        self.schedules = {job.name: job.calendar for job in jobs(backups, mirrored)}
 
-        def install(host: str) -> str:
+        def install(hosts: list[str]) -> str:
+            database_uuid, minio = hosts
             database = Database(
-                host=host,
+                host=database_uuid,
                 port=POSTGRES_PORT,
                 user=postgres.user,
                 name=postgres.database,
@@ -97,12 +116,18 @@ class Backups(pulumi.ComponentResource):
             return remote_script(
                 "install-backups",
                 ROOT="/",
-                BUNDLE=server_bundle(backups, database, offsite),
+                BUNDLE=server_bundle(
+                    backups,
+                    database,
+                    Minio(minio, MINIO_PORT, tuple(minio_buckets)) if mirrored else None,
+                    offsite,
+                ),
                 SCRIPTS_DIR=SCRIPTS_DIR,
                 UNIT_PREFIX=UNIT_PREFIX,
                 SECRETS_DIR=SECRETS_DIR,
                 PG_CLIENT_IMAGE=postgres.image,
                 AWS_CLI_IMAGE=backups.aws_cli_image,
+                RCLONE_IMAGE=backups.rclone_image,
                 OFFSITE_ENV=OFFSITE_ENV,
                 S3_ENDPOINT=offsite.endpoint,
                 S3_BUCKET=offsite.bucket,
@@ -113,6 +138,7 @@ class Backups(pulumi.ComponentResource):
             "accessKeyId": read_secret("backupAccessKeyId"),
             "secretAccessKey": read_secret("backupSecretAccessKey"),
             "postgresPassword": database_password,
+            "minioRootKey": minio_root_key if mirrored else None,
             **{f"push:{monitor}": url for monitor, url in push_urls.items()},
         }
         env_files: pulumi.Output[str] = pulumi.Output.from_input(secrets).apply(secret_files)
@@ -120,7 +146,7 @@ class Backups(pulumi.ComponentResource):
         self.install = command.remote.Command(
             f"{name}-install",
             connection=ssh,
-            create=pulumi.Output.from_input(database_host).apply(install),
+            create=pulumi.Output.all(database_host, minio_host).apply(install),
             delete=remote_script(
                 "remove-backups",
                 ROOT="/",

@@ -89,6 +89,9 @@ class DataServices(pulumi.ComponentResource):
     s3_public_url: str | None = None
     s3_keys: dict[str, pulumi.Output[dict[str, str]]] | None = None  # app -> its key, secret
     s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None  # all, for export
+    # For the off-site mirror: MinIO's host on Coolify's network and its root key (secret).
+    minio_host: pulumi.Output[str] | None = None
+    minio_root_key: pulumi.Output[dict[str, str]] | None = None
 
     def __init__(
         self,
@@ -361,6 +364,12 @@ class DataServices(pulumi.ComponentResource):
         minio_host = service.id.apply(lambda uuid: f"minio-{uuid}")
         self.s3_endpoint = minio_host.apply(lambda host: f"http://{host}:{S3_PORT}")
         self.probes.append(Probe("MinIO", minio_host, S3_PORT, "/minio/health/live"))
+        self.minio_host = minio_host
+        root: pulumi.Input[dict[str, Any]] = {
+            "accessKey": root_user.result,
+            "secretKey": root_password.result,
+        }
+        self.minio_root_key = pulumi.Output.secret(pulumi.Output.from_input(root))
         self.s3_public_url = public_url
         # One output per app, so that an app's variables depend on its own key only (one
         # output of every key would make each app depend on all of them: quadratic).

@@ -500,6 +500,13 @@ class RestoreDrillConfig(Model):
     at: HourMinute = Field("05:00", description="the drill's time, after the daily dump")
 
 
+class MinioMirrorConfig(Model):
+    at: HourMinute = Field("04:00", description="the daily mirror of MinIO's buckets")
+    retention_days: int = Field(
+        30, ge=1, le=3650, description="how long a deleted or replaced object is kept off-site"
+    )
+
+
 class BackupsConfig(Model):
     offsite: OffsiteStorageConfig = Field(
         description="off-site S3 storage (Backblaze B2); its keys are the secret config keys "
@@ -514,8 +521,14 @@ class BackupsConfig(Model):
     drill: RestoreDrillConfig = Field(
         RestoreDrillConfig(), description="the restore drill: the newest dump, restored and checked"
     )
+    minio: MinioMirrorConfig | None = Field(
+        MinioMirrorConfig(), description="MinIO's buckets mirrored daily, if there is a MinIO"
+    )
     aws_cli_image: PinnedImage = Field(
         "amazon/aws-cli:2.27.9", description="the AWS CLI image that moves the dumps"
+    )
+    rclone_image: PinnedImage = Field(
+        "rclone/rclone:1.67.0", description="the rclone image that mirrors MinIO"
     )
 
     @field_validator("timezone")
@@ -781,6 +794,10 @@ class StackConfig(Model):
     @property
     def coolify_root_email(self) -> str:
         return self.coolify.root_email or f"admin@{self.domain}"
+
+    def minio_bucket_names(self) -> list[str]:
+        minio = self.services.minio
+        return [bucket.name for bucket in minio.buckets] if minio else []
 
     def app_url(self, app: AppConfig) -> str | None:
         """The app's public URL: its first domain."""

@@ -15,6 +15,7 @@ import io
 import re
 import tarfile
 from dataclasses import dataclass
+from typing import Literal
 
 from config.model import BackupsConfig
 from render.remote import SCRIPTS
@@ -27,7 +28,8 @@ UNIT_PREFIX = "platform-backup-"
 STATE_DIR = "platform-backups"  # systemd's StateDirectory=: /var/lib/platform-backups
 OFFSITE_ENV = f"{SECRETS_DIR}/offsite.env"  # the off-site keys
 POSTGRES_ENV = f"{SECRETS_DIR}/postgres.env"  # the database password
-TOOLS = ("aws", "pg_dump", "pg_restore", "psql")  # links to container-tool
+MINIO_ENV = f"{SECRETS_DIR}/minio.env"  # MinIO's root key, for the mirror
+TOOLS = ("aws", "pg_dump", "pg_restore", "psql", "rclone")  # links to container-tool
 SCRATCH_DB = "restore_drill"
 
 # Unit settings are ours or generated names: no quoting, no systemd specifiers (%).
@@ -46,19 +48,30 @@ class Database:
 
 
 @dataclass(frozen=True)
+class Minio:
+    """The MinIO to mirror, as the containers on Coolify's network reach it."""
+
+    host: str  # minio-<its Coolify uuid>
+    port: int
+    buckets: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class Offsite:
     endpoint: str
     bucket: str
     region: str
-    prefix: str  # <project>/<stack>/postgres, say
+    prefix: str  # <project>/<stack>: the dumps go under <prefix>/postgres, MinIO's under /minio
     client_image: str  # the AWS CLI's
+    rclone_image: str
 
 
 @dataclass(frozen=True)
 class Job:
-    name: str  # platform-<name>.service and .timer
+    name: str  # platform-backup-<name>.service and .timer
     description: str
     script: str
+    source: Literal["postgres", "minio"]  # what it reads
     calendar: str | None  # None: started by hand only (no timer)
     settings: dict[str, str]
     monitor: str | None  # the push monitor it reports to: its environment file <monitor>-push.env
@@ -69,14 +82,16 @@ def _calendar(days: str | None, times: str, timezone: str) -> str:
     return " ".join(part for part in (days, f"{times}:00", timezone) if part)
 
 
-def jobs(backups: BackupsConfig) -> list[Job]:
-    """The scheduled jobs the config asks for (times in the config's time zone)."""
+def jobs(backups: BackupsConfig, minio: bool) -> list[Job]:
+    """The scheduled jobs the config asks for (times in the config's time zone); `minio`:
+    whether the stack has MinIO buckets to mirror."""
     zone = backups.timezone
     result = [
         Job(
             "pg-daily",
             "Daily PostgreSQL dump to off-site storage",
             "pg-backup.sh",
+            "postgres",
             _calendar(None, backups.daily_at, zone),
             {"BACKUP_KIND": "daily", "RETENTION_DAILY_DAYS": str(backups.retention_days)},
             "backup",
@@ -89,6 +104,7 @@ def jobs(backups: BackupsConfig) -> list[Job]:
                 "pg-hourly",
                 "Hourly PostgreSQL dump to off-site storage, in business hours",
                 "pg-backup.sh",
+                "postgres",
                 _calendar(
                     "Mon..Fri" if hourly.days == "weekdays" else None,
                     f"{hourly.from_hour:02d}..{hourly.to_hour:02d}:00",
@@ -104,23 +120,39 @@ def jobs(backups: BackupsConfig) -> list[Job]:
             "pg-drill",
             "Restore drill: the newest dump restored into a scratch database and checked",
             "pg-restore-drill.sh",
+            "postgres",
             _calendar(None if drill.day == "every-day" else drill.day, drill.at, zone),
             # The drill connects to the maintenance database to create and drop its scratch one.
             {"PGDATABASE": "postgres", "SCRATCH_DB": SCRATCH_DB},
             "drill",
         )
     )
+    if minio and backups.minio is not None:
+        result.append(
+            Job(
+                "minio-mirror",
+                "Daily mirror of MinIO's buckets to off-site storage",
+                "minio-mirror.sh",
+                "minio",
+                _calendar(None, backups.minio.at, zone),
+                {"RETENTION_DAYS": str(backups.minio.retention_days)},
+                "mirror",
+            )
+        )
     return result
 
 
 HOUR = 3600
 
 
-def push_intervals(backups: BackupsConfig) -> dict[str, int]:
+def push_intervals(backups: BackupsConfig, minio: bool) -> dict[str, int]:
     """How long each push monitor waits for its jobs before it alerts, in seconds: the longest
     gap between two runs, and an hour for the run itself."""
     drill_gap = 24 if backups.drill.day == "every-day" else 7 * 24
-    return {"backup": 25 * HOUR, "drill": (drill_gap + 1) * HOUR}
+    intervals = {"backup": 25 * HOUR, "drill": (drill_gap + 1) * HOUR}
+    if any(job.monitor == "mirror" for job in jobs(backups, minio)):
+        intervals["mirror"] = 25 * HOUR
+    return intervals
 
 
 # The restore for an incident, a template: `systemctl start platform-backup-pg-restore@<new
@@ -129,6 +161,7 @@ RESTORE = Job(
     "pg-restore@",
     "Restore the newest PostgreSQL dump into the new database %i",
     "pg-restore-drill.sh",
+    "postgres",
     None,
     {"PGDATABASE": "postgres"},
     None,
@@ -150,22 +183,52 @@ def _environment(settings: dict[str, str]) -> list[tuple[str, str]]:
     return [("Environment", f"{key}={value}") for key, value in sorted(settings.items())]
 
 
-def job_units(job: Job, database: Database, offsite: Offsite) -> dict[str, str]:
+def _source_settings(
+    job: Job, database: Database, minio: Minio | None, offsite: Offsite
+) -> tuple[dict[str, str], str]:
+    """What the job reads: its settings, and the environment file with its password."""
+    if job.source == "postgres":
+        return {
+            "PG_CLIENT_IMAGE": database.client_image,
+            "AWS_CLI_IMAGE": offsite.client_image,
+            "PGHOST": database.host,
+            "PGPORT": str(database.port),
+            "PGUSER": database.user,
+            "PGDATABASE": database.name,
+            "S3_PREFIX": f"{offsite.prefix}/postgres",
+        }, POSTGRES_ENV
+    assert minio is not None  # a mirror job only with a MinIO
+    return {
+        "RCLONE_IMAGE": offsite.rclone_image,
+        "MINIO_BUCKETS": ",".join(minio.buckets),
+        "S3_PREFIX": f"{offsite.prefix}/minio",
+        # rclone's two remotes, "minio" and "offsite"; the offsite one takes the AWS_* keys.
+        "RCLONE_CONFIG_MINIO_TYPE": "s3",
+        "RCLONE_CONFIG_MINIO_PROVIDER": "Minio",
+        "RCLONE_CONFIG_MINIO_ENDPOINT": f"http://{minio.host}:{minio.port}",
+        "RCLONE_CONFIG_OFFSITE_TYPE": "s3",
+        "RCLONE_CONFIG_OFFSITE_PROVIDER": "Other",
+        "RCLONE_CONFIG_OFFSITE_ENV_AUTH": "true",
+        "RCLONE_CONFIG_OFFSITE_ENDPOINT": offsite.endpoint,
+        "RCLONE_CONFIG_OFFSITE_REGION": offsite.region,
+        # The key may be limited to the bucket: never try to create it.
+        "RCLONE_CONFIG_OFFSITE_NO_CHECK_BUCKET": "true",
+    }, MINIO_ENV
+
+
+def job_units(
+    job: Job, database: Database, minio: Minio | None, offsite: Offsite
+) -> dict[str, str]:
     """The job's service and its timer if it has a schedule: path -> text."""
+    source, password_file = _source_settings(job, database, minio, offsite)
     settings = {
         "PATH": f"{TOOLS_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "TMPDIR": f"/var/lib/{STATE_DIR}",
-        "PG_CLIENT_IMAGE": database.client_image,
-        "AWS_CLI_IMAGE": offsite.client_image,
         "DOCKER_NETWORK": "coolify",
-        "PGHOST": database.host,
-        "PGPORT": str(database.port),
-        "PGUSER": database.user,
-        "PGDATABASE": database.name,
         "S3_ENDPOINT": offsite.endpoint,
         "S3_BUCKET": offsite.bucket,
-        "S3_PREFIX": offsite.prefix,
         "AWS_DEFAULT_REGION": offsite.region,
+        **source,
         **job.settings,
     }
     unit = f"{UNITS_DIR}/{UNIT_PREFIX}{job.name}"
@@ -188,7 +251,7 @@ def job_units(job: Job, database: Database, offsite: Offsite) -> dict[str, str]:
                     # A template's instance name is the database to restore into.
                     *([("Environment", "RESTORE_INTO=%i")] if job.name.endswith("@") else []),
                     ("EnvironmentFile", OFFSITE_ENV),
-                    ("EnvironmentFile", POSTGRES_ENV),
+                    ("EnvironmentFile", password_file),
                     # No monitoring configured: no file, and the script reports nowhere.
                     *(
                         [("EnvironmentFile", f"-{SECRETS_DIR}/{job.monitor}-push.env")]
@@ -228,7 +291,7 @@ def job_units(job: Job, database: Database, offsite: Offsite) -> dict[str, str]:
 
 def scripts() -> dict[str, str]:
     """The scripts the jobs run: path on the server -> text."""
-    names = ["backup-lib.sh", "pg-backup.sh", "pg-restore-drill.sh"]
+    names = ["backup-lib.sh", "pg-backup.sh", "pg-restore-drill.sh", "minio-mirror.sh"]
     files = {f"{SCRIPTS_DIR}/{name}": (SCRIPTS / name).read_text() for name in names}
     files[f"{TOOLS_DIR}/container-tool"] = (SCRIPTS / "container-tool.sh").read_text()
     return files
@@ -264,9 +327,11 @@ def bundle(files: dict[str, str], links: dict[str, str] | None = None) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def server_bundle(backups: BackupsConfig, database: Database, offsite: Offsite) -> str:
+def server_bundle(
+    backups: BackupsConfig, database: Database, minio: Minio | None, offsite: Offsite
+) -> str:
     """Everything the backup jobs install, but their secrets."""
     files = scripts()
-    for job in [*jobs(backups), RESTORE]:
-        files.update(job_units(job, database, offsite))
+    for job in [*jobs(backups, minio is not None), RESTORE]:
+        files.update(job_units(job, database, minio, offsite))
     return bundle(files, {f"{TOOLS_DIR}/{tool}": "container-tool" for tool in TOOLS})

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from pulumi.runtime.settings import get_root_resource
 
-from tests.offsite import monitor, s3, source
+from tests.offsite import buckets, monitor, s3, source
 from tests.sshd import privsep_dir, running_sshd
 
 # Fixtures shared by modules: sshd (the sshd and tunnel tests), offsite (the backup tests).
-__all__ = ["monitor", "privsep_dir", "running_sshd", "s3", "source"]
+__all__ = ["buckets", "monitor", "privsep_dir", "running_sshd", "s3", "source"]
 
 
 @pytest.fixture(autouse=True)

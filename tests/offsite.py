@@ -104,3 +104,18 @@ def rows(source: Postgres, dbname: str) -> dict[str, list[tuple[Any, ...]]]:
             table: connection.execute(f"SELECT * FROM {table} ORDER BY id").fetchall()  # noqa: S608
             for table in ("tours", "bookings", 'billing."Invoice"')
         }
+
+
+SOURCE_BUCKETS = ("tour-images", "documents")
+
+
+@pytest.fixture
+def buckets(s3: Any) -> Iterator[Any]:
+    """The MinIO side: two buckets on the same S3 server, emptied and removed after."""
+    for bucket in SOURCE_BUCKETS:
+        s3.create_bucket(Bucket=bucket)
+    yield s3
+    for bucket in SOURCE_BUCKETS:
+        for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+            s3.delete_object(Bucket=bucket, Key=item["Key"])
+        s3.delete_bucket(Bucket=bucket)

@@ -27,7 +27,7 @@ from config.model import BackupsConfig
 from offline.engine import Recording, find_leaks, is_secret, reveal
 from render import backups as render
 from render.remote import remote_script, required_params
-from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys, rows
+from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, SOURCE_BUCKETS, keys, rows
 from tests.servers import SUPERUSER_PASSWORD, Postgres
 from tests.support import (
     DELETE,
@@ -42,6 +42,7 @@ from tests.support import (
 OFFSITE = {"endpoint": "https://s3.eu-central-003.backblazeb2.com", "bucket": "tour-backups"}
 IMAGE = "postgres:16.4-alpine"
 AWS_IMAGE = "amazon/aws-cli:2.27.9"
+RCLONE_IMAGE = "rclone/rclone:1.67.0"
 
 DOCKER = r'''#!PYTHON
 """Stand-in for docker: `run` as container-tool.sh calls it, and `pull`."""
@@ -79,8 +80,9 @@ def offsite(s3_client: Any) -> render.Offsite:
         endpoint=s3_client.meta.endpoint_url,
         bucket=BUCKET,
         region="us-east-1",
-        prefix="platform/production/postgres",
+        prefix="platform/production",
         client_image=AWS_IMAGE,
+        rclone_image=RCLONE_IMAGE,
     )
 
 
@@ -101,7 +103,7 @@ def unpack(bundle: str, into: Path) -> list[str]:
 
 def test_the_schedules_are_what_systemd_reads() -> None:
     config = backups_config(timezone="Europe/Berlin", hourly={"days": "every-day", "toHour": 20})
-    calendars = {job.name: job.calendar for job in render.jobs(config)}
+    calendars = {job.name: job.calendar for job in render.jobs(config, minio=False)}
     assert calendars == {
         "pg-daily": "03:00:00 Europe/Berlin",
         "pg-hourly": "08..20:00:00 Europe/Berlin",
@@ -110,12 +112,14 @@ def test_the_schedules_are_what_systemd_reads() -> None:
     for calendar in calendars.values():
         result = run(["systemd-analyze", "calendar", calendar])
         assert result.returncode == 0, result.stderr
-    normalized = run(["systemd-analyze", "calendar", render.jobs(backups_config())[1].calendar])
+    normalized = run(
+        ["systemd-analyze", "calendar", render.jobs(backups_config(), minio=False)[1].calendar]
+    )
     assert "Normalized form: Mon..Fri *-*-* 08..18:00:00 UTC" in normalized.stdout
 
 
 def test_no_hourly_dumps_when_hourly_is_null() -> None:
-    assert [job.name for job in render.jobs(backups_config(hourly=None))] == [
+    assert [job.name for job in render.jobs(backups_config(hourly=None), minio=False)] == [
         "pg-daily",
         "pg-drill",
     ]
@@ -129,7 +133,7 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path, source: Postgres)
     dockerd = write(root / "usr/bin/dockerd", "#!/bin/sh\n")
     dockerd.chmod(0o755)
     write(root / "usr/lib/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n")
-    bundle = render.server_bundle(backups_config(), database(source), _OFFSITE_STAND_IN)
+    bundle = render.server_bundle(backups_config(), database(source), None, _OFFSITE_STAND_IN)
     names = unpack(bundle, root)
     units = [str(root / name) for name in names if name.startswith("etc/systemd/system/")]
     assert len(units) == 7  # three jobs with their timers, and the restore template
@@ -141,25 +145,29 @@ _OFFSITE_STAND_IN = render.Offsite(
     endpoint=OFFSITE["endpoint"],
     bucket=OFFSITE["bucket"],
     region="eu-central-003",
-    prefix="platform/production/postgres",
+    prefix="platform/production",
     client_image=AWS_IMAGE,
+    rclone_image=RCLONE_IMAGE,
 )
 
 
 def test_a_unit_setting_that_would_need_quoting_is_refused() -> None:
     with pytest.raises(ValueError, match="S3_PREFIX"):
         render.job_units(
-            render.jobs(backups_config())[0],
+            render.jobs(backups_config(), minio=False)[0],
             render.Database("db", 5432, "app", "app", IMAGE),
-            render.Offsite("https://s3.example.com", "b", "r", "a b%", AWS_IMAGE),
+            None,
+            render.Offsite("https://s3.example.com", "b", "r", "a b%", AWS_IMAGE, RCLONE_IMAGE),
         )
     with pytest.raises(ValueError, match="PGPASSWORD"):
         render.environment_file({"PGPASSWORD": 'has"quote'})
 
 
 def test_the_bundle_is_the_same_bytes_every_time(source: Postgres) -> None:
-    first = render.server_bundle(backups_config(), database(source), _OFFSITE_STAND_IN)
-    assert render.server_bundle(backups_config(), database(source), _OFFSITE_STAND_IN) == first
+    first = render.server_bundle(backups_config(), database(source), None, _OFFSITE_STAND_IN)
+    assert (
+        render.server_bundle(backups_config(), database(source), None, _OFFSITE_STAND_IN) == first
+    )
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(first)), mode="r:gz") as tar:
         members = {member.name: member for member in tar.getmembers()}
     assert members["opt/platform-backups/pg-backup.sh"].mode == 0o755
@@ -222,6 +230,7 @@ class Host:
             SECRETS_DIR=render.SECRETS_DIR,
             PG_CLIENT_IMAGE=IMAGE,
             AWS_CLI_IMAGE=AWS_IMAGE,
+            RCLONE_IMAGE=RCLONE_IMAGE,
             OFFSITE_ENV=render.OFFSITE_ENV,
             S3_ENDPOINT=s3_client.meta.endpoint_url,
             S3_BUCKET=bucket,
@@ -277,11 +286,16 @@ def host(tmp_path: Path) -> Host:
     return Host(tmp_path)
 
 
-def stdin_for(push_url: str | None = None, secret_key: str = SECRET_KEY) -> str:
-    values = {
+def stdin_for(
+    push_url: str | None = None,
+    secret_key: str = SECRET_KEY,
+    minio_root_key: dict[str, str] | None = None,
+) -> str:
+    values: dict[str, Any] = {
         "accessKeyId": ACCESS_KEY,
         "secretAccessKey": secret_key,
         "postgresPassword": SUPERUSER_PASSWORD,
+        "minioRootKey": minio_root_key,
     }
     if push_url is not None:
         values |= {"push:backup": push_url, "push:drill": push_url}
@@ -292,7 +306,7 @@ def test_install_then_the_jobs_back_up_and_drill_through_the_containers(
     host: Host, source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
 ) -> None:
     url, received = monitor
-    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    bundle = render.server_bundle(backups_config(), database(source), None, offsite(s3))
     result = host.install(bundle, stdin_for(url), s3)
     assert result.returncode == 0, result.stderr
     timers = [f"platform-backup-pg-{job}.timer" for job in ("daily", "drill", "hourly")]
@@ -327,7 +341,7 @@ def test_install_then_the_jobs_back_up_and_drill_through_the_containers(
 def test_the_incident_restore_is_one_systemctl_start(host: Host, source: Postgres, s3: Any) -> None:
     """`systemctl start platform-backup-pg-restore@app_restored`: the newest dump, restored
     into that new database and checked, equal to the source."""
-    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    bundle = render.server_bundle(backups_config(), database(source), None, offsite(s3))
     assert host.install(bundle, stdin_for(), s3).returncode == 0
     assert host.run_job("pg-daily").returncode == 0
     result = host.run_job("pg-restore@", instance="app_restored")
@@ -337,13 +351,35 @@ def test_the_incident_restore_is_one_systemctl_start(host: Host, source: Postgre
         admin.execute("DROP DATABASE app_restored")
 
 
+def test_the_mirror_job_runs_rclone_in_its_container(
+    host: Host, source: Postgres, buckets: Any
+) -> None:
+    buckets.put_object(Bucket="documents", Key="waivers/a.pdf", Body=b"waiver")
+    host_port = buckets.meta.endpoint_url.removeprefix("http://")
+    minio = render.Minio(host_port.split(":")[0], int(host_port.split(":")[1]), SOURCE_BUCKETS)
+    bundle = render.server_bundle(backups_config(), database(source), minio, offsite(buckets))
+    root_key = {"accessKey": "minio-root", "secretKey": "minio-root-secret"}
+    result = host.install(bundle, stdin_for(minio_root_key=root_key), buckets)
+    assert result.returncode == 0, result.stderr
+    mirrored = host.run_job("minio-mirror")
+    assert mirrored.returncode == 0, mirrored.stderr
+    assert "platform/production/minio/current/documents/waivers/a.pdf" in keys(buckets)
+    calls = [json.loads(line) for line in host.docker_log.read_text().splitlines()]
+    rclone = [call for call in calls if call[0] == "run" and "rclone" in call]
+    assert rclone
+    for call in rclone:
+        passed = {call[i + 1] for i, flag in enumerate(call) if flag == "-e"}
+        assert {"RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY", "AWS_SECRET_ACCESS_KEY"} <= passed
+        assert "minio-root-secret" not in " ".join(call)
+
+
 def test_a_broken_backup_alerts(
     host: Host, source: Postgres, s3: Any, monitor: tuple[str, list[dict[str, str]]]
 ) -> None:
     """The database's password changed behind the jobs' back: the next dump fails, and its
     monitor hears "down"."""
     url, received = monitor
-    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    bundle = render.server_bundle(backups_config(), database(source), None, offsite(s3))
     assert host.install(bundle, stdin_for(url), s3).returncode == 0
     postgres_env = host.root / render.POSTGRES_ENV.lstrip("/")
     postgres_env.write_text("PGPASSWORD=not-the-password\n")
@@ -357,8 +393,10 @@ def test_an_unreachable_bucket_fails_the_install_before_any_timer(
     host: Host, source: Postgres, s3: Any
 ) -> None:
     # moto takes any key, so the bucket is what is wrong here; the check is the same call.
-    wrong = render.Offsite(s3.meta.endpoint_url, "no-such-bucket", "us-east-1", "p", AWS_IMAGE)
-    bundle = render.server_bundle(backups_config(), database(source), wrong)
+    wrong = render.Offsite(
+        s3.meta.endpoint_url, "no-such-bucket", "us-east-1", "p", AWS_IMAGE, RCLONE_IMAGE
+    )
+    bundle = render.server_bundle(backups_config(), database(source), None, wrong)
     result = host.install(bundle, stdin_for(), s3, bucket="no-such-bucket")
     assert result.returncode == 1
     assert "the off-site bucket no-such-bucket" in result.stderr
@@ -369,7 +407,7 @@ def test_an_unreachable_bucket_fails_the_install_before_any_timer(
 def test_a_rerun_changes_nothing_and_a_dropped_job_is_removed(
     host: Host, source: Postgres, s3: Any
 ) -> None:
-    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    bundle = render.server_bundle(backups_config(), database(source), None, offsite(s3))
     assert host.install(bundle, stdin_for(), s3).returncode == 0
     before = snapshot(host.root)
     assert host.install(bundle, stdin_for(), s3).returncode == 0
@@ -377,7 +415,7 @@ def test_a_rerun_changes_nothing_and_a_dropped_job_is_removed(
     assert not (host.root / render.SECRETS_DIR.lstrip("/") / "backup-push.env").exists()
 
     without_hourly = render.server_bundle(
-        backups_config(hourly=None), database(source), offsite(s3)
+        backups_config(hourly=None), database(source), None, offsite(s3)
     )
     result = host.install(without_hourly, stdin_for(), s3)
     assert result.returncode == 0, result.stderr
@@ -393,7 +431,7 @@ def test_a_rerun_changes_nothing_and_a_dropped_job_is_removed(
 def test_removal_stops_the_timers_and_deletes_scripts_and_secrets(
     host: Host, source: Postgres, s3: Any
 ) -> None:
-    bundle = render.server_bundle(backups_config(), database(source), offsite(s3))
+    bundle = render.server_bundle(backups_config(), database(source), None, offsite(s3))
     assert host.install(bundle, stdin_for(), s3).returncode == 0
     script = remote_script(
         "remove-backups",
@@ -465,6 +503,7 @@ def test_production_declares_the_backup_jobs() -> None:
         "pg-daily": "03:00:00 UTC",
         "pg-hourly": "Mon..Fri 08..18:00:00 UTC",
         "pg-drill": "Sun 05:00:00 UTC",
+        "minio-mirror": "04:00:00 UTC",
     }
     with tarfile.open(
         fileobj=io.BytesIO(base64.b64decode(installed(recording)["BUNDLE"])), mode="r:gz"
@@ -475,6 +514,25 @@ def test_production_declares_the_backup_jobs() -> None:
     assert f"Environment=PGHOST={database.id}\n" in text
     assert "Environment=S3_PREFIX=platform/production/postgres\n" in text
     assert "Environment=AWS_DEFAULT_REGION=eu-central-003\n" in text
+
+
+def test_production_mirrors_its_minio_buckets() -> None:
+    recording = evaluate_stack("production")
+    with tarfile.open(
+        fileobj=io.BytesIO(base64.b64decode(installed(recording)["BUNDLE"])), mode="r:gz"
+    ) as tar:
+        unit = tar.extractfile("etc/systemd/system/platform-backup-minio-mirror.service")
+        assert unit is not None
+        text = unit.read().decode()
+    minio = recording.named("data-minio").id
+    assert "Environment=MINIO_BUCKETS=tour-images,documents\n" in text
+    assert f"Environment=RCLONE_CONFIG_MINIO_ENDPOINT=http://minio-{minio}:9000\n" in text
+    assert "Environment=S3_PREFIX=platform/production/minio\n" in text
+    assert "EnvironmentFile=/etc/platform-backups/minio.env\n" in text
+    files = secret_env_files(recording)
+    root = reveal(recording.named("data-minio-root-password").outputs["result"])
+    assert f"RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY={root}\n" in files["minio.env"]
+    assert "PUSH_URL=" in files["mirror-push.env"]
 
 
 def test_secrets_reach_the_jobs_on_stdin_only() -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from render.remote import SCRIPTS
-from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys, rows
+from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, SOURCE_BUCKETS, keys, rows
 from tests.servers import SUPERUSER_PASSWORD, Postgres
 
 PREFIX = "production/postgres"
@@ -178,7 +178,7 @@ def test_a_good_backup_reports_up(
     assert [r["status"] for r in received] == ["up"]
 
 
-@pytest.mark.parametrize("name", ["pg-backup", "pg-restore-drill", "backup-lib"])
+@pytest.mark.parametrize("name", ["pg-backup", "pg-restore-drill", "minio-mirror", "backup-lib"])
 def test_the_scripts_pass_shellcheck(name: str) -> None:
     result = subprocess.run(
         ["shellcheck", "-x", "-s", "bash", str(SCRIPTS / f"{name}.sh")],
@@ -212,3 +212,86 @@ def test_no_secret_reaches_a_command_line(
     assert "curl -fsS" in argv
     for secret in (SUPERUSER_PASSWORD, SECRET_KEY, "token123"):
         assert secret not in argv
+
+
+# --- MinIO's buckets mirrored with rclone (Debian's), moto standing in for both ends ---------
+
+MIRROR_PREFIX = "production/minio"
+
+
+def mirror(s3: Any, today: datetime, **extra: str) -> subprocess.CompletedProcess[str]:
+    endpoint = s3.meta.endpoint_url
+    return run_script(
+        "minio-mirror",
+        {
+            "PATH": "/usr/bin:/bin",
+            "HOME": os.environ.get("HOME", "/root"),
+            "MINIO_BUCKETS": ",".join(SOURCE_BUCKETS),
+            "S3_BUCKET": BUCKET,
+            "S3_PREFIX": MIRROR_PREFIX,
+            "TODAY": today.strftime("%Y%m%d"),
+            "RCLONE_CONFIG_MINIO_TYPE": "s3",
+            "RCLONE_CONFIG_MINIO_PROVIDER": "Minio",
+            "RCLONE_CONFIG_MINIO_ENDPOINT": endpoint,
+            "RCLONE_CONFIG_MINIO_ACCESS_KEY_ID": "minio-root",
+            "RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY": "minio-root-secret",
+            "RCLONE_CONFIG_OFFSITE_TYPE": "s3",
+            "RCLONE_CONFIG_OFFSITE_PROVIDER": "Other",
+            "RCLONE_CONFIG_OFFSITE_ENV_AUTH": "true",
+            "RCLONE_CONFIG_OFFSITE_ENDPOINT": endpoint,
+            "RCLONE_CONFIG_OFFSITE_REGION": "us-east-1",
+            "RCLONE_CONFIG_OFFSITE_NO_CHECK_BUCKET": "true",
+            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+            **extra,
+        },
+    )
+
+
+def test_the_mirror_copies_every_bucket_and_keeps_what_changed(buckets: Any) -> None:
+    buckets.put_object(Bucket="tour-images", Key="tours/1.jpg", Body=b"photo one")
+    buckets.put_object(Bucket="tour-images", Key="tours/2.jpg", Body=b"photo two")
+    buckets.put_object(Bucket="documents", Key="waivers/a.pdf", Body=b"waiver")
+    first = mirror(buckets, NOW)
+    assert first.returncode == 0, first.stderr
+    current = f"{MIRROR_PREFIX}/current"
+    assert set(keys(buckets)) == {
+        f"{current}/tour-images/tours/1.jpg", f"{current}/tour-images/tours/2.jpg",
+        f"{current}/documents/waivers/a.pdf",
+    }  # fmt: skip
+
+    # A day later: one photo deleted, one replaced. The mirror follows; the old ones are kept.
+    buckets.delete_object(Bucket="tour-images", Key="tours/1.jpg")
+    buckets.put_object(Bucket="tour-images", Key="tours/2.jpg", Body=b"photo two, cropped")
+    second = mirror(buckets, NOW + timedelta(days=1))
+    assert second.returncode == 0, second.stderr
+    day = (NOW + timedelta(days=1)).strftime("%Y%m%d")
+    kept = f"{MIRROR_PREFIX}/deleted/{day}/tour-images/tours"
+    assert set(keys(buckets)) == {
+        f"{current}/tour-images/tours/2.jpg", f"{current}/documents/waivers/a.pdf",
+        f"{kept}/1.jpg", f"{kept}/2.jpg",
+    }  # fmt: skip
+    body = buckets.get_object(Bucket=BUCKET, Key=f"{current}/tour-images/tours/2.jpg")["Body"]
+    assert body.read() == b"photo two, cropped"
+    assert buckets.get_object(Bucket=BUCKET, Key=f"{kept}/2.jpg")["Body"].read() == b"photo two"
+
+
+def test_the_mirror_forgets_deleted_files_after_their_retention(buckets: Any) -> None:
+    old, young = NOW - timedelta(days=31), NOW - timedelta(days=29)
+    for when in (old, young):
+        key = f"{MIRROR_PREFIX}/deleted/{when.strftime('%Y%m%d')}/documents/x.pdf"
+        buckets.put_object(Bucket=BUCKET, Key=key, Body=b"deleted long ago")
+    result = mirror(buckets, NOW)
+    assert result.returncode == 0, result.stderr
+    days = {key.split("/")[3] for key in keys(buckets) if "/deleted/" in key}
+    assert days == {young.strftime("%Y%m%d")}
+
+
+def test_a_failed_mirror_exits_non_zero_and_reports_down(
+    buckets: Any, monitor: tuple[str, list[dict[str, str]]]
+) -> None:
+    url, received = monitor
+    result = mirror(buckets, NOW, MINIO_BUCKETS="no-such-bucket", PUSH_URL=url)
+    assert result.returncode != 0
+    assert [r["status"] for r in received] == ["down"]
+    assert "minio-root-secret" not in result.stdout + result.stderr

@@ -60,7 +60,7 @@ def test_production_monitors_its_apps_data_services_and_jobs() -> None:
     found = files(recording)
     assert set(found) == {
         "app-crm", "app-book", "postgresql", "pgbouncer", "redis", "minio",
-        "push-backup", "push-drill", "ops-email",
+        "push-backup", "push-drill", "push-mirror", "ops-email",
     }  # fmt: skip
     assert found["app-crm"]["url"] == "https://crm.example.com/api/health"
     postgres = recording.named("data-postgres").id

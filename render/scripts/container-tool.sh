@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Runs the tool this link is named after (aws, pg_dump, pg_restore or psql) in its pinned
-# container, so the host needs nothing but Docker: the PostgreSQL tools from the database's own
-# image on Coolify's network (where the database's hostname is its Coolify uuid), the AWS CLI
-# from its image. Docker copies each variable named by `-e NAME` from this environment, so
+# Runs the tool this link is named after (aws, pg_dump, pg_restore, psql or rclone) in its
+# pinned container, so the host needs nothing but Docker: the PostgreSQL tools from the
+# database's own image on Coolify's network (where the database's hostname is its Coolify
+# uuid), the AWS CLI from its image, rclone on Coolify's network too (to reach MinIO). Docker copies each variable named by `-e NAME` from this environment, so
 # no value (and no secret) is ever part of a command line. $TMPDIR is mounted at its own path:
 # the scripts keep their files there.
 #
-# Environment: PG_CLIENT_IMAGE AWS_CLI_IMAGE DOCKER_NETWORK TMPDIR, and the tools' own.
+# Environment: PG_CLIENT_IMAGE AWS_CLI_IMAGE RCLONE_IMAGE DOCKER_NETWORK TMPDIR, and the
+# tools' own.
 set -euo pipefail
 
 tool=$(basename "$0")
@@ -21,6 +22,12 @@ case "$tool" in
     image=${PG_CLIENT_IMAGE:?}
     network=${DOCKER_NETWORK:?}
     names=(PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGOPTIONS)
+    ;;
+  rclone)
+    image=${RCLONE_IMAGE:?}
+    network=${DOCKER_NETWORK:?}
+    # Its remotes (RCLONE_CONFIG_<REMOTE>_*) and the off-site keys, whatever is set.
+    mapfile -t names < <(compgen -e | grep -E '^(RCLONE_CONFIG_|AWS_)')
     ;;
   *)
     echo "container-tool: no container for $tool" >&2
