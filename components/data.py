@@ -305,7 +305,9 @@ class DataServices(pulumi.ComponentResource):
             image=redis.image,
             memory_mb=redis.limit_mb,
             credentials={"redis_password": password.result},
-            conf=redis_conf(maxmemory_mb=redis.maxmemory_mb),
+            conf=redis_conf(
+                maxmemory_mb=redis.maxmemory_mb, snapshot_minutes=redis.snapshot_minutes
+            ),
         )
         self.redis_host = database.id
         self.probes.append(Probe("Redis", database.id, REDIS_PORT))

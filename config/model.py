@@ -328,6 +328,9 @@ class RedisConfig(Model):
     memory_mb: int | None = Field(
         None, ge=32, description="container memory limit; default 1.5 x maxmemory"
     )
+    snapshot_minutes: int | None = Field(
+        15, ge=1, le=1440, description="an RDB snapshot this often if anything changed; null: none"
+    )
 
     @property
     def limit_mb(self) -> int:

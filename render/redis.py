@@ -1,14 +1,19 @@
-"""redis.conf for the platform's Redis 7: a password, AOF every second, a memory cap with
-LRU eviction. The password comes from a file Redis includes, never from the command line."""
+"""redis.conf for the platform's Redis 7: a password, AOF every second and an RDB snapshot
+every 15 minutes (the master plan's), a memory cap with LRU eviction. The password comes from
+a file Redis includes, never from the command line."""
 
 from __future__ import annotations
 
 
-def redis_conf(*, maxmemory_mb: int, password_file: str | None = None) -> str:
+def redis_conf(
+    *, maxmemory_mb: int, snapshot_minutes: int | None = 15, password_file: str | None = None
+) -> str:
     lines = [
         "# Managed by the platform (Pulumi): Redis settings.",
         "appendonly yes",
         "appendfsync everysec",
+        # The snapshot is a second copy in the volume, quick to copy elsewhere or load.
+        f"save {snapshot_minutes * 60} 1" if snapshot_minutes else 'save ""',
         f"maxmemory {maxmemory_mb}mb",
         "maxmemory-policy allkeys-lru",
         "protected-mode yes",

@@ -233,6 +233,18 @@ def test_redis_runs_with_the_configured_memory_policy_and_persistence(redis: int
     assert config("maxmemory-policy") == "allkeys-lru"
     assert config("appendonly") == "yes"
     assert config("appendfsync") == "everysec"
+    assert redis_cli(redis, REDIS_PASSWORD, "CONFIG", "GET", "save").stdout.split()[1:] == [
+        "900",
+        "1",
+    ]
+
+
+def test_redis_snapshots_can_be_turned_off(tmp_path: Path) -> None:
+    password_file = str(tmp_path / "password.conf")
+    config = redis_conf(maxmemory_mb=64, snapshot_minutes=None, password_file=password_file)
+    with running_redis(tmp_path, config, redis_password_conf(REDIS_PASSWORD)) as port:
+        saved = redis_cli(port, REDIS_PASSWORD, "CONFIG", "GET", "save").stdout.split()
+    assert saved == ["save"]  # no save points
 
 
 def test_redis_refuses_a_wrong_password(redis: int) -> None:
