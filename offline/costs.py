@@ -63,9 +63,22 @@ def monthly_cost(config: StackConfig) -> list[CostLine]:
             CostLine("Hetzner backups (7 daily images)", spec.eur_per_month * BACKUP_SHARE)
         )
     lines.append(CostLine("volumes", 0.0, "none: all data on the server's local disk"))
-    lines.append(
-        CostLine("off-site backup storage", 0.0, "not configured: no off-site backups yet")
-    )
+    if config.backups is None:
+        lines.append(CostLine("off-site backup storage", 0.0, "not configured: no backups"))
+    else:
+        hourly = config.backups.hourly
+        kept = f"{config.backups.retention_days} daily" + (
+            f" and up to {hourly.retention_hours} hourly" if hourly else ""
+        )
+        mirror = ", and MinIO's files" if config.minio_bucket_names() else ""
+        lines.append(
+            CostLine(
+                "off-site backup storage",
+                0.0,
+                f"by use: Backblaze B2 bills $6 per TB-month for {kept} dumps{mirror}; the "
+                "master plan expects about $1/month",
+            )
+        )
     if config.services.external_postgres is not None:
         lines.append(CostLine("external PostgreSQL", 0.0, "billed by its provider (e.g. Supabase)"))
     return lines

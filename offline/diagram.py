@@ -135,6 +135,22 @@ def architecture(config: StackConfig, stack: str) -> Graph:
                     graph.edge(f"app:{app.name}", *target)
         if config.services.uptime_kuma is not None and app.domains:
             graph.edge("uptime-kuma", f"app:{app.name}", "checks", style="dotted")
+    if config.services.uptime_kuma is not None:
+        for name in ("postgres", "pgbouncer", "redis", "mariadb", "minio"):
+            if name in config.services.enabled():
+                graph.edge("uptime-kuma", name, "checks", style="dotted")
+    if config.backups is not None:
+        offsite = config.backups.offsite
+        graph.node(
+            "offsite", f"off-site storage\n{offsite.bucket}", shape="cylinder", style="solid"
+        )
+        graph.node("backup-jobs", "backup jobs (systemd timers)", "server")
+        graph.edge("backup-jobs", "postgres", "pg_dump, drill", style="dashed")
+        graph.edge("backup-jobs", "offsite", "dumps", style="dashed")
+        if config.minio_bucket_names() and config.backups.minio is not None:
+            graph.edge("backup-jobs", "minio", "mirror", style="dashed")
+        if config.services.uptime_kuma is not None:
+            graph.edge("backup-jobs", "uptime-kuma", "push", style="dotted")
     return graph
 
 
