@@ -135,6 +135,12 @@ def architecture(config: StackConfig, stack: str) -> Graph:
                     graph.edge(f"app:{app.name}", *target)
         if config.services.uptime_kuma is not None and app.domains:
             graph.edge("uptime-kuma", f"app:{app.name}", "checks", style="dotted")
+    _operations(config, graph)
+    return graph
+
+
+def _operations(config: StackConfig, graph: Graph) -> None:
+    """What watches and what backs up the services."""
     if config.services.uptime_kuma is not None:
         for name in ("postgres", "pgbouncer", "redis", "mariadb", "minio"):
             if name in config.services.enabled():
@@ -151,7 +157,6 @@ def architecture(config: StackConfig, stack: str) -> Graph:
             graph.edge("backup-jobs", "minio", "mirror", style="dashed")
         if config.services.uptime_kuma is not None:
             graph.edge("backup-jobs", "uptime-kuma", "push", style="dotted")
-    return graph
 
 
 def render(dot_text: str, folder: Path, stem: str = "architecture") -> list[Path]:

@@ -124,6 +124,11 @@ def test_production_diagram_shows_who_connects_to_whom() -> None:
         ("app:crm", "minio", "S3"),
         ("app:crm", "app:book", "HTTPS"),
         ("coolify", "app:worker", "deploys"),
+        ("uptime-kuma", "postgres", "checks"),
+        ("backup-jobs", "postgres", "pg_dump, drill"),
+        ("backup-jobs", "offsite", "dumps"),
+        ("backup-jobs", "minio", "mirror"),
+        ("backup-jobs", "uptime-kuma", "push"),
     } <= found
     assert not any(tail == head for tail, head, _ in found)
 
