@@ -28,11 +28,6 @@ LARGEST_TABLES=5
 
 trap 'report down "backup of $PGDATABASE failed at line $LINENO"' ERR
 
-epoch() {  # YYYYmmddTHHMMSSZ -> seconds since 1970
-  local t=$1
-  date -u -d "${t:0:4}-${t:4:2}-${t:6:2} ${t:9:2}:${t:11:2}:${t:13:2}" +%s
-}
-
 now=${NOW:-$(date -u +%Y%m%dT%H%M%SZ)}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -55,18 +50,7 @@ pg_restore --list "$work/dump" >/dev/null  # a dump pg_restore cannot read is no
 s3 s3 cp --only-show-errors "$work/dump" "s3://$S3_BUCKET/$key.dump"
 s3 s3 cp --only-show-errors "$work/manifest" "s3://$S3_BUCKET/$key.manifest"
 
-# Retention: by the time in each object's name, so a re-upload never extends a dump's life.
-cutoff=$(( $(epoch "$now") - keep_seconds ))
-s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$S3_PREFIX/$BACKUP_KIND/" \
-    --query 'Contents[].Key' --output text \
-  | tr '\t' '\n' | { grep -E '/[0-9]{8}T[0-9]{6}Z\.(dump|manifest)$' || true; } \
-  | while IFS= read -r old; do
-      stamp=${old##*/}
-      if [ "$(epoch "${stamp%%.*}")" -lt "$cutoff" ]; then
-        s3 s3 rm --only-show-errors "s3://$S3_BUCKET/$old"
-        echo "deleted $old (older than its retention)"
-      fi
-    done
+prune "$S3_PREFIX/$BACKUP_KIND" "$keep_seconds" "$now"
 
 echo "backed up $PGDATABASE to s3://$S3_BUCKET/$key.dump ($(stat -c %s "$work/dump") bytes)"
 report up "backup $now ok"

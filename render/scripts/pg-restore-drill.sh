@@ -32,15 +32,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-key=${DUMP_KEY:-}
-if [ -z "$key" ]; then
-  # Newest by the time in the name, across dailies and hourlies.
-  key=$(s3 s3api list-objects-v2 --bucket "$S3_BUCKET" --prefix "$S3_PREFIX/" \
-          --query 'Contents[].Key' --output text \
-        | tr '\t' '\n' | { grep -E '/[0-9]{8}T[0-9]{6}Z\.dump$' || true; } \
-        | awk -F/ '{ print $NF "\t" $0 }' | sort | tail -n 1 | cut -f 2)
-  [ -n "$key" ] || fail "no dump under s3://$S3_BUCKET/$S3_PREFIX/"
-fi
+key=${DUMP_KEY:-$(newest "$S3_PREFIX" .dump)}  # the newest, daily or hourly
+[ -n "$key" ] || fail "no dump under s3://$S3_BUCKET/$S3_PREFIX/"
 s3 s3 cp --only-show-errors "s3://$S3_BUCKET/$key" "$work/dump" || fail "cannot fetch $key"
 s3 s3 cp --only-show-errors "s3://$S3_BUCKET/${key%.dump}.manifest" "$work/manifest" \
   || fail "cannot fetch the manifest of $key"
@@ -53,19 +46,12 @@ sql -c "CREATE DATABASE \"$target\"" >/dev/null
 pg_restore --no-owner --exit-on-error --dbname="$target" "$work/dump" \
   || fail "$key did not restore"
 
-tables=$(sql -d "$target" -c "SELECT count(*) FROM pg_tables
-  WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
-expected=$(awk -F '\t' '$1 == "tables" { print $2 }' "$work/manifest")
-[ "$tables" = "$expected" ] || fail "$key restored $tables tables, the dump had $expected"
-# A table name from the manifest goes into SQL: only a (quoted) schema.table pair is accepted.
-identifier='("([^"]|"")+"|[a-z_][a-z0-9_$]*)'
-while IFS=$'\t' read -r kind table rows; do
-  [ "$kind" = rows ] || continue
-  grep -qxE "$identifier\.$identifier" <<<"$table" || fail "the manifest names no table: $table"
-  [[ "$rows" =~ ^[0-9]+$ ]] || fail "the manifest gives no row count for $table"
-  restored=$(sql -d "$target" -c "SELECT count(*) FROM $table")
-  [ "$restored" = "$rows" ] || fail "$table has $restored rows restored, $rows at dump time"
-done < "$work/manifest"
+count_tables() {
+  sql -d "$target" -c "SELECT count(*) FROM pg_tables
+    WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+}
+count_rows() { sql -d "$target" -c "SELECT count(*) FROM $1"; }
+check_manifest "$work/manifest" '("([^"]|"")+"|[a-z_][a-z0-9_$]*)' "$key"
 
 echo "restore drill ok: $key, $tables tables, row counts match"
 report up "drill ok ${key##*/}"
