@@ -90,16 +90,12 @@ monitoring = (
     if config.services.uptime_kuma is not None
     else None
 )
-if config.backups is not None and config.services.postgres is not None:
-    assert data.postgres_host is not None
-    assert data.postgres_password is not None
+if config.backups is not None and data.backup_source is not None:
     backups = Backups(
         "backups",
         backups=config.backups,
-        postgres=config.services.postgres,
         prefix=config.backups.offsite.prefix or f"{project}/{stack}",
-        database_host=data.postgres_host,
-        database_password=data.postgres_password,
+        database=data.backup_source,
         minio_host=data.minio_host,
         minio_buckets=config.minio_bucket_names(),
         minio_root_key=data.minio_root_key,

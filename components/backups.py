@@ -1,6 +1,6 @@
-"""The backup jobs on the server: daily and hourly PostgreSQL dumps to off-site S3 storage
-(Backblaze B2), the weekly restore drill, and the daily mirror of MinIO's buckets, each a
-systemd timer (render/backups.py).
+"""The backup jobs on the server: daily and hourly dumps of the database (PostgreSQL or
+MariaDB) to off-site S3 storage (Backblaze B2), the weekly restore drill, and the daily mirror
+of MinIO's buckets, each a systemd timer (render/backups.py).
 
 Coolify has scheduled database backups to S3 too, but they fail silently, record nothing to
 check a restore against and never prove one; these jobs exit non-zero and report "down" to
@@ -18,12 +18,13 @@ from typing import Any
 import pulumi
 import pulumi_command as command
 
-from config.model import BackupsConfig, PostgresConfig
+from components.data import BackupSource
+from config.model import BackupsConfig
 from config.secrets import read_secret
 from render.backups import (
+    ENGINES,
     MINIO_ENV,
     OFFSITE_ENV,
-    POSTGRES_ENV,
     SCRIPTS_DIR,
     SECRETS_DIR,
     UNIT_PREFIX,
@@ -38,11 +39,12 @@ from render.backups import (
 from render.minio import S3_PORT as MINIO_PORT
 from render.remote import remote_script
 
-POSTGRES_PORT = 5432
-
 
 def secret_files(values: Mapping[str, Any]) -> str:
-    """The environment files that hold secrets, as the install step reads them on stdin."""
+    """The environment files that hold secrets, as the install step reads them on stdin:
+    values are accessKeyId, secretAccessKey, engine and databasePassword, minioRootKey (or
+    None) and push:<monitor> (each push URL)."""
+    engine = ENGINES[values["engine"]]
     files = {
         OFFSITE_ENV: environment_file(
             {
@@ -50,7 +52,9 @@ def secret_files(values: Mapping[str, Any]) -> str:
                 "AWS_SECRET_ACCESS_KEY": values["secretAccessKey"],
             }
         ),
-        POSTGRES_ENV: environment_file({"PGPASSWORD": values["postgresPassword"]}),
+        engine.password_file: environment_file(
+            {engine.password_variable: values["databasePassword"]}
+        ),
     }
     if values.get("minioRootKey"):
         files[MINIO_ENV] = environment_file(
@@ -74,10 +78,8 @@ class Backups(pulumi.ComponentResource):
         name: str,
         *,
         backups: BackupsConfig,
-        postgres: PostgresConfig,
         prefix: str,
-        database_host: pulumi.Input[str],
-        database_password: pulumi.Input[str],
+        database: BackupSource,
         minio_host: pulumi.Input[str] | None,
         minio_buckets: list[str],
         minio_root_key: pulumi.Input[dict[str, str]] | None,
@@ -87,10 +89,10 @@ class Backups(pulumi.ComponentResource):
         after: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`minio_*`: the MinIO to mirror (its host on Coolify's network, its buckets, its root
-        key, secret), or None and []; `push_urls`: monitor ("backup", "drill", "mirror") -> its
-        Uptime Kuma push URL (secret), empty without monitoring; `prefix`: where in the bucket
-        this stack's objects go."""
+        """`database`: the database to dump; `minio_*`: the MinIO to mirror (its host on
+        Coolify's network, its buckets, its root key, secret), or None and []; `push_urls`:
+        monitor ("backup", "drill", "mirror") -> its Uptime Kuma push URL (secret), empty
+        without monitoring; `prefix`: where in the bucket this stack's objects go."""
         super().__init__("platform:index:Backups", name, None, opts)
         offsite_config = backups.offsite
         offsite = Offsite(
@@ -102,30 +104,33 @@ class Backups(pulumi.ComponentResource):
             rclone_image=backups.rclone_image,
         )
         mirrored = minio_host is not None and bool(minio_buckets)
-        self.schedules = {job.name: job.calendar for job in jobs(backups, mirrored)}
+        self.schedules = {
+            job.name: job.calendar for job in jobs(backups, database.engine, mirrored)
+        }
 
         def install(hosts: list[str]) -> str:
-            database_uuid, minio = hosts
-            database = Database(
-                host=database_uuid,
-                port=POSTGRES_PORT,
-                user=postgres.user,
-                name=postgres.database,
-                client_image=postgres.image,
+            database_host, minio = hosts
+            target = Database(
+                engine=database.engine,
+                host=database_host,
+                port=database.port,
+                user=database.user,
+                name=database.name,
+                client_image=database.image,
             )
             return remote_script(
                 "install-backups",
                 ROOT="/",
                 BUNDLE=server_bundle(
                     backups,
-                    database,
+                    target,
                     Minio(minio, MINIO_PORT, tuple(minio_buckets)) if mirrored else None,
                     offsite,
                 ),
                 SCRIPTS_DIR=SCRIPTS_DIR,
                 UNIT_PREFIX=UNIT_PREFIX,
                 SECRETS_DIR=SECRETS_DIR,
-                PG_CLIENT_IMAGE=postgres.image,
+                DB_CLIENT_IMAGE=database.image,
                 AWS_CLI_IMAGE=backups.aws_cli_image,
                 RCLONE_IMAGE=backups.rclone_image,
                 OFFSITE_ENV=OFFSITE_ENV,
@@ -137,7 +142,8 @@ class Backups(pulumi.ComponentResource):
         secrets: dict[str, pulumi.Input[Any]] = {
             "accessKeyId": read_secret("backupAccessKeyId"),
             "secretAccessKey": read_secret("backupSecretAccessKey"),
-            "postgresPassword": database_password,
+            "engine": database.engine,
+            "databasePassword": database.password,
             "minioRootKey": minio_root_key if mirrored else None,
             **{f"push:{monitor}": url for monitor, url in push_urls.items()},
         }
@@ -146,7 +152,7 @@ class Backups(pulumi.ComponentResource):
         self.install = command.remote.Command(
             f"{name}-install",
             connection=ssh,
-            create=pulumi.Output.all(database_host, minio_host).apply(install),
+            create=pulumi.Output.all(database.host, minio_host).apply(install),
             delete=remote_script(
                 "remove-backups",
                 ROOT="/",

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 import pulumi_random as random
@@ -57,6 +57,20 @@ class Probe:
     http_path: str | None = None
 
 
+@dataclass(frozen=True)
+class BackupSource:
+    """The database the backup jobs dump: where it answers on Coolify's network, as whom (a
+    user that may create and drop the drill's scratch database), with which client image."""
+
+    engine: Literal["postgres", "mariadb"]
+    host: pulumi.Output[str]
+    port: int
+    user: str
+    name: str
+    image: str
+    password: pulumi.Output[str]  # secret
+
+
 def pool_settings(pgbouncer: PgBouncerConfig) -> PoolSettings:
     return PoolSettings(
         max_client_conn=pgbouncer.max_client_conn,
@@ -78,10 +92,7 @@ class DataServices(pulumi.ComponentResource):
     database_url: pulumi.Output[str] | None = None
     direct_url: pulumi.Output[str] | None = None
     redis_url: pulumi.Output[str] | None = None
-    # The PostgreSQL on the server, for the backup jobs: its host on Coolify's network (the
-    # database's uuid) and its password (secret).
-    postgres_host: pulumi.Output[str] | None = None
-    postgres_password: pulumi.Output[str] | None = None
+    backup_source: BackupSource | None = None  # the database on the server, for the backups
     redis_host: pulumi.Output[str] | None = None
     redis_password: pulumi.Output[str] | None = None  # secret
     # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
@@ -216,8 +227,10 @@ class DataServices(pulumi.ComponentResource):
             pulumi.Output.all(database.id, password.result).apply(direct)
         )
         self.database_url = self.direct_url
-        self.postgres_host = database.id
-        self.postgres_password = pulumi.Output.secret(password.result)
+        self.backup_source = BackupSource(
+            "postgres", database.id, POSTGRES_PORT, postgres.user, postgres.database,
+            postgres.image, pulumi.Output.secret(password.result),
+        )  # fmt: skip
         self.probes.append(Probe("PostgreSQL", database.id, POSTGRES_PORT))
         if pgbouncer is None:
             return
@@ -295,6 +308,11 @@ class DataServices(pulumi.ComponentResource):
             pulumi.Output.all(database.id, password.result).apply(url)
         )
         self.probes.append(Probe("MariaDB", database.id, MARIADB_PORT))
+        # As root: the drill creates and drops its scratch database.
+        self.backup_source = BackupSource(
+            "mariadb", database.id, MARIADB_PORT, "root", mariadb.database, mariadb.image,
+            pulumi.Output.secret(root_password.result),
+        )  # fmt: skip
 
     def _redis(self, redis: RedisConfig) -> None:
         password = _password(f"{self._name}-redis-password", self)

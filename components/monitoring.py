@@ -30,7 +30,7 @@ from render.uptime_kuma import (
 from render.yaml_text import dump_yaml
 
 # Push monitors: name -> what reports to it.
-PUSH_MONITORS = {"backup": "PostgreSQL dumps", "drill": "Restore drill", "mirror": "MinIO mirror"}
+PUSH_MONITORS = {"backup": "Database dumps", "drill": "Restore drill", "mirror": "MinIO mirror"}
 
 
 class Monitoring(pulumi.ComponentResource):

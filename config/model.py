@@ -877,11 +877,12 @@ class StackConfig(Model):
         return self
 
     def _check_backups(self) -> None:
-        if self.backups is not None and self.services.postgres is None:
+        services = self.services
+        if self.backups is not None and services.postgres is None and services.mariadb is None:
             raise config_error(
-                "backups dump services.postgres, which is not configured; add it or remove "
-                "backups (an external PostgreSQL is backed up by its provider; MariaDB dumps "
-                "are not supported yet)",
+                "backups dump services.postgres or services.mariadb, and neither is "
+                "configured; add one or remove backups (an external PostgreSQL is backed up by "
+                "its provider)",
                 at="backups",
             )
 

@@ -27,24 +27,55 @@ UNITS_DIR = "/etc/systemd/system"
 UNIT_PREFIX = "platform-backup-"
 STATE_DIR = "platform-backups"  # systemd's StateDirectory=: /var/lib/platform-backups
 OFFSITE_ENV = f"{SECRETS_DIR}/offsite.env"  # the off-site keys
-POSTGRES_ENV = f"{SECRETS_DIR}/postgres.env"  # the database password
 MINIO_ENV = f"{SECRETS_DIR}/minio.env"  # MinIO's root key, for the mirror
-TOOLS = ("aws", "pg_dump", "pg_restore", "psql", "rclone")  # links to container-tool
+# Links to container-tool: each runs in its container.
+TOOLS = ("aws", "pg_dump", "pg_restore", "psql", "mariadb", "mariadb-dump", "rclone")
 SCRATCH_DB = "restore_drill"
 
 # Unit settings are ours or generated names: no quoting, no systemd specifiers (%).
 _PLAIN = re.compile(r"[A-Za-z0-9_./:@+=,-]+")
+
+EngineName = Literal["postgres", "mariadb"]
+
+
+@dataclass(frozen=True)
+class Engine:
+    """What differs between the database engines the jobs back up."""
+
+    title: str
+    short: str  # the jobs' names start with it
+    backup_script: str
+    drill_script: str
+    drill_settings: dict[str, str]
+    password_file: str  # the environment file with the password, as its client reads it
+    password_variable: str
+
+
+ENGINES: dict[str, Engine] = {
+    "postgres": Engine(
+        "PostgreSQL", "pg", "pg-backup.sh", "pg-restore-drill.sh",
+        # The drill connects to the maintenance database to create and drop its scratch one.
+        {"PGDATABASE": "postgres", "SCRATCH_DB": SCRATCH_DB},
+        f"{SECRETS_DIR}/postgres.env", "PGPASSWORD",
+    ),
+    "mariadb": Engine(
+        "MariaDB", "mariadb", "mariadb-backup.sh", "mariadb-restore-drill.sh",
+        {"SCRATCH_DB": SCRATCH_DB},
+        f"{SECRETS_DIR}/mariadb.env", "MYSQL_PWD",
+    ),
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class Database:
     """The database to dump, as the containers on Coolify's network reach it."""
 
+    engine: EngineName
     host: str  # its Coolify uuid
     port: int
-    user: str
+    user: str  # one that may create and drop databases (the drill's scratch one)
     name: str
-    client_image: str  # the database's own image: pg_dump of the same major version
+    client_image: str  # the database's own image: a client of the same version
 
 
 @dataclass(frozen=True)
@@ -61,7 +92,7 @@ class Offsite:
     endpoint: str
     bucket: str
     region: str
-    prefix: str  # <project>/<stack>: the dumps go under <prefix>/postgres, MinIO's under /minio
+    prefix: str  # <project>/<stack>: dumps under <prefix>/<engine>, MinIO's under /minio
     client_image: str  # the AWS CLI's
     rclone_image: str
 
@@ -71,7 +102,7 @@ class Job:
     name: str  # platform-backup-<name>.service and .timer
     description: str
     script: str
-    source: Literal["postgres", "minio"]  # what it reads
+    source: Literal["database", "minio"]  # what it reads
     calendar: str | None  # None: started by hand only (no timer)
     settings: dict[str, str]
     monitor: str | None  # the push monitor it reports to: its environment file <monitor>-push.env
@@ -82,16 +113,16 @@ def _calendar(days: str | None, times: str, timezone: str) -> str:
     return " ".join(part for part in (days, f"{times}:00", timezone) if part)
 
 
-def jobs(backups: BackupsConfig, minio: bool) -> list[Job]:
+def jobs(backups: BackupsConfig, engine: EngineName, minio: bool) -> list[Job]:
     """The scheduled jobs the config asks for (times in the config's time zone); `minio`:
     whether the stack has MinIO buckets to mirror."""
-    zone = backups.timezone
+    zone, spec = backups.timezone, ENGINES[engine]
     result = [
         Job(
-            "pg-daily",
-            "Daily PostgreSQL dump to off-site storage",
-            "pg-backup.sh",
-            "postgres",
+            f"{spec.short}-daily",
+            f"Daily {spec.title} dump to off-site storage",
+            spec.backup_script,
+            "database",
             _calendar(None, backups.daily_at, zone),
             {"BACKUP_KIND": "daily", "RETENTION_DAILY_DAYS": str(backups.retention_days)},
             "backup",
@@ -101,10 +132,10 @@ def jobs(backups: BackupsConfig, minio: bool) -> list[Job]:
         hourly = backups.hourly
         result.append(
             Job(
-                "pg-hourly",
-                "Hourly PostgreSQL dump to off-site storage, in business hours",
-                "pg-backup.sh",
-                "postgres",
+                f"{spec.short}-hourly",
+                f"Hourly {spec.title} dump to off-site storage, in business hours",
+                spec.backup_script,
+                "database",
                 _calendar(
                     "Mon..Fri" if hourly.days == "weekdays" else None,
                     f"{hourly.from_hour:02d}..{hourly.to_hour:02d}:00",
@@ -117,13 +148,12 @@ def jobs(backups: BackupsConfig, minio: bool) -> list[Job]:
     drill = backups.drill
     result.append(
         Job(
-            "pg-drill",
+            f"{spec.short}-drill",
             "Restore drill: the newest dump restored into a scratch database and checked",
-            "pg-restore-drill.sh",
-            "postgres",
+            spec.drill_script,
+            "database",
             _calendar(None if drill.day == "every-day" else drill.day, drill.at, zone),
-            # The drill connects to the maintenance database to create and drop its scratch one.
-            {"PGDATABASE": "postgres", "SCRATCH_DB": SCRATCH_DB},
+            spec.drill_settings,
             "drill",
         )
     )
@@ -150,22 +180,26 @@ def push_intervals(backups: BackupsConfig, minio: bool) -> dict[str, int]:
     gap between two runs, and an hour for the run itself."""
     drill_gap = 24 if backups.drill.day == "every-day" else 7 * 24
     intervals = {"backup": 25 * HOUR, "drill": (drill_gap + 1) * HOUR}
-    if any(job.monitor == "mirror" for job in jobs(backups, minio)):
+    if minio and backups.minio is not None:
         intervals["mirror"] = 25 * HOUR
     return intervals
 
 
-# The restore for an incident, a template: `systemctl start platform-backup-pg-restore@<new
-# database>` restores the newest dump into that new database, checked like a drill, and keeps it.
-RESTORE = Job(
-    "pg-restore@",
-    "Restore the newest PostgreSQL dump into the new database %i",
-    "pg-restore-drill.sh",
-    "postgres",
-    None,
-    {"PGDATABASE": "postgres"},
-    None,
-)
+def restore_job(engine: EngineName) -> Job:
+    """The restore for an incident, a template: `systemctl start platform-backup-<pg|mariadb>-
+    restore@<new database>` restores the newest dump into that new database, checked like a
+    drill, and keeps it."""
+    spec = ENGINES[engine]
+    settings = {key: value for key, value in spec.drill_settings.items() if key != "SCRATCH_DB"}
+    return Job(
+        f"{spec.short}-restore@",
+        f"Restore the newest {spec.title} dump into the new database %i",
+        spec.drill_script,
+        "database",
+        None,
+        settings,
+        None,
+    )
 
 
 def unit_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
@@ -187,7 +221,7 @@ def _source_settings(
     job: Job, database: Database, minio: Minio | None, offsite: Offsite
 ) -> tuple[dict[str, str], str]:
     """What the job reads: its settings, and the environment file with its password."""
-    if job.source == "postgres":
+    if job.source == "database" and database.engine == "postgres":
         return {
             "PG_CLIENT_IMAGE": database.client_image,
             "AWS_CLI_IMAGE": offsite.client_image,
@@ -196,7 +230,17 @@ def _source_settings(
             "PGUSER": database.user,
             "PGDATABASE": database.name,
             "S3_PREFIX": f"{offsite.prefix}/postgres",
-        }, POSTGRES_ENV
+        }, ENGINES["postgres"].password_file
+    if job.source == "database":
+        return {
+            "MARIADB_CLIENT_IMAGE": database.client_image,
+            "AWS_CLI_IMAGE": offsite.client_image,
+            "MARIADB_HOST": database.host,
+            "MARIADB_PORT": str(database.port),
+            "MARIADB_USER": database.user,
+            "MARIADB_DATABASE": database.name,
+            "S3_PREFIX": f"{offsite.prefix}/mariadb",
+        }, ENGINES["mariadb"].password_file
     assert minio is not None  # a mirror job only with a MinIO
     return {
         "RCLONE_IMAGE": offsite.rclone_image,
@@ -291,7 +335,8 @@ def job_units(
 
 def scripts() -> dict[str, str]:
     """The scripts the jobs run: path on the server -> text."""
-    names = ["backup-lib.sh", "pg-backup.sh", "pg-restore-drill.sh", "minio-mirror.sh"]
+    names = ["backup-lib.sh", "minio-mirror.sh"]
+    names += [name for e in ENGINES.values() for name in (e.backup_script, e.drill_script)]
     files = {f"{SCRIPTS_DIR}/{name}": (SCRIPTS / name).read_text() for name in names}
     files[f"{TOOLS_DIR}/container-tool"] = (SCRIPTS / "container-tool.sh").read_text()
     return files
@@ -332,6 +377,6 @@ def server_bundle(
 ) -> str:
     """Everything the backup jobs install, but their secrets."""
     files = scripts()
-    for job in [*jobs(backups, minio is not None), RESTORE]:
+    for job in [*jobs(backups, database.engine, minio is not None), restore_job(database.engine)]:
         files.update(job_units(job, database, minio, offsite))
     return bundle(files, {f"{TOOLS_DIR}/{tool}": "container-tool" for tool in TOOLS})

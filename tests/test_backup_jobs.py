@@ -1,20 +1,15 @@
 """The backup jobs as the server gets them: systemd units checked by `systemd-analyze`, the
-install step run into a scratch root, and the installed jobs run the way systemd runs them
-(the units' environment and environment files), through the container tool, against Debian's
-PostgreSQL 15 and AWS CLI and moto's S3 server. Docker is a stand-in that checks the command
-line (no value ever in it) and runs the tool itself with only the variables it was given.
-"""
+install step run into a scratch root (tests/backup_host.py), and the installed jobs run the way
+systemd runs them (the units' environment and environment files), through the container tool,
+against Debian's PostgreSQL 15, AWS CLI and rclone and moto's S3 server."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
-import os
-import shutil
 import stat
 import subprocess
-import sys
 import tarfile
 from pathlib import Path
 from typing import Any
@@ -23,10 +18,21 @@ import pytest
 
 from components.backups import secret_files
 from config.errors import ConfigError
-from config.model import BackupsConfig
-from offline.engine import Recording, find_leaks, is_secret, reveal
+from offline.engine import Recording, find_leaks, reveal
 from render import backups as render
 from render.remote import remote_script, required_params
+from tests.backup_host import (
+    AWS_IMAGE,
+    IMAGE,
+    OFFSITE,
+    RCLONE_IMAGE,
+    STAND_IN,
+    Host,
+    backups_config,
+    installed,
+    secret_env_files,
+    verify_root,
+)
 from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, SOURCE_BUCKETS, keys, rows
 from tests.servers import SUPERUSER_PASSWORD, Postgres
 from tests.support import (
@@ -36,43 +42,7 @@ from tests.support import (
     run,
     tour_crm_config,
     with_value,
-    write,
 )
-
-OFFSITE = {"endpoint": "https://s3.eu-central-003.backblazeb2.com", "bucket": "tour-backups"}
-IMAGE = "postgres:16.4-alpine"
-AWS_IMAGE = "amazon/aws-cli:2.27.9"
-RCLONE_IMAGE = "rclone/rclone:1.67.0"
-
-DOCKER = r'''#!PYTHON
-"""Stand-in for docker: `run` as container-tool.sh calls it, and `pull`."""
-import json, os, sys
-args = sys.argv[1:]
-with open(os.environ["DOCKER_LOG"], "a") as log:
-    log.write(json.dumps(args) + "\n")
-if args[0] == "pull":
-    sys.exit(0)
-assert args[:3] == ["run", "--rm", "-i"], args
-names, options, rest = [], {}, args[3:]
-while rest[0].startswith("-"):
-    flag, value, rest = rest[0], rest[1], rest[2:]
-    if flag == "-e":
-        assert "=" not in value, f"a value in the command line: {value}"
-        names.append(value)
-    else:
-        options[flag] = value
-image, tool, tool_args = rest[0], options["--entrypoint"], rest[1:]
-expected = "host" if tool == "aws" else os.environ["EXPECTED_NETWORK"]
-assert options["--network"] == expected, options
-assert options["--volume"] == f"{os.environ['TMPDIR']}:{os.environ['TMPDIR']}", options
-env = {name: os.environ[name] for name in names if name in os.environ}
-env.update(PATH="/usr/bin:/bin", HOME=os.environ.get("HOME", "/root"))
-os.execve(f"/usr/bin/{tool}", [tool, *tool_args], env)
-'''
-
-
-def backups_config(**changes: Any) -> BackupsConfig:
-    return BackupsConfig.model_validate({"offsite": OFFSITE, **changes})
 
 
 def offsite(s3_client: Any) -> render.Offsite:
@@ -88,22 +58,14 @@ def offsite(s3_client: Any) -> render.Offsite:
 
 def database(server: Postgres) -> render.Database:
     return render.Database(
-        host="127.0.0.1", port=server.port, user="postgres", name="app", client_image=IMAGE
-    )
-
-
-def unpack(bundle: str, into: Path) -> list[str]:
-    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(bundle)), mode="r:gz") as tar:
-        tar.extractall(into, filter="tar")
-        return tar.getnames()
-
-
-# --- units and schedules, checked by systemd's own tools -----------------------------------
+        engine="postgres", host="127.0.0.1", port=server.port, user="postgres", name="app",
+        client_image=IMAGE,
+    )  # fmt: skip
 
 
 def test_the_schedules_are_what_systemd_reads() -> None:
     config = backups_config(timezone="Europe/Berlin", hourly={"days": "every-day", "toHour": 20})
-    calendars = {job.name: job.calendar for job in render.jobs(config, minio=False)}
+    calendars = {job.name: job.calendar for job in render.jobs(config, "postgres", minio=False)}
     assert calendars == {
         "pg-daily": "03:00:00 Europe/Berlin",
         "pg-hourly": "08..20:00:00 Europe/Berlin",
@@ -112,50 +74,29 @@ def test_the_schedules_are_what_systemd_reads() -> None:
     for calendar in calendars.values():
         result = run(["systemd-analyze", "calendar", calendar])
         assert result.returncode == 0, result.stderr
-    normalized = run(
-        ["systemd-analyze", "calendar", render.jobs(backups_config(), minio=False)[1].calendar]
-    )
+    hourly = render.jobs(backups_config(), "postgres", minio=False)[1]
+    normalized = run(["systemd-analyze", "calendar", str(hourly.calendar)])
     assert "Normalized form: Mon..Fri *-*-* 08..18:00:00 UTC" in normalized.stdout
 
 
 def test_no_hourly_dumps_when_hourly_is_null() -> None:
-    assert [job.name for job in render.jobs(backups_config(hourly=None), minio=False)] == [
-        "pg-daily",
-        "pg-drill",
-    ]
+    found = render.jobs(backups_config(hourly=None), "postgres", minio=False)
+    assert [job.name for job in found] == ["pg-daily", "pg-drill"]
 
 
 def test_the_units_pass_systemd_analyze_verify(tmp_path: Path, source: Postgres) -> None:
-    root = tmp_path / "root"
-    # systemd's own units (timers.target, ...), where --root makes it look for them.
-    shutil.copytree("/usr/lib/systemd/system", root / "usr/lib/systemd/system", symlinks=True)
-    # Docker's unit, as the server has it once Coolify has installed Docker.
-    dockerd = write(root / "usr/bin/dockerd", "#!/bin/sh\n")
-    dockerd.chmod(0o755)
-    write(root / "usr/lib/systemd/system/docker.service", "[Service]\nExecStart=/usr/bin/dockerd\n")
-    bundle = render.server_bundle(backups_config(), database(source), None, _OFFSITE_STAND_IN)
-    names = unpack(bundle, root)
-    units = [str(root / name) for name in names if name.startswith("etc/systemd/system/")]
+    bundle = render.server_bundle(backups_config(), database(source), None, STAND_IN)
+    units = verify_root(tmp_path, bundle)
     assert len(units) == 7  # three jobs with their timers, and the restore template
-    result = run(["systemd-analyze", "verify", "--man=no", f"--root={root}", *units])
+    result = run(["systemd-analyze", "verify", "--man=no", f"--root={tmp_path}", *units])
     assert (result.returncode, result.stderr) == (0, "")
-
-
-_OFFSITE_STAND_IN = render.Offsite(
-    endpoint=OFFSITE["endpoint"],
-    bucket=OFFSITE["bucket"],
-    region="eu-central-003",
-    prefix="platform/production",
-    client_image=AWS_IMAGE,
-    rclone_image=RCLONE_IMAGE,
-)
 
 
 def test_a_unit_setting_that_would_need_quoting_is_refused() -> None:
     with pytest.raises(ValueError, match="S3_PREFIX"):
         render.job_units(
-            render.jobs(backups_config(), minio=False)[0],
-            render.Database("db", 5432, "app", "app", IMAGE),
+            render.jobs(backups_config(), "postgres", minio=False)[0],
+            render.Database("postgres", "db", 5432, "app", "app", IMAGE),
             None,
             render.Offsite("https://s3.example.com", "b", "r", "a b%", AWS_IMAGE, RCLONE_IMAGE),
         )
@@ -164,10 +105,8 @@ def test_a_unit_setting_that_would_need_quoting_is_refused() -> None:
 
 
 def test_the_bundle_is_the_same_bytes_every_time(source: Postgres) -> None:
-    first = render.server_bundle(backups_config(), database(source), None, _OFFSITE_STAND_IN)
-    assert (
-        render.server_bundle(backups_config(), database(source), None, _OFFSITE_STAND_IN) == first
-    )
+    first = render.server_bundle(backups_config(), database(source), None, STAND_IN)
+    assert render.server_bundle(backups_config(), database(source), None, STAND_IN) == first
     with tarfile.open(fileobj=io.BytesIO(base64.b64decode(first)), mode="r:gz") as tar:
         members = {member.name: member for member in tar.getmembers()}
     assert members["opt/platform-backups/pg-backup.sh"].mode == 0o755
@@ -191,96 +130,6 @@ def test_the_scripts_pass_shellcheck(name: str, tmp_path: Path) -> None:
 # --- installed into a scratch root, then run as systemd runs them --------------------------
 
 
-class Host:
-    """A scratch root the install step writes into, with stand-ins for docker and systemctl."""
-
-    def __init__(self, tmp_path: Path) -> None:
-        self.root = tmp_path / "root"
-        self.bin = tmp_path / "bin"
-        self.state = tmp_path / "state"
-        for folder in (self.root, self.bin, self.state):
-            folder.mkdir()
-        docker = self.bin / "docker"
-        docker.write_text(DOCKER.replace("PYTHON", sys.executable))
-        docker.chmod(0o755)
-        systemctl = self.bin / "systemctl"
-        systemctl.write_text(f'#!/bin/sh\necho "$*" >> {self.state}/systemctl.log\n')
-        systemctl.chmod(0o755)
-        self.docker_log = self.state / "docker.jsonl"
-
-    def env(self, **extra: str) -> dict[str, str]:
-        return {
-            "PATH": f"{self.bin}:/usr/bin:/bin",
-            "HOME": os.environ.get("HOME", "/root"),
-            "DOCKER_LOG": str(self.docker_log),
-            "EXPECTED_NETWORK": "coolify",
-            "TMPDIR": str(self.state),
-            **extra,
-        }
-
-    def install(
-        self, bundle: str, stdin: str, s3_client: Any, bucket: str = BUCKET
-    ) -> subprocess.CompletedProcess[str]:
-        script = remote_script(
-            "install-backups",
-            ROOT=str(self.root),
-            BUNDLE=bundle,
-            SCRIPTS_DIR=render.SCRIPTS_DIR,
-            UNIT_PREFIX=render.UNIT_PREFIX,
-            SECRETS_DIR=render.SECRETS_DIR,
-            PG_CLIENT_IMAGE=IMAGE,
-            AWS_CLI_IMAGE=AWS_IMAGE,
-            RCLONE_IMAGE=RCLONE_IMAGE,
-            OFFSITE_ENV=render.OFFSITE_ENV,
-            S3_ENDPOINT=s3_client.meta.endpoint_url,
-            S3_BUCKET=bucket,
-            S3_REGION="us-east-1",
-        )
-        return subprocess.run(
-            ["bash", "-c", script], input=stdin, env=self.env(), capture_output=True,
-            text=True, timeout=120, check=False,
-        )  # fmt: skip
-
-    def systemctl(self) -> list[str]:
-        log = self.state / "systemctl.log"
-        return log.read_text().splitlines() if log.exists() else []
-
-    def unit_environment(self, unit: str, instance: str) -> dict[str, str]:
-        """The environment systemd gives the unit's command: its Environment= settings (%i:
-        the instance), then its EnvironmentFile=s (optional with "-")."""
-        env: dict[str, str] = {}
-        for line in (self.root / f"etc/systemd/system/{unit}").read_text().splitlines():
-            key, _, value = line.partition("=")
-            if key == "Environment":
-                name, _, setting = value.partition("=")
-                env[name] = setting.replace("%i", instance)
-            elif key == "EnvironmentFile":
-                path = self.root / value.removeprefix("-").lstrip("/")
-                if not path.exists() and value.startswith("-"):
-                    continue
-                for entry in path.read_text().splitlines():
-                    name, _, setting = entry.partition("=")
-                    env[name] = setting
-        return env
-
-    def run_job(
-        self, job: str, instance: str = "", **overrides: str
-    ) -> subprocess.CompletedProcess[str]:
-        unit = f"{render.UNIT_PREFIX}{job}.service"
-        env = self.unit_environment(unit, instance)
-        exec_start = next(
-            line.split("=", 1)[1]
-            for line in (self.root / f"etc/systemd/system/{unit}").read_text().splitlines()
-            if line.startswith("ExecStart=")
-        )
-        env.update(self.env(), **overrides)
-        env["PATH"] = f"{self.root}{render.TOOLS_DIR}:{env['PATH']}"
-        return subprocess.run(
-            [str(self.root / exec_start.lstrip("/"))], env=env, capture_output=True, text=True,
-            timeout=180, check=False,
-        )  # fmt: skip
-
-
 @pytest.fixture
 def host(tmp_path: Path) -> Host:
     return Host(tmp_path)
@@ -294,7 +143,8 @@ def stdin_for(
     values: dict[str, Any] = {
         "accessKeyId": ACCESS_KEY,
         "secretAccessKey": secret_key,
-        "postgresPassword": SUPERUSER_PASSWORD,
+        "engine": "postgres",
+        "databasePassword": SUPERUSER_PASSWORD,
         "minioRootKey": minio_root_key,
     }
     if push_url is not None:
@@ -381,7 +231,7 @@ def test_a_broken_backup_alerts(
     url, received = monitor
     bundle = render.server_bundle(backups_config(), database(source), None, offsite(s3))
     assert host.install(bundle, stdin_for(url), s3).returncode == 0
-    postgres_env = host.root / render.POSTGRES_ENV.lstrip("/")
+    postgres_env = host.root / render.ENGINES["postgres"].password_file.lstrip("/")
     postgres_env.write_text("PGPASSWORD=not-the-password\n")
     result = host.run_job("pg-hourly")
     assert result.returncode != 0
@@ -472,19 +322,6 @@ def with_backups(**backups: Any) -> dict[str, Any]:
 
 def evaluate_backups(values: dict[str, Any], secrets: dict[str, str] = KEYS) -> Recording:
     return evaluate_config(values, extra=secrets, secret_keys=list(secrets))
-
-
-def installed(recording: Recording) -> dict[str, str]:
-    """The install step's parameters (NAME=value lines on top of its script)."""
-    lines = reveal(recording.named("backups-install").inputs["create"]).splitlines()[1:]
-    return dict(line.split("=", 1) for line in lines if "=" in line and line[0].isupper())
-
-
-def secret_env_files(recording: Recording) -> dict[str, str]:
-    stdin = recording.named("backups-install").inputs["stdin"]
-    assert is_secret(stdin)
-    with tarfile.open(fileobj=io.BytesIO(base64.b64decode(reveal(stdin))), mode="r:gz") as tar:
-        return {m.name: tar.extractfile(m).read().decode() for m in tar.getmembers()}  # type: ignore[union-attr]
 
 
 def test_production_declares_the_backup_jobs() -> None:

@@ -46,17 +46,17 @@ newest() {  # newest <prefix> <extension>: the newest <time><extension> below it
     | awk -F/ '{ print $NF "\t" $0 }' | sort | tail -n 1 | cut -f 2
 }
 
-check_manifest() {  # check_manifest <manifest> <identifier regex> <dump>: the restored copy
+check_manifest() {  # check_manifest <manifest> <table name regex> <dump>: the restored copy
   # Calls the script's own `count_tables` and `count_rows <table>`, and its `fail`; sets
-  # `tables` to the table count. A table name from the manifest goes into SQL: only a (quoted)
-  # schema.table pair is accepted.
+  # `tables` to the table count. A table name from the manifest goes into SQL: only one that
+  # matches the regex (quoted identifiers) is accepted.
   local manifest=$1 identifier=$2 key=$3 expected kind table rows restored
   tables=$(count_tables)
   expected=$(awk -F '\t' '$1 == "tables" { print $2 }' "$manifest")
   [ "$tables" = "$expected" ] || fail "$key restored $tables tables, the dump had $expected"
   while IFS=$'\t' read -r kind table rows; do
     [ "$kind" = rows ] || continue
-    grep -qxE "$identifier\\.$identifier" <<<"$table" || fail "the manifest names no table: $table"
+    grep -qxE "$identifier" <<<"$table" || fail "the manifest names no table: $table"
     [[ "$rows" =~ ^[0-9]+$ ]] || fail "the manifest gives no row count for $table"
     restored=$(count_rows "$table")
     [ "$restored" = "$rows" ] || fail "$table has $restored rows restored, $rows at dump time"

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# Runs the tool this link is named after (aws, pg_dump, pg_restore, psql or rclone) in its
-# pinned container, so the host needs nothing but Docker: the PostgreSQL tools from the
-# database's own image on Coolify's network (where the database's hostname is its Coolify
-# uuid), the AWS CLI from its image, rclone on Coolify's network too (to reach MinIO). Docker copies each variable named by `-e NAME` from this environment, so
+# Runs the tool this link is named after (aws, pg_dump, pg_restore, psql, mariadb,
+# mariadb-dump or rclone) in its pinned container, so the host needs nothing but Docker: the
+# database's tools from the database's own image on Coolify's network (where the database's
+# hostname is its Coolify uuid), the AWS CLI from its image, rclone on Coolify's network too
+# (to reach MinIO). Docker copies each variable named by `-e NAME` from this environment, so
 # no value (and no secret) is ever part of a command line. $TMPDIR is mounted at its own path:
 # the scripts keep their files there.
 #
-# Environment: PG_CLIENT_IMAGE AWS_CLI_IMAGE RCLONE_IMAGE DOCKER_NETWORK TMPDIR, and the
-# tools' own.
+# Environment: PG_CLIENT_IMAGE MARIADB_CLIENT_IMAGE AWS_CLI_IMAGE RCLONE_IMAGE DOCKER_NETWORK
+# TMPDIR, and the tools' own.
 set -euo pipefail
 
 tool=$(basename "$0")
@@ -22,6 +23,11 @@ case "$tool" in
     image=${PG_CLIENT_IMAGE:?}
     network=${DOCKER_NETWORK:?}
     names=(PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGOPTIONS)
+    ;;
+  mariadb | mariadb-dump)
+    image=${MARIADB_CLIENT_IMAGE:?}
+    network=${DOCKER_NETWORK:?}
+    names=(MYSQL_PWD)  # host, port and user are arguments; the password is read from here
     ;;
   rclone)
     image=${RCLONE_IMAGE:?}

@@ -3,13 +3,13 @@
 # replaced, the timers of jobs no longer configured are stopped and removed.
 #
 # Parameters: ROOT (/, but for the tests), BUNDLE (base64 tar.gz, paths from /), SCRIPTS_DIR
-# (where it puts the scripts), UNIT_PREFIX, SECRETS_DIR, PG_CLIENT_IMAGE, AWS_CLI_IMAGE and
+# (where it puts the scripts), UNIT_PREFIX, SECRETS_DIR, DB_CLIENT_IMAGE, AWS_CLI_IMAGE and
 # RCLONE_IMAGE (the containers the jobs run their tools in), OFFSITE_ENV (the environment file with the off-site
 # keys), S3_ENDPOINT, S3_BUCKET, S3_REGION.
 # stdin: a base64 tar.gz of the environment files that hold secrets, for SECRETS_DIR.
 set -euo pipefail
 : "${ROOT:?} ${BUNDLE:?} ${SCRIPTS_DIR:?} ${UNIT_PREFIX:?} ${SECRETS_DIR:?}"
-: "${PG_CLIENT_IMAGE:?} ${AWS_CLI_IMAGE:?} ${RCLONE_IMAGE:?}"
+: "${DB_CLIENT_IMAGE:?} ${AWS_CLI_IMAGE:?} ${RCLONE_IMAGE:?}"
 : "${OFFSITE_ENV:?} ${S3_ENDPOINT:?} ${S3_BUCKET:?} ${S3_REGION:?}"
 units=${ROOT%/}/etc/systemd/system
 secrets=${ROOT%/}$SECRETS_DIR
@@ -35,7 +35,7 @@ done
 # Files only in the bundle: existing directories keep their owner and mode.
 (umask 022 && tar -xzf "$bundle" -C "$ROOT" --no-same-owner --no-overwrite-dir)
 # Pulled now, so a job never waits for (or fails on) a registry at 03:00.
-docker pull --quiet "$PG_CLIENT_IMAGE" >/dev/null
+docker pull --quiet "$DB_CLIENT_IMAGE" >/dev/null
 docker pull --quiet "$AWS_CLI_IMAGE" >/dev/null
 docker pull --quiet "$RCLONE_IMAGE" >/dev/null
 

@@ -51,7 +51,8 @@ count_tables() {
     WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
 }
 count_rows() { sql -d "$target" -c "SELECT count(*) FROM $1"; }
-check_manifest "$work/manifest" '("([^"]|"")+"|[a-z_][a-z0-9_$]*)' "$key"
+identifier='("([^"]|"")+"|[a-z_][a-z0-9_$]*)'
+check_manifest "$work/manifest" "$identifier\.$identifier" "$key"  # schema.table
 
 echo "restore drill ok: $key, $tables tables, row counts match"
 report up "drill ok ${key##*/}"
