@@ -53,6 +53,7 @@ coolify_project = CoolifyProject(
     connection=coolify.connection,
     project_name=project,
     environment_name=stack,
+    disk_alert_percent=config.coolify.disk_alert_percent,
     ready=coolify.ready,
 )
 placement = {

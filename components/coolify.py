@@ -170,7 +170,8 @@ class CoolifyInstall(pulumi.ComponentResource):
 
 
 class CoolifyProject(pulumi.ComponentResource):
-    """The stack's Coolify project and environment, where its databases, services and apps go."""
+    """The stack's Coolify project and environment, where its databases, services and apps go,
+    and the settings of the server they run on (its disk-usage alert)."""
 
     server_uuid: pulumi.Output[str]  # Coolify's own server, where resources are placed
     project_uuid: pulumi.Output[str]
@@ -183,6 +184,7 @@ class CoolifyProject(pulumi.ComponentResource):
         connection: Connection,
         project_name: str,
         environment_name: str,
+        disk_alert_percent: int,
         ready: pulumi.Resource,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -204,6 +206,7 @@ class CoolifyProject(pulumi.ComponentResource):
         server = Server(
             f"{name}-server",
             connection=connection,
+            settings={"server_disk_usage_notification_threshold": disk_alert_percent},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[ready]),
         )
         self.server_uuid = server.id

@@ -259,6 +259,13 @@ class CoolifyConfig(Model):
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
         description="the root user's e-mail; default admin@<domain>; its domain must have DNS",
     )
+    disk_alert_percent: int = Field(
+        85,
+        ge=1,
+        le=100,
+        description="Coolify notifies when the server's disk is fuller than this (the master "
+        "plan's critical level); its channels are set in the dashboard",
+    )
     docker_address_pool: PrivateIPv4Cidr = Field(
         "172.16.0.0/12",
         description="private range Docker takes container networks from; must not overlap "

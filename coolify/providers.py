@@ -150,7 +150,8 @@ class EnvironmentProvider(CoolifyProvider):
 
 class ServerProvider(CoolifyProvider):
     """The server Coolify itself runs on ("localhost"): looked up, never created or deleted.
-    Inputs: connection, name. Its uuid is random per install, so it is found by name."""
+    Inputs: connection, name, settings (server fields a PATCH sets, e.g. the disk-usage
+    notification threshold). Its uuid is random per install, so it is found by name."""
 
     replace_on = frozenset({"name"})
 
@@ -159,20 +160,29 @@ class ServerProvider(CoolifyProvider):
             servers = coolify.get("/servers")
         return next((s["uuid"] for s in servers if s["name"] == props["name"]), None)
 
+    def _apply(self, uuid: str, props: dict[str, Any], fields: Iterable[str]) -> None:
+        body = {field: props["settings"][field] for field in fields}
+        if body:
+            with self.client(props) as coolify:
+                coolify.patch(f"/servers/{uuid}", body)
+
     def create(self, props: dict[str, Any]) -> CreateResult:
         uuid = self._find(props)
         if uuid is None:
             raise CoolifyError(f"Coolify has no server named {props['name']!r}")
+        self._apply(uuid, props, props.get("settings") or {})
         return CreateResult(uuid, self.outputs(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         return ReadResult(id_ if self._find(props) == id_ else None, props)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        settings = news.get("settings") or {}
+        self._apply(id_, news, self.changed(olds.get("settings") or {}, settings, settings))
         return UpdateResult(self.outputs(news))
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
-        """Coolify's own server stays."""
+        """Coolify's own server stays (and keeps its settings)."""
 
 
 class PlacedResourceProvider(CoolifyProvider):

@@ -109,9 +109,11 @@ class Server(_CoolifyResource, module="coolify", name="Server"):
         *,
         connection: Connection,
         server_name: str = "localhost",
+        settings: dict[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__(name, connection, {"name": server_name}, opts)
+        props = {"name": server_name, "settings": settings or {}}
+        super().__init__(name, connection, props, opts)
 
 
 class Database(_PropsResource, module="coolify", name="Database"):

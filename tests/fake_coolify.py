@@ -118,12 +118,20 @@ def _app_create(path: str, extra: set[str], required: set[str], base64: set[str]
     )
 
 
+# The allow-list of ServersController::update_server (4.3.10).
+SERVER_SETTINGS = frozenset({
+    "name", "description", "ip", "port", "user", "private_key_uuid", "is_build_server",
+    "instant_validate", "proxy_type", "concurrent_builds", "dynamic_timeout",
+    "deployment_queue_limit", "server_disk_usage_notification_threshold",
+    "server_disk_usage_check_frequency", "connection_timeout",
+})  # fmt: skip
 DELETE_FLAGS = frozenset(
     {"delete_configurations", "delete_volumes", "docker_cleanup", "delete_connected_networks"}
 )
 ROUTES = [
     Route("GET", "/version", "version"),
     Route("GET", "/servers", "list_servers"),
+    Route("PATCH", "/servers/{uuid}", "update_server", Body(SERVER_SETTINGS)),
     Route("GET", "/projects", "list_projects"),
     Route("POST", "/projects", "create_project", Body(frozenset({"name", "description"}), frozenset({"name"}))),
     Route("GET", "/projects/{uuid}", "get_project"),
@@ -225,6 +233,7 @@ class FakeCoolify:
     deleted: dict[str, dict[str, str]] = field(default_factory=dict)  # uuid -> delete query flags
     deploy_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     server_uuid: str = field(default_factory=_new_uuid)
+    server_settings: dict[str, Any] = field(default_factory=dict)
     url: str = ""
     _injected: list[Injected] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -314,6 +323,23 @@ class FakeCoolify:
     def list_servers(self, *_: Any) -> tuple[int, Any]:
         return 200, [{"uuid": self.server_uuid, "name": "localhost", "ip": "host.docker.internal",
                       "is_reachable": True, "is_usable": True}]  # fmt: skip
+
+    def update_server(self, _: Route, body: dict[str, Any], __: Any, uuid: str) -> tuple[int, Any]:
+        if uuid != self.server_uuid:
+            raise Reply(404, {"message": "Server not found."})
+        threshold = body.get("server_disk_usage_notification_threshold")
+        if threshold is not None and not (isinstance(threshold, int) and 1 <= threshold <= 100):
+            raise Reply(
+                422,
+                {
+                    "message": "Validation failed.",
+                    "errors": {
+                        "server_disk_usage_notification_threshold": ["must be between 1 and 100."]
+                    },
+                },
+            )
+        self.server_settings.update(body)
+        return 201, {"uuid": uuid}
 
     def list_projects(self, *_: Any) -> tuple[int, Any]:
         return 200, [self._project_view(p, with_envs=False) for p in self.projects.values()]

@@ -231,3 +231,8 @@ def test_a_key_of_another_certificate_is_refused(
 
 def test_no_certificate_on_stdin_is_refused(tmp_path: Path) -> None:
     assert install_certificate(tmp_path, "")[0] == 1
+
+
+def test_coolifys_disk_alert_is_set_on_its_server() -> None:
+    server = production().named("coolify-project-server")
+    assert server.inputs["settings"] == {"server_disk_usage_notification_threshold": 85}

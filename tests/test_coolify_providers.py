@@ -586,3 +586,24 @@ def test_the_server_is_looked_up_by_name_and_never_deleted(
     assert [m for m, *_ in fake.requests if m == "DELETE"] == []
     with pytest.raises(CoolifyError, match="no server named 'build-box'"):
         provider.create({**props, "name": "build-box"})
+
+
+def test_the_servers_disk_alert_threshold_is_set_and_follows_the_config(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    provider = ServerProvider()
+    props = {"connection": connection, "name": "localhost",
+             "settings": {"server_disk_usage_notification_threshold": 85}}  # fmt: skip
+    found = provider.create(props)
+    assert fake.server_settings == {"server_disk_usage_notification_threshold": 85}
+    patches = lambda: [r for r in fake.requests if r[0] == "PATCH"]  # noqa: E731
+    provider.update(found.id, props, props)  # unchanged: nothing sent
+    assert len(patches()) == 1
+    changed = {**props, "settings": {"server_disk_usage_notification_threshold": 70}}
+    provider.update(found.id, props, changed)
+    assert fake.server_settings == {"server_disk_usage_notification_threshold": 70}
+    assert len(patches()) == 2
+    with pytest.raises(CoolifyError, match="between 1 and 100"):
+        provider.update(
+            found.id, props, {**props, "settings": {"server_disk_usage_notification_threshold": 0}}
+        )
