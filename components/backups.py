@@ -104,6 +104,13 @@ class Backups(pulumi.ComponentResource):
             rclone_image=backups.rclone_image,
         )
         mirrored = minio_host is not None and bool(minio_buckets)
+        # Where the jobs live on the server: both steps take it.
+        layout = {
+            "ROOT": "/",
+            "SCRIPTS_DIR": SCRIPTS_DIR,
+            "UNIT_PREFIX": UNIT_PREFIX,
+            "SECRETS_DIR": SECRETS_DIR,
+        }
         self.schedules = {
             job.name: job.calendar for job in jobs(backups, database.engine, mirrored)
         }
@@ -120,16 +127,13 @@ class Backups(pulumi.ComponentResource):
             )
             return remote_script(
                 "install-backups",
-                ROOT="/",
+                **layout,
                 BUNDLE=server_bundle(
                     backups,
                     target,
                     Minio(minio, MINIO_PORT, tuple(minio_buckets)) if mirrored else None,
                     offsite,
                 ),
-                SCRIPTS_DIR=SCRIPTS_DIR,
-                UNIT_PREFIX=UNIT_PREFIX,
-                SECRETS_DIR=SECRETS_DIR,
                 DB_CLIENT_IMAGE=database.image,
                 AWS_CLI_IMAGE=backups.aws_cli_image,
                 RCLONE_IMAGE=backups.rclone_image,
@@ -153,13 +157,7 @@ class Backups(pulumi.ComponentResource):
             f"{name}-install",
             connection=ssh,
             create=pulumi.Output.all(database.host, minio_host).apply(install),
-            delete=remote_script(
-                "remove-backups",
-                ROOT="/",
-                SCRIPTS_DIR=SCRIPTS_DIR,
-                UNIT_PREFIX=UNIT_PREFIX,
-                SECRETS_DIR=SECRETS_DIR,
-            ),
+            delete=remote_script("remove-backups", **layout),
             stdin=stdin,
             # The output never holds a secret, but stdin does: keep both out of the logs.
             logging=command.remote.Logging.NONE,

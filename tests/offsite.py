@@ -5,9 +5,12 @@ fixtures available to every test module."""
 from __future__ import annotations
 
 import http.server
+import os
+import subprocess
 import threading
 import urllib.parse
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import boto3
@@ -15,6 +18,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from render.postgres import postgres_settings, postgresql_conf
+from render.remote import SCRIPTS
 from tests.servers import Postgres, running_postgres
 
 BUCKET = "platform-backups"
@@ -119,3 +123,34 @@ def buckets(s3: Any) -> Iterator[Any]:
         for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
             s3.delete_object(Bucket=bucket, Key=item["Key"])
         s3.delete_bucket(Bucket=bucket)
+
+
+def stamp(when: datetime) -> str:
+    """The time in a dump's name."""
+    return when.strftime("%Y%m%dT%H%M%SZ")
+
+
+def offsite_env(s3: Any, prefix: str) -> dict[str, str]:
+    """What every backup script needs: a PATH to Debian's tools, and the bucket with its key."""
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/root"),
+        "S3_ENDPOINT": s3.meta.endpoint_url,
+        "S3_BUCKET": BUCKET,
+        "S3_PREFIX": prefix,
+        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
+        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+
+
+def run_script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """render/scripts/<name>.sh with only `env`."""
+    return subprocess.run(
+        ["bash", str(SCRIPTS / f"{name}.sh")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -29,7 +29,7 @@ from tests.backup_host import (
     STAND_IN,
     Host,
     backups_config,
-    installed,
+    bundle_file,
     secret_env_files,
     verify_root,
 )
@@ -342,12 +342,7 @@ def test_production_declares_the_backup_jobs() -> None:
         "pg-drill": "Sun 05:00:00 UTC",
         "minio-mirror": "04:00:00 UTC",
     }
-    with tarfile.open(
-        fileobj=io.BytesIO(base64.b64decode(installed(recording)["BUNDLE"])), mode="r:gz"
-    ) as tar:
-        unit = tar.extractfile("etc/systemd/system/platform-backup-pg-daily.service")
-        assert unit is not None
-        text = unit.read().decode()
+    text = bundle_file(recording, "etc/systemd/system/platform-backup-pg-daily.service")
     assert f"Environment=PGHOST={database.id}\n" in text
     assert "Environment=S3_PREFIX=platform/production/postgres\n" in text
     assert "Environment=AWS_DEFAULT_REGION=eu-central-003\n" in text
@@ -355,12 +350,7 @@ def test_production_declares_the_backup_jobs() -> None:
 
 def test_production_mirrors_its_minio_buckets() -> None:
     recording = evaluate_stack("production")
-    with tarfile.open(
-        fileobj=io.BytesIO(base64.b64decode(installed(recording)["BUNDLE"])), mode="r:gz"
-    ) as tar:
-        unit = tar.extractfile("etc/systemd/system/platform-backup-minio-mirror.service")
-        assert unit is not None
-        text = unit.read().decode()
+    text = bundle_file(recording, "etc/systemd/system/platform-backup-minio-mirror.service")
     minio = recording.named("data-minio").id
     assert "Environment=MINIO_BUCKETS=tour-images,documents\n" in text
     assert f"Environment=RCLONE_CONFIG_MINIO_ENDPOINT=http://minio-{minio}:9000\n" in text

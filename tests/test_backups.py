@@ -5,7 +5,6 @@ client tools, the AWS CLI, and moto's S3 server on loopback. Dump -> upload -> r
 
 from __future__ import annotations
 
-import os
 import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,45 +13,32 @@ from typing import Any
 import pytest
 
 from render.remote import SCRIPTS
-from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, SOURCE_BUCKETS, keys, rows
+from tests.offsite import (
+    BUCKET,
+    SECRET_KEY,
+    SOURCE_BUCKETS,
+    keys,
+    offsite_env,
+    rows,
+    run_script,
+    stamp,
+)
 from tests.servers import SUPERUSER_PASSWORD, Postgres
 
 PREFIX = "production/postgres"
 NOW = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
 
 
-def stamp(when: datetime) -> str:
-    return when.strftime("%Y%m%dT%H%M%SZ")
-
-
 def environment(source: Postgres, s3: Any, **extra: str) -> dict[str, str]:
     return {
-        "PATH": "/usr/bin:/bin",  # Debian's aws and PostgreSQL clients
-        "HOME": os.environ.get("HOME", "/root"),
+        **offsite_env(s3, PREFIX),
         "PGHOST": "127.0.0.1",
         "PGPORT": str(source.port),
         "PGUSER": "postgres",
         "PGPASSWORD": SUPERUSER_PASSWORD,
         "PGDATABASE": "app",
-        "S3_ENDPOINT": s3.meta.endpoint_url,
-        "S3_BUCKET": BUCKET,
-        "S3_PREFIX": PREFIX,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
         **extra,
     }
-
-
-def run_script(name: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", str(SCRIPTS / f"{name}.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def backup(source: Postgres, s3: Any, kind: str = "daily", **extra: str) -> Any:
@@ -224,11 +210,8 @@ def mirror(s3: Any, today: datetime, **extra: str) -> subprocess.CompletedProces
     return run_script(
         "minio-mirror",
         {
-            "PATH": "/usr/bin:/bin",
-            "HOME": os.environ.get("HOME", "/root"),
+            **offsite_env(s3, MIRROR_PREFIX),
             "MINIO_BUCKETS": ",".join(SOURCE_BUCKETS),
-            "S3_BUCKET": BUCKET,
-            "S3_PREFIX": MIRROR_PREFIX,
             "TODAY": today.strftime("%Y%m%d"),
             "RCLONE_CONFIG_MINIO_TYPE": "s3",
             "RCLONE_CONFIG_MINIO_PROVIDER": "Minio",
@@ -241,8 +224,6 @@ def mirror(s3: Any, today: datetime, **extra: str) -> subprocess.CompletedProces
             "RCLONE_CONFIG_OFFSITE_ENDPOINT": endpoint,
             "RCLONE_CONFIG_OFFSITE_REGION": "us-east-1",
             "RCLONE_CONFIG_OFFSITE_NO_CHECK_BUCKET": "true",
-            "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             **extra,
         },
     )

@@ -4,7 +4,6 @@ client tools, the AWS CLI, and moto's S3 server on loopback (the OrbitFlow guide
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -28,17 +27,13 @@ from tests.backup_host import (
     secret_env_files,
     verify_root,
 )
-from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys
+from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys, offsite_env, run_script, stamp
 from tests.servers import running_mariadb
 from tests.support import evaluate_stack, run
 
 PASSWORD = "MariadbRootPassword0123456789abcdef"  # the generator's alphabet
 PREFIX = "production/mariadb"
 NOW = datetime(2026, 11, 22, 3, 0, 0, tzinfo=UTC)
-
-
-def stamp(when: datetime) -> str:
-    return when.strftime("%Y%m%dT%H%M%SZ")
 
 
 @pytest.fixture(scope="module")
@@ -61,35 +56,23 @@ def mariadb() -> Iterator[tuple[int, Path]]:
         yield port, socket_path
 
 
-def run_script(name: str, port: int, s3: Any, **extra: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        "PATH": "/usr/bin:/bin",
-        "HOME": os.environ.get("HOME", "/root"),
-        "MARIADB_HOST": "127.0.0.1",
-        "MARIADB_PORT": str(port),
-        "MARIADB_USER": "admin",
-        "MYSQL_PWD": PASSWORD,
-        "MARIADB_DATABASE": "orbitflow",
-        "S3_ENDPOINT": s3.meta.endpoint_url,
-        "S3_BUCKET": BUCKET,
-        "S3_PREFIX": PREFIX,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        **extra,
-    }
-    return subprocess.run(
-        ["bash", str(SCRIPTS / f"{name}.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+def mariadb_script(name: str, port: int, s3: Any, **extra: str) -> subprocess.CompletedProcess[str]:
+    return run_script(
+        name,
+        {
+            **offsite_env(s3, PREFIX),
+            "MARIADB_HOST": "127.0.0.1",
+            "MARIADB_PORT": str(port),
+            "MARIADB_USER": "admin",
+            "MYSQL_PWD": PASSWORD,
+            "MARIADB_DATABASE": "orbitflow",
+            **extra,
+        },
     )
 
 
 def backup(port: int, s3: Any, kind: str = "daily", **extra: str) -> Any:
-    return run_script("mariadb-backup", port, s3, BACKUP_KIND=kind, NOW=stamp(NOW), **extra)
+    return mariadb_script("mariadb-backup", port, s3, BACKUP_KIND=kind, NOW=stamp(NOW), **extra)
 
 
 def rows(socket_path: Path, database: str) -> list[str]:
@@ -133,14 +116,14 @@ def test_the_drill_restores_and_drops_and_an_incident_restore_equals_the_source(
     port, socket_path = mariadb
     url, received = monitor
     assert backup(port, s3).returncode == 0
-    drill = run_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
+    drill = mariadb_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
     assert drill.returncode == 0, drill.stderr
     assert f"restore drill ok: {PREFIX}/daily/{stamp(NOW)}.sql.gz, 2 tables" in drill.stdout
     databases = run(["mariadb", f"--socket={socket_path}", "-N", "-e", "SHOW DATABASES"])
     assert "restore_drill" not in databases.stdout.split()
     assert [r["status"] for r in received] == ["up"]
 
-    restore = run_script("mariadb-restore-drill", port, s3, RESTORE_INTO="orbitflow_restored")
+    restore = mariadb_script("mariadb-restore-drill", port, s3, RESTORE_INTO="orbitflow_restored")
     assert restore.returncode == 0, restore.stderr
     assert rows(socket_path, "orbitflow_restored") == rows(socket_path, "orbitflow")
     run(["mariadb", f"--socket={socket_path}", "-e", "DROP DATABASE orbitflow_restored"])
@@ -155,14 +138,14 @@ def test_a_corrupted_dump_or_a_mismatch_fails_the_drill_loudly(
     key = f"{PREFIX}/daily/{stamp(NOW)}"
     manifest = s3.get_object(Bucket=BUCKET, Key=f"{key}.manifest")["Body"].read().decode()
     s3.put_object(Bucket=BUCKET, Key=f"{key}.manifest", Body=manifest.replace("3000", "2999"))
-    mismatch = run_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
+    mismatch = mariadb_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
     assert mismatch.returncode == 1
     assert "`contacts` has 3000 rows restored, 2999 at dump time" in mismatch.stderr
 
     newer = f"{PREFIX}/hourly/{stamp(NOW + timedelta(hours=1))}"
     s3.put_object(Bucket=BUCKET, Key=f"{newer}.sql.gz", Body=b"\x1f\x8b garbage")
     s3.put_object(Bucket=BUCKET, Key=f"{newer}.manifest", Body=b"tables\t2\n")
-    corrupted = run_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
+    corrupted = mariadb_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
     assert corrupted.returncode == 1
     assert f"{newer}.sql.gz is not a readable dump" in corrupted.stderr
     assert [r["status"] for r in received] == ["down", "down"]
