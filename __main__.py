@@ -9,6 +9,7 @@ from components.coolify import CoolifyInstall, CoolifyProject
 from components.data import DataServices
 from components.dns import Dns
 from components.monitoring import Monitoring
+from components.network import PrivateNetwork
 from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
 from config import load_stack_config
@@ -21,13 +22,31 @@ hostname = server_name(config.server, project, stack)
 hostnames = config.served_hostnames()
 proxied = [host.fqdn for host in hostnames if host.proxied]
 
+labels = {"managed-by": "pulumi", "project": label_value(project), "stack": label_value(stack)}
+network = (
+    PrivateNetwork(
+        "network",
+        network=config.network,
+        network_name=hostname,
+        location=config.server.location,
+        labels=labels,
+        protect=config.server.delete_protection,
+    )
+    if config.network is not None
+    else None
+)
 server = Server(
     "server",
     server=config.server,
     ssh=config.ssh,
     hostname=hostname,
     docker_address_pool=config.coolify.docker_address_pool,
-    labels={"managed-by": "pulumi", "project": label_value(project), "stack": label_value(stack)},
+    labels=labels,
+    private_network=(
+        (network.subnet_id, config.network.address(0))
+        if network is not None and config.network is not None
+        else None
+    ),
 )
 Dns(
     "dns",
@@ -110,6 +129,8 @@ if config.backups is not None and data.backup_source is not None:
 pulumi.export("serverName", hostname)
 pulumi.export("serverIpv4", server.ipv4)
 pulumi.export("serverIpv6", server.ipv6)
+if server.private_ipv4 is not None:
+    pulumi.export("serverPrivateIpv4", server.private_ipv4)
 pulumi.export("hostnames", [host.fqdn for host in hostnames])
 pulumi.export("coolifyUrl", config.dashboard_url)
 pulumi.export("coolifyRootUser", config.coolify_root_email)

@@ -70,8 +70,10 @@ class Server(pulumi.ComponentResource):
         hostname: str,
         docker_address_pool: str,
         labels: dict[str, str],
+        private_network: tuple[pulumi.Input[str], str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`private_network`: (the subnet's id, this server's fixed address in it), if any."""
         super().__init__("platform:index:Server", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -139,6 +141,19 @@ class Server(pulumi.ComponentResource):
                 delete_before_replace=True,
             ),
         )
+        self.private_ipv4: str | None = None
+        if private_network is not None:
+            subnet_id, address = private_network
+            # Its own resource, not the server's `networks` input: attaching or detaching
+            # never touches the server (pulumi-hcloud#170: inline networks replace it).
+            hcloud.ServerNetwork(
+                f"{name}-private-network",
+                server_id=instance.id.apply(int),
+                subnet_id=subnet_id,
+                ip=address,
+                opts=child,
+            )
+            self.private_ipv4 = address
         self.ipv4 = instance.ipv4_address
         self.ipv6 = instance.ipv6_address
         self.server_id = instance.id

@@ -14,6 +14,16 @@ from dataclasses import dataclass
 EU_LOCATIONS = ("fsn1", "nbg1", "hel1")
 ALL_LOCATIONS = (*EU_LOCATIONS, "ash", "hil", "sin")
 
+# The network zone a location's servers join private networks in.
+NETWORK_ZONES = {
+    "fsn1": "eu-central",
+    "nbg1": "eu-central",
+    "hel1": "eu-central",
+    "ash": "us-east",
+    "hil": "us-west",
+    "sin": "ap-southeast",
+}
+
 LOCATION_NAMES = {
     "fsn1": "Falkenstein, DE",
     "nbg1": "Nuremberg, DE",

@@ -7,6 +7,7 @@ generated with pulumi-random, next to the model, never inside it.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Iterator
@@ -235,6 +236,46 @@ BUILD_MB = 1024
 INSTALL_SCRIPT_SHA256 = {
     "4.3.10": "8ef02dce49339208f5abc247bff0277c73d04538d7a36dcfd21331e314e0f2cd",
 }
+
+
+RFC1918 = tuple(
+    ipaddress.IPv4Network(net) for net in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+)
+
+
+class NetworkConfig(Model):
+    """A Hetzner private network: every server of the stack joins it, at a fixed address."""
+
+    ip_range: PrivateIPv4Cidr = Field("10.0.0.0/16", description="the network's range")
+    subnet: PrivateIPv4Cidr = Field(
+        "10.0.1.0/24", description="the servers' subnet, inside ipRange"
+    )
+
+    @model_validator(mode="after")
+    def _ranges(self) -> NetworkConfig:
+        network = ipaddress.IPv4Network(self.ip_range)
+        subnet = ipaddress.IPv4Network(self.subnet)
+        if not any(network.subnet_of(block) for block in RFC1918):
+            raise config_error(
+                f"{self.ip_range} is not inside 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16, "
+                "the ranges Hetzner takes for private networks",
+                at="ipRange",
+            )
+        if not subnet.subnet_of(network):
+            raise config_error(
+                f"the subnet {self.subnet} is not inside the network's ipRange {self.ip_range}",
+                at="subnet",
+            )
+        if subnet.prefixlen > 29:
+            raise config_error(
+                f"the subnet {self.subnet} is too small; use /29 or larger", at="subnet"
+            )
+        return self
+
+    def address(self, index: int) -> str:
+        """The fixed address of the stack's server number `index` (Hetzner keeps the subnet's
+        first address for its gateway)."""
+        return str(ipaddress.IPv4Network(self.subnet)[2 + index])
 
 
 class CoolifyConfig(Model):
@@ -769,6 +810,9 @@ class StackConfig(Model):
     ssh: SshConfig = Field(description="who may log in: admin networks and public keys")
     dns: DnsConfig = Field(DnsConfig(), description="Cloudflare zone and record settings")
     coolify: CoolifyConfig = Field(CoolifyConfig(), description="the Coolify dashboard")
+    network: NetworkConfig | None = Field(
+        None, description="a private network every server of the stack joins"
+    )
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
     apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
     backups: BackupsConfig | None = Field(
@@ -881,7 +925,21 @@ class StackConfig(Model):
         self._check_hostnames(zone)
         self._check_memory()
         self._check_backups()
+        self._check_network()
         return self
+
+    def _check_network(self) -> None:
+        if self.network is None:
+            return
+        network = ipaddress.IPv4Network(self.network.ip_range)
+        pool = ipaddress.IPv4Network(self.coolify.docker_address_pool)
+        if network.overlaps(pool):
+            raise config_error(
+                f"the private network {network} overlaps Docker's address pool {pool} "
+                "(coolify.dockerAddressPool): containers would shadow the servers' addresses. "
+                "Choose ranges apart, e.g. network 10.0.0.0/16 and the pool 172.16.0.0/12",
+                at="network.ipRange",
+            )
 
     def _check_backups(self) -> None:
         services = self.services
