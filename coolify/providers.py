@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import time
 from collections.abc import Iterable
 from contextlib import AbstractContextManager
@@ -183,6 +184,73 @@ class ServerProvider(CoolifyProvider):
 
     def delete(self, _id: str, _props: dict[str, Any]) -> None:
         """Coolify's own server stays (and keeps its settings)."""
+
+
+class RemoteServerProvider(CoolifyProvider):
+    """Another server for Coolify to deploy to (a database or app server), reached over SSH at
+    its private address with a key stored in Coolify. Inputs: connection, name, description,
+    ip, port, user, private_key_uuid, proxy_type (traefik for app servers, none for a database
+    server), timeout_seconds, poll_seconds. Created, then validated with `install`: Coolify
+    installs Docker on it; waits until Coolify calls it usable, or fails with why not."""
+
+    replace_on = frozenset({"ip", "port", "user", "private_key_uuid", "proxy_type"})
+    settings = ("name", "description")
+
+    def _validate(self, coolify: CoolifyClient, uuid: str, props: dict[str, Any]) -> None:
+        coolify.post(f"/servers/{uuid}/validate", {"install": True})
+        deadline = time.monotonic() + float(props.get("timeout_seconds") or 900)
+        while True:
+            server = coolify.get(f"/servers/{uuid}")
+            if (server.get("settings") or {}).get("is_usable"):
+                return
+            if time.monotonic() > deadline:
+                logs = re.sub(r"<[^>]+>", " ", str(server.get("validation_logs") or ""))
+                raise CoolifyError(
+                    f"Coolify cannot use the server {props['name']} ({props['ip']}) after "
+                    f"{props.get('timeout_seconds') or 900}s of validation: "
+                    f"{' '.join(logs.split())[-1000:] or 'no validation log'}"
+                )
+            time.sleep(float(props.get("poll_seconds") or 5))
+
+    def create(self, props: dict[str, Any]) -> CreateResult:
+        body = {
+            "name": props["name"],
+            "description": props.get("description") or "",
+            "ip": props["ip"],
+            "port": int(props.get("port") or 22),
+            "user": props.get("user") or "root",
+            "private_key_uuid": props["private_key_uuid"],
+            "proxy_type": props.get("proxy_type") or "none",
+            "instant_validate": False,  # validated below, with the install of Docker
+        }
+        with self.client(props) as coolify:
+            uuid = coolify.post("/servers", body)["uuid"]
+            self._validate(coolify, uuid, props)
+        return CreateResult(uuid, self.outputs(props))
+
+    def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
+        with self.client(props) as coolify:
+            try:
+                live = coolify.get(f"/servers/{id_}")
+            except CoolifyNotFound:
+                return ReadResult(None, {})
+        return ReadResult(id_, {**props, "name": live.get("name", props["name"])})
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        fields = self.changed(olds, news, self.settings)
+        if fields:
+            with self.client(news) as coolify:
+                coolify.patch(f"/servers/{id_}", {f: news.get(f) or "" for f in fields})
+        return UpdateResult(self.outputs(news))
+
+    def delete(self, id_: str, props: dict[str, Any]) -> None:
+        """Refused by Coolify while resources are on it: they go first (Pulumi deletes them
+        before the server, since they depend on it)."""
+        with self.client(props) as coolify:
+            try:
+                coolify.delete(f"/servers/{id_}")
+            except CoolifyNotFound:
+                return
 
 
 class PlacedResourceProvider(CoolifyProvider):

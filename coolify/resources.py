@@ -21,6 +21,7 @@ from coolify.providers import (
     EnvVarsProvider,
     PrivateKeyProvider,
     ProjectProvider,
+    RemoteServerProvider,
     ServerProvider,
     ServiceProvider,
 )
@@ -114,6 +115,12 @@ class Server(_CoolifyResource, module="coolify", name="Server"):
     ) -> None:
         props = {"name": server_name, "settings": settings or {}}
         super().__init__(name, connection, props, opts)
+
+
+class RemoteServer(_PropsResource, module="coolify", name="RemoteServer"):
+    """Another server for Coolify (a database or app server): see RemoteServerProvider."""
+
+    provider = RemoteServerProvider()
 
 
 class Database(_PropsResource, module="coolify", name="Database"):

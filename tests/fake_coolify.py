@@ -118,7 +118,11 @@ def _app_create(path: str, extra: set[str], required: set[str], base64: set[str]
     )
 
 
-# The allow-list of ServersController::update_server (4.3.10).
+# The allow-lists of ServersController::create_server and ::update_server (4.3.10).
+SERVER_CREATE = frozenset({
+    "name", "description", "ip", "port", "user", "private_key_uuid", "is_build_server",
+    "instant_validate", "proxy_type",
+})  # fmt: skip
 SERVER_SETTINGS = frozenset({
     "name", "description", "ip", "port", "user", "private_key_uuid", "is_build_server",
     "instant_validate", "proxy_type", "concurrent_builds", "dynamic_timeout",
@@ -131,7 +135,11 @@ DELETE_FLAGS = frozenset(
 ROUTES = [
     Route("GET", "/version", "version"),
     Route("GET", "/servers", "list_servers"),
+    Route("POST", "/servers", "create_server", Body(SERVER_CREATE, required=frozenset({"ip", "private_key_uuid"}))),
+    Route("GET", "/servers/{uuid}", "get_server"),
     Route("PATCH", "/servers/{uuid}", "update_server", Body(SERVER_SETTINGS)),
+    Route("POST", "/servers/{uuid}/validate", "validate_server", Body(frozenset({"install"}))),
+    Route("DELETE", "/servers/{uuid}", "delete_server"),
     Route("GET", "/projects", "list_projects"),
     Route("POST", "/projects", "create_project", Body(frozenset({"name", "description"}), frozenset({"name"}))),
     Route("GET", "/projects/{uuid}", "get_project"),
@@ -234,6 +242,8 @@ class FakeCoolify:
     deploy_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     server_uuid: str = field(default_factory=_new_uuid)
     server_settings: dict[str, Any] = field(default_factory=dict)
+    servers: dict[str, dict[str, Any]] = field(default_factory=dict)  # remote servers
+    unreachable: set[str] = field(default_factory=set)  # IPs whose validation never succeeds
     url: str = ""
     _injected: list[Injected] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -324,9 +334,50 @@ class FakeCoolify:
         return 200, [{"uuid": self.server_uuid, "name": "localhost", "ip": "host.docker.internal",
                       "is_reachable": True, "is_usable": True}]  # fmt: skip
 
+    def create_server(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
+        if body["private_key_uuid"] not in self.keys:
+            raise Reply(404, {"message": "Private key not found."})
+        if any(server["ip"] == body["ip"] for server in self.servers.values()):
+            raise Reply(400, {"message": "A server with this IP/Domain is already in use."})
+        uuid = _new_uuid()
+        self.servers[uuid] = {
+            "uuid": uuid, "name": body.get("name") or "random-name", "ip": body["ip"],
+            "port": body.get("port", 22), "user": body.get("user", "root"),
+            "description": body.get("description"), "validation_logs": None,
+            "settings": {"is_reachable": False, "is_usable": False},
+        }  # fmt: skip
+        return 201, {"uuid": uuid}
+
+    def _server(self, uuid: str) -> dict[str, Any]:
+        if uuid not in self.servers:
+            raise Reply(404, {"message": "Server not found."})
+        return self.servers[uuid]
+
+    def get_server(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        return 200, self._server(uuid)
+
+    def validate_server(
+        self, _: Route, body: dict[str, Any], __: Any, uuid: str
+    ) -> tuple[int, Any]:
+        server = self._server(uuid)
+        if server["ip"] in self.unreachable:
+            server["validation_logs"] = "<p>Server is not reachable.</p><p>Error: timeout</p>"
+        else:
+            server["settings"] = {"is_reachable": True, "is_usable": bool(body.get("install"))}
+        return 201, {"message": "Validation and installation started."}
+
+    def delete_server(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        self._server(uuid)
+        if any(r.get("server_uuid") == uuid for r in self.resources.values()):
+            raise Reply(400, {"message": "Server has resources. Use ?force=true to delete all "
+                                         "resources and the server, or delete resources manually first."})  # fmt: skip
+        del self.servers[uuid]
+        return 200, {"message": "Server deleted."}
+
     def update_server(self, _: Route, body: dict[str, Any], __: Any, uuid: str) -> tuple[int, Any]:
         if uuid != self.server_uuid:
-            raise Reply(404, {"message": "Server not found."})
+            self._server(uuid).update(body)
+            return 201, {"uuid": uuid}
         threshold = body.get("server_disk_usage_notification_threshold")
         if threshold is not None and not (isinstance(threshold, int) and 1 <= threshold <= 100):
             raise Reply(
@@ -418,12 +469,19 @@ class FakeCoolify:
     # --- databases, services, applications ---------------------------------------------------
 
     def _place(self, body: dict[str, Any]) -> dict[str, Any]:
-        if body["server_uuid"] != self.server_uuid:
+        server = body["server_uuid"]
+        if server != self.server_uuid and server not in self.servers:
             raise Reply(404, {"message": "Server not found."})
+        if server in self.servers and not self.servers[server]["settings"]["is_usable"]:
+            raise Reply(400, {"message": "Server is not usable."})
         environment = self._environment(
             body["project_uuid"], body.get("environment_uuid") or body["environment_name"]
         )
-        return {"project_uuid": body["project_uuid"], "environment_uuid": environment["uuid"]}
+        return {
+            "project_uuid": body["project_uuid"],
+            "environment_uuid": environment["uuid"],
+            "server_uuid": server,
+        }
 
     def _store(self, kind: str, listed_as: str, body: dict[str, Any]) -> dict[str, Any]:
         uuid = _new_uuid()

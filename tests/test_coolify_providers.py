@@ -21,6 +21,7 @@ from coolify.providers import (
     EnvVarsProvider,
     PrivateKeyProvider,
     ProjectProvider,
+    RemoteServerProvider,
     ServerProvider,
     ServiceProvider,
 )
@@ -607,3 +608,62 @@ def test_the_servers_disk_alert_threshold_is_set_and_follows_the_config(
         provider.update(
             found.id, props, {**props, "settings": {"server_disk_usage_notification_threshold": 0}}
         )
+
+
+# --- another server for Coolify: created, validated with the install of Docker, removed -----
+
+KEY_PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----\n"
+
+
+def remote_server(connection: dict[str, str], **extra: Any) -> dict[str, Any]:
+    key = PrivateKeyProvider().create(
+        {"connection": connection, "name": "automation", "private_key": KEY_PEM}
+    )
+    return {
+        "connection": connection, "name": "tour-crm-db", "description": "database server",
+        "ip": "10.0.1.3", "port": 22, "user": "root", "private_key_uuid": key.id,
+        "proxy_type": "none", "timeout_seconds": 0.2, "poll_seconds": 0.01, **extra,
+    }  # fmt: skip
+
+
+def test_a_remote_server_is_added_and_validated_with_dockers_install(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    provider = RemoteServerProvider()
+    props = remote_server(connection)
+    created = provider.create(props)
+    assert fake.servers[created.id]["ip"] == "10.0.1.3"
+    assert fake.servers[created.id]["settings"]["is_usable"] is True
+    posted = [(path, body) for method, path, _, body in fake.requests if method == "POST"]
+    assert (f"/servers/{created.id}/validate", {"install": True}) in posted
+    (create_body,) = [body for path, body in posted if path == "/servers"]
+    assert create_body["instant_validate"] is False
+    assert create_body["proxy_type"] == "none"
+    assert provider.diff(created.id, props, {**props, "ip": "10.0.1.4"}).replaces == ["ip"]  # type: ignore[arg-type]
+    provider.update(created.id, props, {**props, "name": "tour-crm-database"})
+    assert fake.servers[created.id]["name"] == "tour-crm-database"
+    provider.delete(created.id, props)
+    assert provider.read(created.id, props).id is None
+
+
+def test_a_server_coolify_cannot_reach_fails_with_its_validation_log(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    fake.unreachable.add("10.0.1.3")
+    with pytest.raises(CoolifyError) as raised:
+        RemoteServerProvider().create(remote_server(connection))
+    message = str(raised.value)
+    assert "Coolify cannot use the server tour-crm-db (10.0.1.3) after 0.2s" in message
+    assert "Server is not reachable. Error: timeout" in message
+
+
+def test_a_server_with_resources_is_not_deleted(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = RemoteServerProvider()
+    props = remote_server(connection)
+    uuid = provider.create(props).id
+    DatabaseProvider().create(postgres(connection, {**placement, "server_uuid": uuid}))
+    with pytest.raises(CoolifyError, match="Server has resources"):
+        provider.delete(uuid, props)
+    assert uuid in fake.servers
