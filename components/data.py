@@ -92,7 +92,6 @@ class DataServices(pulumi.ComponentResource):
     database_url: pulumi.Output[str] | None = None
     direct_url: pulumi.Output[str] | None = None
     redis_url: pulumi.Output[str] | None = None
-    backup_source: BackupSource | None = None  # the database on the server, for the backups
     redis_host: pulumi.Output[str] | None = None
     redis_password: pulumi.Output[str] | None = None  # secret
     # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
@@ -100,6 +99,7 @@ class DataServices(pulumi.ComponentResource):
     s3_public_url: str | None = None
     s3_keys: dict[str, pulumi.Output[dict[str, str]]] | None = None  # app -> its key, secret
     s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None  # all, for export
+    backup_source: BackupSource | None = None  # the database on the server, for the backups
     # For the off-site mirror: MinIO's host on Coolify's network and its root key (secret).
     minio_host: pulumi.Output[str] | None = None
     minio_root_key: pulumi.Output[dict[str, str]] | None = None

@@ -1,10 +1,10 @@
-"""The backup jobs on the server: the dump and drill scripts, run by systemd timers.
+"""The backup jobs on the server: the dump, drill and mirror scripts, run by systemd timers.
 
-A job is a oneshot service and its timer. The PostgreSQL tools and the AWS CLI run in pinned
-containers (render/scripts/container-tool.sh), so the host needs nothing but Docker and the
-client matches the server: pg_dump 16 from the database's own image. Settings go into the units;
-secrets into root-only environment files that the units read. The tests load the units with
-`systemd-analyze verify` and the schedules with `systemd-analyze calendar`.
+A job is a oneshot service and its timer. The database's tools, the AWS CLI and rclone run in
+pinned containers (render/scripts/container-tool.sh), so the host needs nothing but Docker and
+the client matches the server: pg_dump or mariadb-dump from the database's own image. Settings
+go into the units; secrets into root-only environment files that the units read. The tests load
+the units with `systemd-analyze verify` and the schedules with `systemd-analyze calendar`.
 """
 
 from __future__ import annotations
