@@ -5,8 +5,8 @@ import pulumi
 
 from components.apps import Apps, PlatformValues
 from components.backups import Backups
-from components.coolify import CoolifyInstall, CoolifyProject
-from components.data import DataServices
+from components.coolify import CoolifyInstall, CoolifyProject, CoolifyServer
+from components.data import DatabaseHost, DataServices
 from components.dns import Dns
 from components.monitoring import Monitoring
 from components.network import PrivateNetwork
@@ -14,6 +14,7 @@ from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
 from config import load_stack_config
 from config.secrets import read_secret_bag
+from coolify.resources import PrivateKey
 from render.backups import push_intervals
 
 config = load_stack_config()  # fails with every problem named before any resource exists
@@ -48,6 +49,23 @@ server = Server(
         else None
     ),
 )
+database_server_config = config.database_server_config
+database_server = (
+    Server(
+        "database-server",
+        server=database_server_config,
+        ssh=config.ssh,
+        hostname=f"{hostname}-db",
+        docker_address_pool=config.coolify.docker_address_pool,
+        labels=labels,
+        private_network=(network.subnet_id, config.network.address(1)),
+        web=False,  # SSH from the admins only: the apps reach it over the private network
+        keys_from=server,
+        role="database",
+    )
+    if database_server_config is not None and network is not None and config.network is not None
+    else None
+)
 Dns(
     "dns",
     dns=config.dns,
@@ -80,6 +98,27 @@ placement = {
     "project_uuid": coolify_project.project_uuid,
     "environment_uuid": coolify_project.environment_uuid,
 }
+database_host = None
+if database_server is not None and database_server.private_ipv4 is not None:
+    database_in_coolify = CoolifyServer(
+        "coolify-database-server",
+        connection=coolify.connection,
+        server_name=f"{hostname}-db",
+        public_ip=database_server.ipv4,
+        private_ip=database_server.private_ipv4,
+        server_id=database_server.server_id,
+        private_key=server.automation_private_key,
+        key_uuid=PrivateKey(
+            "automation-key",
+            connection=coolify.connection,
+            key_name=f"{hostname}-automation",
+            private_key=server.automation_private_key,
+            opts=pulumi.ResourceOptions(depends_on=[coolify.ready]),
+        ).id,
+        proxy_type="none",  # it serves no web traffic
+        ready=coolify.ready,
+    )
+    database_host = DatabaseHost(database_in_coolify.uuid, database_server.private_ipv4)
 data = DataServices(
     "data",
     services=config.services,
@@ -88,6 +127,7 @@ data = DataServices(
     connection=coolify.connection,
     placement=placement,
     protect=config.server.delete_protection,
+    database_host=database_host,
 )
 secrets = read_secret_bag() if config.secret_names() else None
 monitoring = (
@@ -120,8 +160,9 @@ if config.backups is not None and data.backup_source is not None:
         minio_buckets=config.minio_bucket_names(),
         minio_root_key=data.minio_root_key,
         push_urls=monitoring.push_urls if monitoring is not None else {},
-        ssh=coolify.ssh,
-        server_id=server.server_id,
+        # On the server the database runs on.
+        ssh=database_in_coolify.ssh if database_host is not None else coolify.ssh,
+        server_id=(database_server or server).server_id,
         after=data.running,
     )
     pulumi.export("backupSchedules", backups.schedules)
@@ -131,6 +172,9 @@ pulumi.export("serverIpv4", server.ipv4)
 pulumi.export("serverIpv6", server.ipv6)
 if server.private_ipv4 is not None:
     pulumi.export("serverPrivateIpv4", server.private_ipv4)
+if database_server is not None:
+    pulumi.export("databaseServerIpv4", database_server.ipv4)
+    pulumi.export("databaseServerPrivateIpv4", database_server.private_ipv4)
 pulumi.export("hostnames", [host.fqdn for host in hostnames])
 pulumi.export("coolifyUrl", config.dashboard_url)
 pulumi.export("coolifyRootUser", config.coolify_root_email)

@@ -18,7 +18,7 @@ import pulumi_random as random
 
 from components.tls import OriginCertificate
 from config.model import CoolifyConfig
-from coolify.resources import Connection, Environment, Project, Server
+from coolify.resources import Connection, Environment, Project, RemoteServer, Server
 from render.coolify_files import (
     COOLIFY_DIR,
     compose_override,
@@ -39,6 +39,38 @@ def _b64(text: str) -> str:
 
 def _line(secret: pulumi.Output[str]) -> pulumi.Output[str]:
     return secret.apply(lambda value: f"{value}\n")
+
+
+def cloud_init_done(
+    name: str,
+    *,
+    host: pulumi.Input[str],
+    private_key: pulumi.Input[str],
+    server_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> tuple[command.remote.Command, command.remote.ConnectionArgs]:
+    """The first contact with a new server: wait over SSH until cloud-init has finished, and
+    read its host key; then the connection that pins that key, for every later step."""
+    wait = command.remote.Command(
+        name,
+        connection=command.remote.ConnectionArgs(
+            host=host,
+            user="root",
+            private_key=private_key,
+            dial_error_limit=60,
+            per_dial_timeout=10,
+        ),
+        create=remote_script("wait-cloud-init", HOST_KEY_FILE=HOST_KEY_FILE),
+        triggers=[server_id],
+        opts=pulumi.ResourceOptions(
+            parent=parent, custom_timeouts=pulumi.CustomTimeouts(create="25m", update="25m")
+        ),
+    )
+    pinned = command.remote.ConnectionArgs(
+        host=host, user="root", private_key=private_key, host_key=wait.stdout,
+        dial_error_limit=20, per_dial_timeout=10,
+    )  # fmt: skip
+    return wait, pinned
 
 
 class CoolifyInstall(pulumi.ComponentResource):
@@ -93,24 +125,13 @@ class CoolifyInstall(pulumi.ComponentResource):
                 ),
             )
 
-        first_contact = command.remote.ConnectionArgs(
+        wait, pinned = cloud_init_done(
+            f"{name}-wait-cloud-init",
             host=host,
-            user="root",
             private_key=private_key,
-            dial_error_limit=60,
-            per_dial_timeout=10,
+            server_id=server_id,
+            parent=self,
         )
-        wait = step(
-            "wait-cloud-init",
-            remote_script("wait-cloud-init", HOST_KEY_FILE=HOST_KEY_FILE),
-            connection=first_contact,
-            after=[],
-            timeout="25m",
-        )
-        pinned = command.remote.ConnectionArgs(
-            host=host, user="root", private_key=private_key, host_key=wait.stdout,
-            dial_error_limit=20, per_dial_timeout=10,
-        )  # fmt: skip
         install = step(
             "install",
             remote_script(
@@ -213,3 +234,53 @@ class CoolifyProject(pulumi.ComponentResource):
         self.project_uuid = project.id
         self.environment_uuid = environment.id
         self.register_outputs({"projectUuid": project.id, "environmentUuid": environment.id})
+
+
+class CoolifyServer(pulumi.ComponentResource):
+    """Another server of the stack in Coolify (the database server): once cloud-init has
+    finished on it, Coolify adds it at its private address with the stack's automation key,
+    installs Docker on it and validates it. Coolify's own server reaches it over the private
+    network, so its firewall needs no port but SSH from the admins."""
+
+    uuid: pulumi.Output[str]
+    ssh: command.remote.ConnectionArgs  # root on that server, its host key pinned
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        connection: Connection,
+        server_name: str,
+        public_ip: pulumi.Input[str],
+        private_ip: str,
+        server_id: pulumi.Input[str],
+        private_key: pulumi.Input[str],
+        key_uuid: pulumi.Input[str],
+        proxy_type: str,
+        ready: pulumi.Resource,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:index:CoolifyServer", name, None, opts)
+        wait, self.ssh = cloud_init_done(
+            f"{name}-wait-cloud-init",
+            host=public_ip,
+            private_key=private_key,
+            server_id=server_id,
+            parent=self,
+        )
+        server = RemoteServer(
+            f"{name}-server",
+            connection=connection,
+            props={
+                "name": server_name,
+                "description": "Managed by Pulumi",
+                "ip": private_ip,
+                "port": 22,
+                "user": "root",
+                "private_key_uuid": key_uuid,
+                "proxy_type": proxy_type,
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, ready]),
+        )
+        self.uuid = server.id
+        self.register_outputs({"uuid": server.id})

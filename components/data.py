@@ -2,8 +2,11 @@
 external PostgreSQL (Supabase) by secret URLs, or MariaDB 10.11; and Redis 7. Passwords are
 generated, and the connection URLs the apps get are built in one place.
 
-Everything runs on Coolify's shared Docker network and nothing is published: a database's
-hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`.
+On one server everything runs on Coolify's shared Docker network and nothing is published: a
+database's hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`. With
+a database server (the master plan's stage 3) the databases, PgBouncer and Redis run there,
+published on its private address, which is what the apps connect to; its firewall keeps them
+off the internet.
 """
 
 from __future__ import annotations
@@ -55,6 +58,15 @@ class Probe:
     host: pulumi.Output[str]
     port: int
     http_path: str | None = None
+
+
+@dataclass(frozen=True)
+class DatabaseHost:
+    """The database server (the master plan's stage 3): its uuid in Coolify and its address in
+    the private network, where the data services are published for the apps."""
+
+    server_uuid: pulumi.Input[str]
+    private_ip: str
 
 
 @dataclass(frozen=True)
@@ -114,10 +126,17 @@ class DataServices(pulumi.ComponentResource):
         connection: Connection,
         placement: Mapping[str, pulumi.Input[str]],
         protect: bool,
+        database_host: DatabaseHost | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`database_host`: the database server PostgreSQL (or MariaDB), PgBouncer and Redis
+        go to; None: they stay on Coolify's own server with everything else."""
         super().__init__("platform:index:DataServices", name, None, opts)
         self._name, self._connection, self._placement = name, connection, placement
+        self._database_host = database_host
+        self._data_placement: Mapping[str, pulumi.Input[str]] = (
+            {**placement, "server_uuid": database_host.server_uuid} if database_host else placement
+        )
         # Data lives in these: protected like the server, and their volumes outlive them.
         self._keep = pulumi.ResourceOptions(parent=self, protect=protect)
         # What apps wait for: the databases and services themselves. (Waiting for the component
@@ -146,16 +165,19 @@ class DataServices(pulumi.ComponentResource):
         *,
         image: str,
         memory_mb: int,
+        port: int,
         credentials: dict[str, pulumi.Input[str]],
         conf: str | None = None,
     ) -> Database:
-        """A Coolify database on the server: it holds data, so it is kept (protected, and its
-        volumes outlive it), and the apps wait for it."""
+        """A Coolify database on the (database) server: it holds data, so it is kept (protected,
+        and its volumes outlive it), and the apps wait for it. On a database server it is
+        published on the engine's port."""
         database = Database(
             f"{self._name}-{name}",
             connection=self._connection,
             props={
-                **self._placement,
+                **self._data_placement,
+                **({"public_port": port} if self._database_host else {}),
                 "engine": engine,
                 "name": name,
                 "description": f"{what} (managed by Pulumi)",
@@ -178,6 +200,7 @@ class DataServices(pulumi.ComponentResource):
         compose: pulumi.Output[str],
         urls: list[dict[str, str]],
         holds_data: bool,
+        on_database_server: bool = False,
     ) -> Service:
         """A Coolify service from our compose file (secret: it carries the service's secrets);
         kept like a database if it holds data. The apps wait for it."""
@@ -185,7 +208,7 @@ class DataServices(pulumi.ComponentResource):
             f"{self._name}-{name}",
             connection=self._connection,
             props={
-                **self._placement,
+                **(self._data_placement if on_database_server else self._placement),
                 "name": name,
                 "description": f"{what} (managed by Pulumi)",
                 "compose": pulumi.Output.secret(compose),
@@ -197,6 +220,12 @@ class DataServices(pulumi.ComponentResource):
         self.running.append(service)
         return service
 
+    def _client_host(self, in_coolify: pulumi.Output[str]) -> pulumi.Output[str]:
+        """The host the apps connect to: the database server's private address, or the
+        service's name on Coolify's network."""
+        host = self._database_host
+        return pulumi.Output.from_input(host.private_ip) if host else in_coolify
+
     def _postgres(self, postgres: PostgresConfig, pgbouncer: PgBouncerConfig | None) -> None:
         password = _password(f"{self._name}-postgres-password", self)
         database = self._database(
@@ -205,6 +234,7 @@ class DataServices(pulumi.ComponentResource):
             "PostgreSQL",
             image=postgres.image,
             memory_mb=postgres.memory_mb,
+            port=POSTGRES_PORT,
             credentials={
                 "postgres_user": postgres.user,
                 "postgres_password": password.result,
@@ -223,15 +253,17 @@ class DataServices(pulumi.ComponentResource):
                 database=postgres.database,
             )
 
+        host = self._client_host(database.id)
         self.direct_url = pulumi.Output.secret(
-            pulumi.Output.all(database.id, password.result).apply(direct)
+            pulumi.Output.all(host, password.result).apply(direct)
         )
         self.database_url = self.direct_url
+        # The jobs run on the database's own server: they reach it on Coolify's network.
         self.backup_source = BackupSource(
             "postgres", database.id, POSTGRES_PORT, postgres.user, postgres.database,
             postgres.image, pulumi.Output.secret(password.result),
         )  # fmt: skip
-        self.probes.append(Probe("PostgreSQL", database.id, POSTGRES_PORT))
+        self.probes.append(Probe("PostgreSQL", host, POSTGRES_PORT))
         if pgbouncer is None:
             return
 
@@ -249,6 +281,7 @@ class DataServices(pulumi.ComponentResource):
                     ini=ini,
                     auth=userlist(postgres.user, secret),
                     memory_mb=pgbouncer.memory_mb,
+                    publish_on=self._database_host.private_ip if self._database_host else None,
                 )
             )
 
@@ -258,23 +291,24 @@ class DataServices(pulumi.ComponentResource):
             compose=pulumi.Output.all(database.id, password.result).apply(compose),
             urls=[],
             holds_data=False,
+            on_database_server=True,
         )
 
         def pooled(values: list[Any]) -> str:
-            service_uuid, secret = values
+            pooler, secret = values
             return postgres_url(
                 user=postgres.user,
                 password=secret,
-                host=f"pgbouncer-{service_uuid}",
+                host=pooler,
                 port=PGBOUNCER_PORT,
                 database=postgres.database,
                 pgbouncer=True,
             )
 
+        pgbouncer_host = self._client_host(service.id.apply(lambda uuid: f"pgbouncer-{uuid}"))
         self.database_url = pulumi.Output.secret(
-            pulumi.Output.all(service.id, password.result).apply(pooled)
+            pulumi.Output.all(pgbouncer_host, password.result).apply(pooled)
         )
-        pgbouncer_host = service.id.apply(lambda uuid: f"pgbouncer-{uuid}")
         self.probes.append(Probe("PgBouncer", pgbouncer_host, PGBOUNCER_PORT))
 
     def _mariadb(self, mariadb: MariadbConfig) -> None:
@@ -286,6 +320,7 @@ class DataServices(pulumi.ComponentResource):
             "MariaDB",
             image=mariadb.image,
             memory_mb=mariadb.memory_mb,
+            port=MARIADB_PORT,
             credentials={
                 "mariadb_user": mariadb.user,
                 "mariadb_password": password.result,
@@ -304,10 +339,11 @@ class DataServices(pulumi.ComponentResource):
                 database=mariadb.database,
             )
 
+        host = self._client_host(database.id)
         self.database_url = pulumi.Output.secret(
-            pulumi.Output.all(database.id, password.result).apply(url)
+            pulumi.Output.all(host, password.result).apply(url)
         )
-        self.probes.append(Probe("MariaDB", database.id, MARIADB_PORT))
+        self.probes.append(Probe("MariaDB", host, MARIADB_PORT))
         # As root: the drill creates and drops its scratch database.
         self.backup_source = BackupSource(
             "mariadb", database.id, MARIADB_PORT, "root", mariadb.database, mariadb.image,
@@ -322,16 +358,18 @@ class DataServices(pulumi.ComponentResource):
             "Redis",
             image=redis.image,
             memory_mb=redis.limit_mb,
+            port=REDIS_PORT,
             credentials={"redis_password": password.result},
             conf=redis_conf(
                 maxmemory_mb=redis.maxmemory_mb, snapshot_minutes=redis.snapshot_minutes
             ),
         )
-        self.redis_host = database.id
-        self.probes.append(Probe("Redis", database.id, REDIS_PORT))
+        host = self._client_host(database.id)
+        self.redis_host = host
+        self.probes.append(Probe("Redis", host, REDIS_PORT))
         self.redis_password = pulumi.Output.secret(password.result)
         self.redis_url = pulumi.Output.secret(
-            pulumi.Output.all(database.id, password.result).apply(
+            pulumi.Output.all(host, password.result).apply(
                 lambda values: redis_url(password=values[1], host=values[0], port=REDIS_PORT)
             )
         )

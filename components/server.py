@@ -23,18 +23,21 @@ class FirewallRule:
     source_ips: tuple[str, ...]
 
 
-def firewall_rules(ssh: SshConfig) -> list[FirewallRule]:
+def firewall_rules(ssh: SshConfig, web: bool = True) -> list[FirewallRule]:
     """Inbound rules, the whole list: Hetzner's firewall drops every other inbound packet.
 
     Never 8000/6001/6002 (Coolify's dashboard and realtime ports, reached through HTTPS only)
     and never a database port: Docker publishes container ports past the host's own firewall,
-    so this cloud firewall is the boundary. Outbound stays open (apt, image pulls, git)."""
-    return [
-        FirewallRule("SSH from the admin networks", "tcp", "22", tuple(ssh.admin_cidrs)),
-        FirewallRule("HTTP (redirects, ACME)", "tcp", "80", ANYWHERE),
-        FirewallRule("HTTPS", "tcp", "443", ANYWHERE),
-        FirewallRule("ICMP (ping, path MTU discovery)", "icmp", None, ANYWHERE),
-    ]
+    so this cloud firewall is the boundary (the private network's traffic does not cross it).
+    A server that serves no web traffic (the database server) opens 80 and 443 neither.
+    Outbound stays open (apt, image pulls, git)."""
+    rules = [FirewallRule("SSH from the admin networks", "tcp", "22", tuple(ssh.admin_cidrs))]
+    if web:
+        rules += [
+            FirewallRule("HTTP (redirects, ACME)", "tcp", "80", ANYWHERE),
+            FirewallRule("HTTPS", "tcp", "443", ANYWHERE),
+        ]
+    return [*rules, FirewallRule("ICMP (ping, path MTU discovery)", "icmp", None, ANYWHERE)]
 
 
 def label_value(text: str) -> str:
@@ -71,33 +74,46 @@ class Server(pulumi.ComponentResource):
         docker_address_pool: str,
         labels: dict[str, str],
         private_network: tuple[pulumi.Input[str], str] | None = None,
+        web: bool = True,
+        keys_from: Server | None = None,
+        role: str = "platform",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`private_network`: (the subnet's id, this server's fixed address in it), if any."""
+        """`private_network`: (the subnet's id, this server's fixed address in it), if any;
+        `web`: whether it serves HTTP(S); `keys_from`: the stack's first server, whose
+        automation key and registered SSH keys this one takes (Hetzner registers a public key
+        once per project, and Coolify reaches every server with the one automation key)."""
         super().__init__("platform:index:Server", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
-        # The stack's own key for pulumi-command and the Coolify tunnel: nobody's laptop key
-        # is needed to run `pulumi up`, and its private half lives only in the encrypted state.
-        automation = tls.PrivateKey(f"{name}-automation-key", algorithm="ED25519", opts=child)
-        automation_key = hcloud.SshKey(
-            f"{name}-key-automation",
-            name=f"{hostname}-automation",
-            public_key=automation.public_key_openssh.apply(str.strip),
-            labels=labels,
-            opts=child,
-        )
-        keys = [
-            hcloud.SshKey(
-                f"{name}-key-{key.name}",
-                # Names are unique per Hetzner project; the hostname keeps stacks apart.
-                name=f"{hostname}-{key.name}",
-                public_key=key.public_key,
+        if keys_from is None:
+            # The stack's own key for pulumi-command and the Coolify tunnel: nobody's laptop key
+            # is needed to run `pulumi up`, and its private half lives only in the encrypted
+            # state.
+            automation = tls.PrivateKey(f"{name}-automation-key", algorithm="ED25519", opts=child)
+            automation_key = hcloud.SshKey(
+                f"{name}-key-automation",
+                name=f"{hostname}-automation",
+                public_key=automation.public_key_openssh.apply(str.strip),
                 labels=labels,
                 opts=child,
             )
-            for key in ssh.authorized_keys
-        ]
+            keys = [
+                hcloud.SshKey(
+                    f"{name}-key-{key.name}",
+                    # Names are unique per Hetzner project; the hostname keeps stacks apart.
+                    name=f"{hostname}-{key.name}",
+                    public_key=key.public_key,
+                    labels=labels,
+                    opts=child,
+                )
+                for key in ssh.authorized_keys
+            ]
+            self.ssh_key_ids: list[pulumi.Output[str]] = [automation_key.id, *(k.id for k in keys)]
+            self.automation_private_key = automation.private_key_openssh
+        else:
+            self.ssh_key_ids = keys_from.ssh_key_ids
+            self.automation_private_key = keys_from.automation_private_key
         firewall = hcloud.Firewall(
             f"{name}-firewall",
             name=hostname,
@@ -110,7 +126,7 @@ class Server(pulumi.ComponentResource):
                     source_ips=list(rule.source_ips),
                     description=rule.description,
                 )
-                for rule in firewall_rules(ssh)
+                for rule in firewall_rules(ssh, web)
             ],
             opts=child,
         )
@@ -122,7 +138,7 @@ class Server(pulumi.ComponentResource):
             server_type=server.type,
             image=server.image,
             location=server.location,
-            ssh_keys=[automation_key.id, *(key.id for key in keys)],
+            ssh_keys=self.ssh_key_ids,
             # Attached at creation, so the server never boots without its firewall.
             firewall_ids=[firewall.id.apply(int)],
             user_data=self.user_data,
@@ -130,7 +146,7 @@ class Server(pulumi.ComponentResource):
             delete_protection=protected,
             rebuild_protection=protected,
             public_nets=[hcloud.ServerPublicNetArgs(ipv4_enabled=True, ipv6_enabled=True)],
-            labels={**labels, "role": "platform"},
+            labels={**labels, "role": role},
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=protected,
@@ -157,5 +173,4 @@ class Server(pulumi.ComponentResource):
         self.ipv4 = instance.ipv4_address
         self.ipv6 = instance.ipv6_address
         self.server_id = instance.id
-        self.automation_private_key = automation.private_key_openssh
         self.register_outputs({"ipv4": self.ipv4, "ipv6": self.ipv6, "serverId": self.server_id})

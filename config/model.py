@@ -19,6 +19,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationError,
     field_validator,
     model_validator,
 )
@@ -276,6 +277,15 @@ class NetworkConfig(Model):
         """The fixed address of the stack's server number `index` (Hetzner keeps the subnet's
         first address for its gateway)."""
         return str(ipaddress.IPv4Network(self.subnet)[2 + index])
+
+
+class DatabaseServerConfig(Model):
+    """The master plan's stage 3: PostgreSQL (or MariaDB), PgBouncer and Redis on a server of
+    their own, in the same location as the server, reached over the private network."""
+
+    type: str = Field(description="Hetzner server type, e.g. cx33")
+    backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
+    swap_gb: int | None = Field(None, ge=0, le=64, description="swap file size in GB")
 
 
 class CoolifyConfig(Model):
@@ -649,6 +659,9 @@ class ServicesConfig(Model):
 
 
 AUTOKUMA_MB = 64  # AutoKuma's memory limit (render.uptime_kuma)
+DOCKER_MB = 256  # Docker and Coolify's helper containers on a server Coolify deploys to
+# The services that move to the database server when there is one (the master plan's stage 3).
+DATABASE_SERVICES = ("postgres", "mariadb", "pgbouncer", "redis")
 
 # Container names of the services; app names must not take them.
 SERVICE_NAMES = {
@@ -813,6 +826,9 @@ class StackConfig(Model):
     network: NetworkConfig | None = Field(
         None, description="a private network every server of the stack joins"
     )
+    database_server: DatabaseServerConfig | None = Field(
+        None, description="a dedicated database server (needs network)"
+    )
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
     apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
     backups: BackupsConfig | None = Field(
@@ -837,6 +853,24 @@ class StackConfig(Model):
         return (
             f"https://{self.fqdn(minio.hostname.host)}",
             f"https://{self.fqdn(console.host)}" if console else None,
+        )
+
+    @property
+    def database_server_config(self) -> ServerConfig | None:
+        """The database server as a ServerConfig: the server's location, image, admin user and
+        protection, with its own type, backups and swap."""
+        if self.database_server is None:
+            return None
+        return ServerConfig.model_validate(
+            {
+                "type": self.database_server.type,
+                "location": self.server.location,
+                "image": self.server.image,
+                "backups": self.database_server.backups,
+                "deleteProtection": self.server.delete_protection,
+                "swapGb": self.database_server.swap_gb,
+                "adminUser": self.server.admin_user,
+            }
         )
 
     @property
@@ -923,10 +957,35 @@ class StackConfig(Model):
         self._check_buckets()
         self._check_apps()
         self._check_hostnames(zone)
+        self._check_database_server()
         self._check_memory()
         self._check_backups()
         self._check_network()
         return self
+
+    def _check_database_server(self) -> None:
+        if self.database_server is None:
+            return
+        if self.network is None:
+            raise config_error(
+                "a database server is reached over the private network; add network "
+                "(network: {} takes the defaults)",
+                at="databaseServer",
+            )
+        try:
+            self.database_server_config  # noqa: B018 -- validates type against location
+        except ValidationError as error:
+            raise config_error(
+                f"{error.errors()[0]['msg']} (the database server is in server.location "
+                f"{self.server.location})",
+                at="databaseServer.type",
+            ) from None
+        if not any(getattr(self.services, name) for name in DATABASE_SERVICES):
+            raise config_error(
+                "a database server holds services.postgres, mariadb, pgbouncer or redis, and "
+                "none is configured",
+                at="databaseServer",
+            )
 
     def _check_network(self) -> None:
         if self.network is None:
@@ -951,42 +1010,63 @@ class StackConfig(Model):
                 at="backups",
             )
 
-    def memory_budget(self) -> list[tuple[str, int]]:
-        """Who takes how much of the server's memory, in MB."""
+    def _service_rows(self, names: tuple[str, ...]) -> list[tuple[str, int]]:
         services = self.services
+        sizes: dict[str, int | None] = {
+            "postgres": services.postgres.memory_mb if services.postgres else None,
+            "mariadb": services.mariadb.memory_mb if services.mariadb else None,
+            "pgbouncer": services.pgbouncer.memory_mb if services.pgbouncer else None,
+            "redis": services.redis.limit_mb if services.redis else None,
+            "minio": services.minio.memory_mb if services.minio else None,
+            "uptime-kuma": services.uptime_kuma.memory_mb if services.uptime_kuma else None,
+        }
+        return [(name, mb) for name in names if (mb := sizes[name]) is not None]
+
+    def memory_budget(self) -> list[tuple[str, int]]:
+        """Who takes how much of the (main) server's memory, in MB."""
         rows = [
             ("operating system", OS_MB),
             ("Coolify (app, database, Redis, realtime, proxy)", COOLIFY_MB),
             ("one image build at a time", BUILD_MB),
         ]
-        if services.postgres:
-            rows.append(("postgres", services.postgres.memory_mb))
-        if services.mariadb:
-            rows.append(("mariadb", services.mariadb.memory_mb))
-        if services.pgbouncer:
-            rows.append(("pgbouncer", services.pgbouncer.memory_mb))
-        if services.redis:
-            rows.append(("redis", services.redis.limit_mb))
-        if services.minio:
-            rows.append(("minio", services.minio.memory_mb))
-        if services.uptime_kuma:
-            rows.append(("uptime-kuma", services.uptime_kuma.memory_mb))
+        moved = DATABASE_SERVICES if self.database_server_config is not None else ()
+        rows += self._service_rows(
+            tuple(
+                name for name in (*DATABASE_SERVICES, "minio", "uptime-kuma") if name not in moved
+            )
+        )
+        if self.services.uptime_kuma:
             rows.append(("autokuma (its monitors as code)", AUTOKUMA_MB))
         rows += [(f"app {app.name}", app.memory_mb) for app in self.apps]
         return rows
 
+    def database_server_budget(self) -> list[tuple[str, int]]:
+        """Who takes how much of the database server's memory, in MB (none without one)."""
+        if self.database_server is None:
+            return []
+        return [
+            ("operating system", OS_MB),
+            ("Docker and Coolify's helpers", DOCKER_MB),
+            *self._service_rows(DATABASE_SERVICES),
+        ]
+
     def _check_memory(self) -> None:
-        rows = self.memory_budget()
-        needed, available = sum(mb for _, mb in rows), self.server.spec.memory_mb
-        if needed > available:
-            width = max(len(who) for who, _ in rows)
-            table = "\n".join(f"      {who:<{width}}  {mb:>6} MB" for who, mb in rows)
-            raise config_error(
-                f"the stack needs {needed} MB of memory but a {self.server.type} has "
-                f"{available} MB: over by {needed - available} MB. Choose a larger type or give "
-                f"less memory to the services and apps (memoryMb):\n{table}",
-                at="server.type",
+        budgets = [(self.memory_budget(), self.server, "server.type")]
+        if self.database_server_config is not None:
+            budgets.append(
+                (self.database_server_budget(), self.database_server_config, "databaseServer.type")
             )
+        for rows, server, key in budgets:
+            needed, available = sum(mb for _, mb in rows), server.spec.memory_mb
+            if needed > available:
+                width = max(len(who) for who, _ in rows)
+                table = "\n".join(f"      {who:<{width}}  {mb:>6} MB" for who, mb in rows)
+                raise config_error(
+                    f"the stack needs {needed} MB of memory but a {server.type} has "
+                    f"{available} MB: over by {needed - available} MB. Choose a larger type or "
+                    f"give less memory to the services and apps (memoryMb):\n{table}",
+                    at=key,
+                )
 
     def ref_problem(self, app: AppConfig, ref: str) -> str | None:
         """Why `ref` cannot be resolved for `app`, or None."""

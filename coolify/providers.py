@@ -298,17 +298,21 @@ class DatabaseProvider(PlacedResourceProvider):
     """A Coolify database. Inputs: connection, server/project/environment uuids, engine
     (postgresql, redis, mariadb), name, description, image, limits_memory, credentials (the
     engine's user/password/database fields), conf (the engine's config file, plain text),
-    delete_volumes. Outputs add internal_db_url."""
+    public_port (published on its server, or none), delete_volumes. Outputs add
+    internal_db_url."""
 
     kind = "databases"
     replace_on = frozenset({*PLACEMENT, "engine", "credentials"})
-    settings = ("name", "description", "image", "limits_memory", "conf")
+    settings = ("name", "description", "image", "limits_memory", "conf", "public_port")
     computed = ("internal_db_url",)
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
-        body = {field: props[field] for field in fields if field != "conf"}
+        body = {field: props[field] for field in fields if field not in ("conf", "public_port")}
         if "conf" in fields:
             body[ENGINE_CONF[props["engine"]]] = b64(props["conf"] or "")
+        if "public_port" in fields:
+            port = props.get("public_port")
+            body |= {"is_public": bool(port), **({"public_port": int(port)} if port else {})}
         return body
 
     def create(self, props: dict[str, Any]) -> CreateResult:
@@ -321,6 +325,10 @@ class DatabaseProvider(PlacedResourceProvider):
             "instant_deploy": True,
             **props.get("credentials", {}),
         }
+        if props.get("public_port"):
+            # Published on the server (for a database server: reached at its private address;
+            # its firewall keeps the port off the internet).
+            body |= {"is_public": True, "public_port": int(props["public_port"])}
         if props.get("conf"):
             body[ENGINE_CONF[props["engine"]]] = b64(props["conf"])
         with self.client(props) as coolify:

@@ -62,7 +62,15 @@ def monthly_cost(config: StackConfig) -> list[CostLine]:
         lines.append(
             CostLine("Hetzner backups (7 daily images)", spec.eur_per_month * BACKUP_SHARE)
         )
-    lines.append(CostLine("volumes", 0.0, "none: all data on the server's local disk"))
+    database = config.database_server_config
+    if database is not None:
+        lines.append(CostLine(f"database server {database.spec.name}", database.spec.eur_per_month))
+        lines.append(CostLine("its primary IPv4", PRIMARY_IPV4_EUR))
+        if database.backups:
+            lines.append(
+                CostLine("its Hetzner backups", database.spec.eur_per_month * BACKUP_SHARE)
+            )
+    lines.append(CostLine("volumes", 0.0, "none: all data on the servers' local disks"))
     if config.backups is None:
         lines.append(CostLine("off-site backup storage", 0.0, "not configured: no backups"))
     else:

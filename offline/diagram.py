@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import StackConfig
-from config.model import RefValue
+from config.model import DATABASE_SERVICES, RefValue
 
 SERVICE_LABELS = {
     "postgres": "PostgreSQL 16",
@@ -92,6 +92,15 @@ def _ref_target(config: StackConfig, ref: str) -> tuple[str, str] | None:
     return targets.get(kind)
 
 
+def _cluster_of(config: StackConfig, service: str) -> str | None:
+    """Which server draws the service: the database server, the server, or none (external)."""
+    if service == "external-postgres":
+        return None
+    if config.database_server is not None and service in DATABASE_SERVICES:
+        return "database"
+    return "server"
+
+
 def architecture(config: StackConfig, stack: str) -> Graph:
     spec = config.server.spec
     graph = Graph(name=f"{stack}")
@@ -103,9 +112,14 @@ def architecture(config: StackConfig, stack: str) -> Graph:
     graph.node("users", "users", shape="ellipse", style="solid")
     graph.node("proxy", "Coolify proxy (Traefik)\n:80 :443", "server")
     graph.node("coolify", "Coolify " + config.coolify.version, "server")
+    database = config.database_server_config
+    if database is not None:
+        graph.clusters["database"] = (
+            f"database server: Hetzner {database.spec.name}, private network only",
+            [],
+        )
     for name in config.services.enabled():
-        external = name == "external-postgres"
-        graph.node(name, SERVICE_LABELS[name], None if external else "server")
+        graph.node(name, SERVICE_LABELS[name], _cluster_of(config, name))
     for app in config.apps:
         git = app.git
         source = f"{git.dockerfile} @ {git.branch}" if git else f"image {app.image}"

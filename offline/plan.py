@@ -172,11 +172,17 @@ def environment_section(config: StackConfig) -> list[str]:
 
 
 def memory_section(config: StackConfig) -> list[str]:
-    rows = config.memory_budget()
-    used, total = sum(mb for _, mb in rows), config.server.spec.memory_mb
-    lines = [f"Memory budget ({config.server.type}: {total} MB)"]
-    lines += table(("WHO", "MB"), [*rows, ("free", total - used)])
-    lines.append(f"  {used} of {total} MB allotted ({100 * used // total}%)")
+    budgets = [("", config.server, config.memory_budget())]
+    if config.database_server_config is not None:
+        budgets.append(
+            ("database server, ", config.database_server_config, config.database_server_budget())
+        )
+    lines: list[str] = []
+    for which, server, rows in budgets:
+        used, total = sum(mb for _, mb in rows), server.spec.memory_mb
+        lines += [f"Memory budget ({which}{server.type}: {total} MB)"]
+        lines += table(("WHO", "MB"), [*rows, ("free", total - used)])
+        lines.append(f"  {used} of {total} MB allotted ({100 * used // total}%)")
     return lines
 
 

@@ -78,9 +78,12 @@ def userlist(user: str, password: str) -> str:
     return f"{quoted(user)} {quoted(password)}\n"
 
 
-def pgbouncer_compose(*, image: str, ini: str, auth: str, memory_mb: int) -> dict[str, Any]:
-    """The Coolify service running PgBouncer with these files; no port is published: apps
-    reach it on Coolify's network only."""
+def pgbouncer_compose(
+    *, image: str, ini: str, auth: str, memory_mb: int, publish_on: str | None = None
+) -> dict[str, Any]:
+    """The Coolify service running PgBouncer with these files. Apps on the same server reach
+    it on Coolify's network; on a database server it is also published on `publish_on`, the
+    server's private address (never on its public one)."""
     mounted = [
         ("pgbouncer.ini", "/etc/pgbouncer/pgbouncer.ini", ini),
         ("userlist.txt", AUTH_FILE, auth),
@@ -95,6 +98,7 @@ def pgbouncer_compose(*, image: str, ini: str, auth: str, memory_mb: int) -> dic
                     mounted_file(f"./pgbouncer/{name}", target, content)
                     for name, target, content in mounted
                 ],
+                **({"ports": [f"{publish_on}:{PORT}:{PORT}"]} if publish_on else {}),
                 "healthcheck": {
                     "test": ["CMD-SHELL", f"nc -z 127.0.0.1 {PORT}"],
                     "interval": "10s",

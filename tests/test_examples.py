@@ -41,6 +41,7 @@ def test_the_five_seed_systems_are_examples() -> None:
     assert [path.stem for path in EXAMPLES] == [
         "masstock",
         "orbitflow",
+        "scale-out",  # the Tour CRM's scaling stage 3
         "tour-crm",
         "ultimatepos",
         "wms",
