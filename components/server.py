@@ -130,7 +130,10 @@ class Server(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        self.user_data = dump_user_data(cloud_init(server, ssh, docker_address_pool))
+        # Coolify installs Docker on the other servers itself: they get Docker's settings here.
+        self.user_data = dump_user_data(
+            cloud_init(server, ssh, docker_address_pool, docker_settings=keys_from is not None)
+        )
         protected = server.delete_protection
         instance = hcloud.Server(
             f"{name}-server",

@@ -7,6 +7,7 @@ components/server.py), so everything here must be right the first time: the test
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from config.model import ServerConfig, SshConfig
@@ -30,7 +31,25 @@ def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
     return {"path": path, "content": content, "owner": "root:root", "permissions": permissions}
 
 
-def cloud_init(server: ServerConfig, ssh: SshConfig, docker_address_pool: str) -> dict[str, Any]:
+DOCKER_DAEMON_PATH = "/etc/docker/daemon.json"
+
+
+def docker_daemon(docker_address_pool: str) -> str:
+    """Docker's settings on a server Coolify installs Docker on later (the database server):
+    its networks come from the pool, apart from the private network. Coolify's Docker install
+    merges its own settings into an existing daemon.json and keeps these
+    (app/Actions/Server/InstallDocker.php, 4.3.10)."""
+    return (
+        json.dumps({"default-address-pools": [{"base": docker_address_pool, "size": 24}]}, indent=2)
+        + "\n"
+    )
+
+
+def cloud_init(
+    server: ServerConfig, ssh: SshConfig, docker_address_pool: str, docker_settings: bool = False
+) -> dict[str, Any]:
+    """`docker_settings`: write Docker's daemon.json (for a server Coolify installs Docker on
+    later; on Coolify's own server its installer sets the pool)."""
     keys = [key.public_key for key in ssh.authorized_keys]
     document: dict[str, Any] = {
         "timezone": "UTC",
@@ -72,6 +91,10 @@ def cloud_init(server: ServerConfig, ssh: SshConfig, docker_address_pool: str) -
             ["sh", "-c", "sshd -t && systemctl try-reload-or-restart ssh.service"],
         ],
     }
+    if docker_settings:
+        document["write_files"].append(
+            _file(DOCKER_DAEMON_PATH, docker_daemon(docker_address_pool))
+        )
     if server.swap_size_gb:
         size = server.swap_size_gb * GIB
         document["swap"] = {"filename": "/swapfile", "size": size, "maxsize": size}

@@ -4,7 +4,9 @@ only; examples/scale-out.yaml under Pulumi's mocks."""
 
 from __future__ import annotations
 
+import json
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +15,14 @@ import yaml
 from config.errors import ConfigError
 from offline.engine import RecordedResource, Recording, find_leaks, reveal
 from offline.stack_files import PROJECT_DIR
-from tests.support import evaluate_config, evaluate_stack, tour_crm_config, with_value
+from tests.support import (
+    evaluate_config,
+    evaluate_stack,
+    run,
+    tour_crm_config,
+    with_value,
+    write,
+)
 
 SERVER = "hcloud:index/server:Server"
 
@@ -174,3 +183,18 @@ def test_the_diagram_draws_the_database_server() -> None:
     label, members = graph.clusters["database"]
     assert label.startswith("database server: Hetzner cx33")
     assert set(members) == {"postgres", "pgbouncer", "redis"}
+
+
+def test_the_database_servers_cloud_init_sets_dockers_pool_and_passes_the_schema(
+    tmp_path: Path,
+) -> None:
+    user_data = servers()["platform-scale-out-db"].inputs["userData"]
+    document = yaml.safe_load(user_data)
+    (daemon,) = [f for f in document["write_files"] if f["path"] == "/etc/docker/daemon.json"]
+    assert json.loads(daemon["content"]) == {
+        "default-address-pools": [{"base": "172.16.0.0/12", "size": 24}]
+    }
+    main = yaml.safe_load(servers()["platform-scale-out"].inputs["userData"])
+    assert "/etc/docker/daemon.json" not in [f["path"] for f in main["write_files"]]
+    result = run(["cloud-init", "schema", "--config-file", str(write(tmp_path / "ud", user_data))])
+    assert result.returncode == 0, result.stdout + result.stderr
