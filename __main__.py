@@ -98,7 +98,7 @@ placement = {
     "project_uuid": coolify_project.project_uuid,
     "environment_uuid": coolify_project.environment_uuid,
 }
-database_host = None
+database_host, database_ssh = None, None
 if database_server is not None and database_server.private_ipv4 is not None:
     database_in_coolify = CoolifyServer(
         "coolify-database-server",
@@ -119,6 +119,7 @@ if database_server is not None and database_server.private_ipv4 is not None:
         ready=coolify.ready,
     )
     database_host = DatabaseHost(database_in_coolify.uuid, database_server.private_ipv4)
+    database_ssh = database_in_coolify.ssh
 data = DataServices(
     "data",
     services=config.services,
@@ -161,7 +162,7 @@ if config.backups is not None and data.backup_source is not None:
         minio_root_key=data.minio_root_key,
         push_urls=monitoring.push_urls if monitoring is not None else {},
         # On the server the database runs on.
-        ssh=database_in_coolify.ssh if database_host is not None else coolify.ssh,
+        ssh=database_ssh or coolify.ssh,
         server_id=(database_server or server).server_id,
         after=data.running,
     )
