@@ -49,6 +49,8 @@ class Engine:
     drill_settings: dict[str, str]
     password_file: str  # the environment file with the password, as its client reads it
     password_variable: str
+    # The scripts' variables for the client image, host, port, user and database.
+    variables: tuple[str, str, str, str, str]
 
 
 ENGINES: dict[str, Engine] = {
@@ -57,11 +59,14 @@ ENGINES: dict[str, Engine] = {
         # The drill connects to the maintenance database to create and drop its scratch one.
         {"PGDATABASE": "postgres", "SCRATCH_DB": SCRATCH_DB},
         f"{SECRETS_DIR}/postgres.env", "PGPASSWORD",
+        ("PG_CLIENT_IMAGE", "PGHOST", "PGPORT", "PGUSER", "PGDATABASE"),
     ),
     "mariadb": Engine(
         "MariaDB", "mariadb", "mariadb-backup.sh", "mariadb-restore-drill.sh",
         {"SCRATCH_DB": SCRATCH_DB},
         f"{SECRETS_DIR}/mariadb.env", "MYSQL_PWD",
+        ("MARIADB_CLIENT_IMAGE", "MARIADB_HOST", "MARIADB_PORT", "MARIADB_USER",
+         "MARIADB_DATABASE"),
     ),
 }  # fmt: skip
 
@@ -221,26 +226,15 @@ def _source_settings(
     job: Job, database: Database, minio: Minio | None, offsite: Offsite
 ) -> tuple[dict[str, str], str]:
     """What the job reads: its settings, and the environment file with its password."""
-    if job.source == "database" and database.engine == "postgres":
-        return {
-            "PG_CLIENT_IMAGE": database.client_image,
-            "AWS_CLI_IMAGE": offsite.client_image,
-            "PGHOST": database.host,
-            "PGPORT": str(database.port),
-            "PGUSER": database.user,
-            "PGDATABASE": database.name,
-            "S3_PREFIX": f"{offsite.prefix}/postgres",
-        }, ENGINES["postgres"].password_file
     if job.source == "database":
+        engine = ENGINES[database.engine]
+        values = (database.client_image, database.host, str(database.port), database.user,
+                  database.name)  # fmt: skip
         return {
-            "MARIADB_CLIENT_IMAGE": database.client_image,
+            **dict(zip(engine.variables, values, strict=True)),
             "AWS_CLI_IMAGE": offsite.client_image,
-            "MARIADB_HOST": database.host,
-            "MARIADB_PORT": str(database.port),
-            "MARIADB_USER": database.user,
-            "MARIADB_DATABASE": database.name,
-            "S3_PREFIX": f"{offsite.prefix}/mariadb",
-        }, ENGINES["mariadb"].password_file
+            "S3_PREFIX": f"{offsite.prefix}/{database.engine}",
+        }, engine.password_file
     assert minio is not None  # a mirror job only with a MinIO
     return {
         "RCLONE_IMAGE": offsite.rclone_image,
