@@ -17,6 +17,14 @@ report() {  # report <up|down> <message>: to the Uptime Kuma push monitor, when 
     | curl -fsS --max-time 20 --retry 3 --config - >/dev/null || true
 }
 
+retention_seconds() {  # retention_seconds <daily|hourly>: how long a dump of that kind is kept
+  case "$1" in
+    daily) echo $((${RETENTION_DAILY_DAYS:-30} * 86400)) ;;
+    hourly) echo $((${RETENTION_HOURLY_HOURS:-24} * 3600)) ;;
+    *) echo "BACKUP_KIND must be daily or hourly, not $1" >&2; exit 2 ;;
+  esac
+}
+
 stamp_epoch() {  # YYYYmmddTHHMMSSZ -> seconds since 1970
   local t=$1
   date -u -d "${t:0:4}-${t:4:2}-${t:6:2} ${t:9:2}:${t:11:2}:${t:13:2}" +%s

@@ -21,11 +21,7 @@ set -euo pipefail
 . "$(dirname "$0")/backup-lib.sh"
 : "${MARIADB_HOST:?} ${MARIADB_USER:?} ${MARIADB_DATABASE:?}"
 : "${S3_ENDPOINT:?} ${S3_BUCKET:?} ${S3_PREFIX:?} ${BACKUP_KIND:?}"
-case "$BACKUP_KIND" in
-  daily) keep_seconds=$((${RETENTION_DAILY_DAYS:-30} * 86400)) ;;
-  hourly) keep_seconds=$((${RETENTION_HOURLY_HOURS:-24} * 3600)) ;;
-  *) echo "BACKUP_KIND must be daily or hourly, not $BACKUP_KIND" >&2; exit 2 ;;
-esac
+keep_seconds=$(retention_seconds "$BACKUP_KIND")
 LARGEST_TABLES=5
 
 trap 'report down "backup of $MARIADB_DATABASE failed at line $LINENO"' ERR
