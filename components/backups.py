@@ -43,7 +43,7 @@ from render.remote import remote_script
 def secret_files(values: Mapping[str, Any]) -> str:
     """The environment files that hold secrets, as the install step reads them on stdin:
     values are accessKeyId, secretAccessKey, engine and databasePassword, minioRootKey (or
-    None) and push:<monitor> (each push URL)."""
+    None) and pushUrls (monitor -> its push URL; what the jobs of render.backups.Job read)."""
     engine = ENGINES[values["engine"]]
     files = {
         OFFSITE_ENV: environment_file(
@@ -63,11 +63,8 @@ def secret_files(values: Mapping[str, Any]) -> str:
                 "RCLONE_CONFIG_MINIO_SECRET_ACCESS_KEY": values["minioRootKey"]["secretKey"],
             }
         )
-    for key, url in values.items():
-        if key.startswith("push:"):  # push:<monitor>: what its jobs read (render.backups.Job)
-            files[f"{SECRETS_DIR}/{key.removeprefix('push:')}-push.env"] = environment_file(
-                {"PUSH_URL": url}
-            )
+    for monitor, url in (values.get("pushUrls") or {}).items():
+        files[f"{SECRETS_DIR}/{monitor}-push.env"] = environment_file({"PUSH_URL": url})
     # Relative to SECRETS_DIR, where the step unpacks them.
     return bundle({path.removeprefix(f"{SECRETS_DIR}/"): text for path, text in files.items()})
 
@@ -149,7 +146,7 @@ class Backups(pulumi.ComponentResource):
             "engine": database.engine,
             "databasePassword": database.password,
             "minioRootKey": minio_root_key if mirrored else None,
-            **{f"push:{monitor}": url for monitor, url in push_urls.items()},
+            "pushUrls": dict(push_urls),
         }
         env_files: pulumi.Output[str] = pulumi.Output.from_input(secrets).apply(secret_files)
         stdin: pulumi.Output[str] = pulumi.Output.secret(env_files)

@@ -148,7 +148,7 @@ def stdin_for(
         "minioRootKey": minio_root_key,
     }
     if push_url is not None:
-        values |= {"push:backup": push_url, "push:drill": push_url}
+        values["pushUrls"] = {"backup": push_url, "drill": push_url}
     return secret_files(values)
 
 
