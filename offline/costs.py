@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import StackConfig
+from config.model import ServerConfig
 
 BACKUP_SHARE = 0.20  # Hetzner's server backups: 20% of the server's price
 PRIMARY_IPV4_EUR = 0.50  # a primary IPv4 is billed on top of the server since 2024-02
@@ -52,24 +53,26 @@ SEED_BASELINES = {
 STACK_SEEDS = {"production": "tour-crm", "staging": "tour-crm"}
 
 
+def _server_lines(server: ServerConfig, labels: tuple[str, str, str]) -> list[CostLine]:
+    """A server, its primary IPv4 and its backups, under these labels."""
+    spec = server.spec
+    lines = [CostLine(labels[0], spec.eur_per_month), CostLine(labels[1], PRIMARY_IPV4_EUR)]
+    if server.backups:
+        lines.append(CostLine(labels[2], spec.eur_per_month * BACKUP_SHARE))
+    return lines
+
+
 def monthly_cost(config: StackConfig) -> list[CostLine]:
-    spec = config.server.spec
-    lines = [
-        CostLine(f"server {spec.name}", spec.eur_per_month),
-        CostLine("primary IPv4", PRIMARY_IPV4_EUR),
-    ]
-    if config.server.backups:
-        lines.append(
-            CostLine("Hetzner backups (7 daily images)", spec.eur_per_month * BACKUP_SHARE)
-        )
+    lines = _server_lines(
+        config.server,
+        (f"server {config.server.spec.name}", "primary IPv4", "Hetzner backups (7 daily images)"),
+    )
     database = config.database_server_config
     if database is not None:
-        lines.append(CostLine(f"database server {database.spec.name}", database.spec.eur_per_month))
-        lines.append(CostLine("its primary IPv4", PRIMARY_IPV4_EUR))
-        if database.backups:
-            lines.append(
-                CostLine("its Hetzner backups", database.spec.eur_per_month * BACKUP_SHARE)
-            )
+        lines += _server_lines(
+            database,
+            (f"database server {database.spec.name}", "its primary IPv4", "its Hetzner backups"),
+        )
     lines.append(CostLine("volumes", 0.0, "none: all data on the servers' local disks"))
     if config.backups is None:
         lines.append(CostLine("off-site backup storage", 0.0, "not configured: no backups"))
