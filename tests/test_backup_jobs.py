@@ -116,13 +116,10 @@ def test_the_bundle_is_the_same_bytes_every_time(source: Postgres) -> None:
         assert (link.issym(), link.linkname) == (True, "container-tool")
 
 
-@pytest.mark.parametrize("name", ["container-tool", "install-backups", "remove-backups"])
-def test_the_scripts_pass_shellcheck(name: str, tmp_path: Path) -> None:
-    if name == "container-tool":
-        script = render.SCRIPTS / "container-tool.sh"
-    else:
-        script = tmp_path / f"{name}.sh"
-        script.write_text(remote_script(name, **dict.fromkeys(required_params(name), "value")))
+@pytest.mark.parametrize("name", ["install-backups", "remove-backups"])
+def test_the_remote_steps_pass_shellcheck(name: str, tmp_path: Path) -> None:
+    script = tmp_path / f"{name}.sh"
+    script.write_text(remote_script(name, **dict.fromkeys(required_params(name), "value")))
     result = run(["shellcheck", "-x", "--severity=style", str(script)], cwd=Path.cwd())
     assert result.returncode == 0, result.stdout
 

@@ -164,7 +164,11 @@ def test_a_good_backup_reports_up(
     assert [r["status"] for r in received] == ["up"]
 
 
-@pytest.mark.parametrize("name", ["pg-backup", "pg-restore-drill", "minio-mirror", "backup-lib"])
+@pytest.mark.parametrize(
+    "name",
+    ["pg-backup", "pg-restore-drill", "mariadb-backup", "mariadb-restore-drill", "minio-mirror",
+     "backup-lib", "container-tool"],
+)  # fmt: skip
 def test_the_scripts_pass_shellcheck(name: str) -> None:
     result = subprocess.run(
         ["shellcheck", "-x", "-s", "bash", str(SCRIPTS / f"{name}.sh")],

@@ -16,7 +16,6 @@ from components.backups import secret_files
 from offline.engine import find_leaks, reveal
 from offline.stack_files import PROJECT_DIR
 from render import backups as render
-from render.remote import SCRIPTS
 from tests.backup_host import (
     AWS_IMAGE,
     RCLONE_IMAGE,
@@ -159,15 +158,6 @@ def test_a_failed_backup_reports_down(
     assert result.returncode != 0
     assert [r["status"] for r in received] == ["down"]
     assert keys(s3) == []
-
-
-@pytest.mark.parametrize("name", ["mariadb-backup", "mariadb-restore-drill"])
-def test_the_scripts_pass_shellcheck(name: str) -> None:
-    result = run(
-        ["shellcheck", "-x", "-s", "bash", str(SCRIPTS / f"{name}.sh")],
-        cwd=SCRIPTS.parent.parent,  # where the source= directives start
-    )
-    assert result.returncode == 0, result.stdout
 
 
 # --- as the OrbitFlow example declares them, and run as the server runs them ----------------
