@@ -191,10 +191,12 @@ class RemoteServerProvider(CoolifyProvider):
     its private address with a key stored in Coolify. Inputs: connection, name, description,
     ip, port, user, private_key_uuid, proxy_type (traefik for app servers, none for a database
     server), timeout_seconds, poll_seconds. Created, then validated with `install`: Coolify
-    installs Docker on it; waits until Coolify calls it usable, or fails with why not."""
+    installs Docker on it; waits until Coolify calls it usable, or fails with why not.
+    Output `destination_uuid`: its Docker network in Coolify, where apps are deployed."""
 
     replace_on = frozenset({"ip", "port", "user", "private_key_uuid", "proxy_type"})
     settings = ("name", "description")
+    computed = ("destination_uuid",)
 
     def _validate(self, coolify: CoolifyClient, uuid: str, props: dict[str, Any]) -> None:
         coolify.post(f"/servers/{uuid}/validate", {"install": True})
@@ -226,7 +228,11 @@ class RemoteServerProvider(CoolifyProvider):
         with self.client(props) as coolify:
             uuid = coolify.post("/servers", body)["uuid"]
             self._validate(coolify, uuid, props)
-        return CreateResult(uuid, self.outputs(props))
+            # Coolify gives every new server one standalone destination (Server::created).
+            destination = next(
+                d for d in coolify.get(f"/servers/{uuid}/destinations") if d["type"] == "standalone"
+            )
+        return CreateResult(uuid, self.outputs(props, destination_uuid=destination["uuid"]))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as coolify:
@@ -241,7 +247,7 @@ class RemoteServerProvider(CoolifyProvider):
         if fields:
             with self.client(news) as coolify:
                 coolify.patch(f"/servers/{id_}", {f: news.get(f) or "" for f in fields})
-        return UpdateResult(self.outputs(news))
+        return UpdateResult(self.outputs(news, destination_uuid=olds.get("destination_uuid")))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Refused by Coolify while resources are on it: they go first (Pulumi deletes them
@@ -424,9 +430,10 @@ GIT_PATCHABLE = (
 class ApplicationProvider(PlacedResourceProvider):
     """A Coolify application. Inputs: connection, server/project/environment uuids, source
     ({kind: public|deploy-key|dockerfile|image, and that kind's fields}), the settings in
-    APP_SETTINGS (domains as a comma-separated list of https URLs; none for a worker), and
-    delete_volumes. It is created without deploying: environment variables come first, and
-    a Deploy resource builds it."""
+    APP_SETTINGS (domains as a comma-separated list of URLs; none for a worker),
+    destinations (the destination uuids of more servers it runs on, behind a load balancer)
+    and delete_volumes. It is created without deploying: environment variables come first,
+    and a Deploy resource builds it."""
 
     kind = "applications"
     replace_on = frozenset(PLACEMENT)
@@ -439,6 +446,30 @@ class ApplicationProvider(PlacedResourceProvider):
         # Dockerfile.
         if any(old.get(f) != new.get(f) for f in ("kind", "private_key_uuid", "dockerfile")):
             result.replaces = [*(result.replaces or []), "source"]
+        # Coolify refuses a second app with the same domain (409): the old one goes first.
+        result.delete_before_replace = bool(result.replaces)
+        return result
+
+    @staticmethod
+    def _attach(coolify: CoolifyClient, uuid: str, olds: list[str], news: list[str]) -> None:
+        for destination in news:
+            if destination not in olds:
+                coolify.post(
+                    f"/applications/{uuid}/destinations", {"destination_uuid": destination}
+                )
+        for destination in olds:
+            if destination not in news:
+                try:
+                    coolify.delete(f"/applications/{uuid}/destinations/{destination}")
+                except CoolifyNotFound:
+                    continue
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        result = super().update(id_, olds, news)
+        old, new = olds.get("destinations") or [], news.get("destinations") or []
+        if old != new:
+            with self.client(news) as coolify:
+                self._attach(coolify, id_, old, new)
         return result
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
@@ -468,6 +499,7 @@ class ApplicationProvider(PlacedResourceProvider):
             if source["kind"] == "dockerfile" and props.get("ports_exposes"):
                 # Coolify derives the port from the still-encoded Dockerfile; set it after.
                 coolify.patch(f"/applications/{uuid}", {"ports_exposes": props["ports_exposes"]})
+            self._attach(coolify, uuid, [], props.get("destinations") or [])
         return CreateResult(uuid, self.outputs(props))
 
 
@@ -540,33 +572,74 @@ LOG_TAIL = 20
 
 class DeployProvider(CoolifyProvider):
     """A deployment of an application or service, run again when `triggers` change. Inputs:
-    connection, resource_uuid, triggers (any values), force (rebuild without cache),
-    timeout_seconds, poll_seconds. Waits for `finished`; `failed` fails with the log's tail."""
+    connection, resource_uuid, triggers (any values), force (rebuild without cache), servers
+    (how many servers the app runs on: Coolify deploys to the others once the first has
+    finished), timeout_seconds, poll_seconds. Waits for `finished` on every server; `failed`
+    fails with the log's tail."""
 
     computed = ("deployment_uuid",)
 
     def _deploy(self, props: dict[str, Any]) -> str:
         query = {"uuid": props["resource_uuid"], "force": "true" if props.get("force") else "false"}
+        deadline = time.monotonic() + float(props.get("timeout_seconds") or 1800)
         with self.client(props) as coolify:
             (started,) = coolify.post("/deploy", params=query)["deployments"]
             deployment_uuid = str(started["deployment_uuid"])
-            deadline = time.monotonic() + float(props.get("timeout_seconds") or 1800)
-            while True:
-                deployment = coolify.get(f"/deployments/{deployment_uuid}")
-                status = deployment["status"]
-                if status == "finished":
-                    return deployment_uuid
-                if status in ("failed", "cancelled-by-user"):
-                    raise CoolifyError(
-                        f"deployment {deployment_uuid} of {props['resource_uuid']} {status}; the "
-                        f"log ends:\n{self._log_tail(deployment.get('logs'))}"
-                    )
-                if time.monotonic() > deadline:
-                    raise CoolifyError(
-                        f"deployment {deployment_uuid} of {props['resource_uuid']} is still "
-                        f"{status} after {props.get('timeout_seconds')}s; see it in Coolify"
-                    )
-                time.sleep(float(props.get("poll_seconds") or 5))
+            self._wait(coolify, props, deployment_uuid, deadline)
+            others = int(props.get("servers") or 1) - 1
+            if others > 0:
+                for other in self._additional(coolify, props, deployment_uuid, others, deadline):
+                    self._wait(coolify, props, other, deadline)
+        return deployment_uuid
+
+    def _wait(
+        self, coolify: CoolifyClient, props: dict[str, Any], deployment_uuid: str, deadline: float
+    ) -> None:
+        while True:
+            deployment = coolify.get(f"/deployments/{deployment_uuid}")
+            status = deployment["status"]
+            where = f" on {deployment['server_name']}" if deployment.get("server_name") else ""
+            if status == "finished":
+                return
+            if status in ("failed", "cancelled-by-user"):
+                raise CoolifyError(
+                    f"deployment {deployment_uuid} of {props['resource_uuid']}{where} {status}; "
+                    f"the log ends:\n{self._log_tail(deployment.get('logs'))}"
+                )
+            self._pause(props, deadline, f"deployment {deployment_uuid}{where} is still {status}")
+
+    def _additional(
+        self,
+        coolify: CoolifyClient,
+        props: dict[str, Any],
+        primary: str,
+        count: int,
+        deadline: float,
+    ) -> list[str]:
+        """The deployments Coolify queued on the other servers after the primary one: the ones
+        listed before it (the list is newest first)."""
+        while True:
+            listed = coolify.get(
+                f"/deployments/applications/{props['resource_uuid']}",
+                params={"skip": "0", "take": str(count + 10)},
+            )["deployments"]
+            uuids = [str(d["deployment_uuid"]) for d in listed]
+            newer = uuids[: uuids.index(primary)] if primary in uuids else uuids
+            if len(newer) >= count:
+                return newer[-count:]
+            self._pause(
+                props, deadline, f"Coolify queued {len(newer)} of the {count} deployments to the "
+                "other servers"
+            )  # fmt: skip
+
+    @staticmethod
+    def _pause(props: dict[str, Any], deadline: float, state: str) -> None:
+        if time.monotonic() > deadline:
+            raise CoolifyError(
+                f"{state} after {props.get('timeout_seconds')}s of deploying "
+                f"{props['resource_uuid']}; see it in Coolify"
+            )
+        time.sleep(float(props.get("poll_seconds") or 5))
 
     @staticmethod
     def _log_tail(logs: Any) -> str:

@@ -121,6 +121,8 @@ class RemoteServer(_PropsResource, module="coolify", name="RemoteServer"):
     """Another server for Coolify (a database or app server): see RemoteServerProvider."""
 
     provider = RemoteServerProvider()
+    computed = ("destination_uuid",)
+    destination_uuid: pulumi.Output[str]
 
 
 class Database(_PropsResource, module="coolify", name="Database"):
@@ -193,6 +195,7 @@ class Deploy(_CoolifyResource, module="coolify", name="Deploy"):
         resource_uuid: pulumi.Input[str],
         triggers: pulumi.Input[list[Any]],
         force: bool = False,
+        servers: int = 1,
         timeout_seconds: int = 1800,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -200,6 +203,7 @@ class Deploy(_CoolifyResource, module="coolify", name="Deploy"):
             "resource_uuid": resource_uuid,
             "triggers": triggers,
             "force": force,
+            "servers": servers,
             "timeout_seconds": timeout_seconds,
             "poll_seconds": 5,
         }

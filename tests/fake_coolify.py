@@ -140,6 +140,7 @@ ROUTES = [
     Route("PATCH", "/servers/{uuid}", "update_server", Body(SERVER_SETTINGS)),
     Route("POST", "/servers/{uuid}/validate", "validate_server", Body(frozenset({"install"}))),
     Route("DELETE", "/servers/{uuid}", "delete_server"),
+    Route("GET", "/servers/{server_uuid}/destinations", "list_server_destinations"),
     Route("GET", "/projects", "list_projects"),
     Route("POST", "/projects", "create_project", Body(frozenset({"name", "description"}), frozenset({"name"}))),
     Route("GET", "/projects/{uuid}", "get_project"),
@@ -186,6 +187,10 @@ ROUTES = [
         APP_SETTINGS | GIT | {"docker_registry_image_name", "docker_registry_image_tag"}
     )),
     Route("DELETE", "/applications/{uuid}", "delete_resource", query=DELETE_FLAGS),
+    Route("GET", "/applications/{uuid}/destinations", "list_app_destinations"),
+    Route("POST", "/applications/{uuid}/destinations", "add_app_destination",
+          Body(frozenset({"destination_uuid"}), frozenset({"destination_uuid"}))),
+    Route("DELETE", "/applications/{uuid}/destinations/{destination_uuid}", "remove_app_destination"),
     *(
         route
         for kind in ("applications", "services")
@@ -205,6 +210,8 @@ ROUTES = [
     Route("DELETE", "/security/keys/{uuid}", "delete_key"),
     Route("POST", "/deploy", "deploy", query=frozenset({"uuid", "force"})),
     Route("GET", "/deployments/{uuid}", "get_deployment"),
+    Route("GET", "/deployments/applications/{uuid}", "list_app_deployments",
+          query=frozenset({"skip", "take"})),
 ]  # fmt: skip
 
 
@@ -240,6 +247,8 @@ class FakeCoolify:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: dict[str, dict[str, str]] = field(default_factory=dict)  # uuid -> delete query flags
     deploy_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    # The outcome of every deployment on a server, by the server's name (additional servers).
+    server_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     server_uuid: str = field(default_factory=_new_uuid)
     server_settings: dict[str, Any] = field(default_factory=dict)
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)  # remote servers
@@ -345,6 +354,9 @@ class FakeCoolify:
             "port": body.get("port", 22), "user": body.get("user", "root"),
             "description": body.get("description"), "validation_logs": None,
             "settings": {"is_reachable": False, "is_usable": False},
+            # Server::created gives every new server its standalone destination.
+            "_destinations": [{"uuid": _new_uuid(), "name": f"{uuid}-coolify", "network": "coolify",
+                               "type": "standalone", "server_uuid": uuid}],
         }  # fmt: skip
         return 201, {"uuid": uuid}
 
@@ -354,7 +366,19 @@ class FakeCoolify:
         return self.servers[uuid]
 
     def get_server(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
-        return 200, self._server(uuid)
+        return 200, self._public(self._server(uuid))
+
+    def list_server_destinations(
+        self, _: Route, __: Any, ___: Any, server_uuid: str
+    ) -> tuple[int, Any]:
+        return 200, self._server(server_uuid)["_destinations"]
+
+    def _destination(self, uuid: str) -> dict[str, Any]:
+        for server in self.servers.values():
+            for destination in server["_destinations"]:
+                if destination["uuid"] == uuid:
+                    return destination  # type: ignore[no-any-return]
+        raise Reply(404, {"message": "Destination not found."})
 
     def validate_server(
         self, _: Route, body: dict[str, Any], __: Any, uuid: str
@@ -526,7 +550,17 @@ class FakeCoolify:
         return 201, {"uuid": resource["uuid"], "domains": [u["url"] for u in body.get("urls", [])]}
 
     def create_application(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
+        taken = {
+            domain
+            for resource in self.resources.values()
+            if resource["_kind"] == "applications"
+            for domain in str(resource.get("domains") or "").split(",")
+            if domain
+        }
+        if taken & set(str(body.get("domains") or "").split(",")):
+            raise Reply(409, {"message": "Domain conflicts detected. Use force_domain_override=true to proceed."})  # fmt: skip
         resource = self._store("applications", "applications", body)
+        resource["_additional"] = []  # destination uuids of its additional servers
         resource["source"] = route.path.rsplit("/", 1)[1]
         if "git_repository" in body:  # Coolify stores org/repo
             resource["git_repository"] = re.sub(r"^https://[^/]+/", "", body["git_repository"])
@@ -573,6 +607,35 @@ class FakeCoolify:
     def list_envs(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
         return 200, list(self._resource(self._kind(route), uuid)["envs"].values())
 
+    def list_app_destinations(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        app = self._resource("applications", uuid)
+        additional = [self._destination(d) | {"is_primary": False} for d in app["_additional"]]
+        primary = {"uuid": f"primary-{uuid}", "server_uuid": app["server_uuid"], "is_primary": True}
+        return 200, [primary, *additional]
+
+    def add_app_destination(
+        self, _: Route, body: dict[str, Any], __: Any, uuid: str
+    ) -> tuple[int, Any]:
+        app = self._resource("applications", uuid)
+        destination = self._destination(body["destination_uuid"])
+        if not self.servers[destination["server_uuid"]]["settings"]["is_usable"]:
+            raise Reply(404, {"message": "Destination not found."})
+        if destination["server_uuid"] == app["server_uuid"]:
+            raise Reply(422, {"message": "Cannot attach a destination on the same server as the primary destination."})  # fmt: skip
+        if destination["uuid"] in app["_additional"]:
+            raise Reply(422, {"message": "Destination is already attached."})
+        app["_additional"].append(destination["uuid"])
+        return 201, {"message": "Destination attached.", "uuid": destination["uuid"]}
+
+    def remove_app_destination(
+        self, _: Route, __: Any, ___: Any, uuid: str, destination_uuid: str
+    ) -> tuple[int, Any]:
+        app = self._resource("applications", uuid)
+        if destination_uuid not in app["_additional"]:
+            raise Reply(404, {"message": "Destination not found."})
+        app["_additional"].remove(destination_uuid)
+        return 200, {"message": "Destination detached."}
+
     def bulk_envs(self, route: Route, body: dict[str, Any], _: Any, uuid: str) -> tuple[int, Any]:
         envs = self._resource(self._kind(route), uuid)["envs"]
         for item in body["data"]:
@@ -610,19 +673,30 @@ class FakeCoolify:
             raise Reply(404, {"message": "Private Key not found."})
         return 200, {"message": "Private Key deleted."}
 
+    def _server_name(self, uuid: str) -> str:
+        return "localhost" if uuid == self.server_uuid else str(self._server(uuid)["name"])
+
+    def _queue(self, resource_uuid: str, server: str, outcome: tuple[str, list[str]], force: bool) -> str:  # fmt: skip
+        deployment_uuid = _new_uuid()
+        status, log = self.server_outcome.get(self._server_name(server), outcome)
+        entries = [{"output": line, "type": "stdout", "hidden": False} for line in log]
+        self.deployments[deployment_uuid] = {
+            "deployment_uuid": deployment_uuid, "application_id": resource_uuid,
+            "server_name": self._server_name(server), "status": "queued", "_final": status,
+            "logs": json.dumps(entries), "force_rebuild": force,
+        }  # fmt: skip
+        return deployment_uuid
+
     def deploy(self, _: Route, __: Any, query: dict[str, str]) -> tuple[int, Any]:
         deployments = []
         for resource_uuid in query.get("uuid", "").split(","):
             if resource_uuid not in self.resources:
                 raise Reply(404, {"message": "Resource not found."})
-            deployment_uuid = _new_uuid()
-            status, log = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
-            entries = [{"output": line, "type": "stdout", "hidden": False} for line in log]
-            self.deployments[deployment_uuid] = {
-                "deployment_uuid": deployment_uuid, "application_id": resource_uuid,
-                "status": "queued", "_final": status, "logs": json.dumps(entries),
-                "force_rebuild": query.get("force") == "true",
-            }  # fmt: skip
+            resource = self.resources[resource_uuid]
+            outcome = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
+            deployment_uuid = self._queue(
+                resource_uuid, resource["server_uuid"], outcome, query.get("force") == "true"
+            )
             deployments.append({"message": "Deployment request queued.", "resource_uuid": resource_uuid,
                                 "deployment_uuid": deployment_uuid})  # fmt: skip
         return 200, {"deployments": deployments}
@@ -632,10 +706,36 @@ class FakeCoolify:
         if deployment is None:
             raise Reply(404, {"message": "Deployment not found."})
         # queued -> in_progress -> the outcome, one step per look.
-        deployment["status"] = {"queued": "in_progress"}.get(
-            deployment["status"], deployment["_final"]
-        )
+        before = deployment["status"]
+        deployment["status"] = {"queued": "in_progress"}.get(before, deployment["_final"])
+        resource = self.resources.get(deployment["application_id"], {})
+        if (
+            before != "finished"
+            and deployment["status"] == "finished"
+            and not deployment.get("_additional")
+        ):
+            # ApplicationDeploymentJob::handleSuccessfulDeployment: after the primary server
+            # finished, a deployment per additional destination is queued.
+            for destination in resource.get("_additional", []):
+                server = self._destination(destination)["server_uuid"]
+                queued = self._queue(deployment["application_id"], server, ("finished", ["Deployed."]),
+                                     deployment["force_rebuild"])  # fmt: skip
+                self.deployments[queued]["_additional"] = True
         return 200, {k: v for k, v in deployment.items() if not k.startswith("_")}
+
+    def list_app_deployments(
+        self, _: Route, __: Any, query: dict[str, str], uuid: str
+    ) -> tuple[int, Any]:
+        self._resource("applications", uuid)
+        mine = [d for d in self.deployments.values() if d["application_id"] == uuid]
+        newest_first = mine[::-1][int(query.get("skip", 0)) :][: int(query.get("take", 10))]
+        # The list shows each deployment's status as it stands, without moving it on.
+        return 200, {
+            "count": len(mine),
+            "deployments": [
+                {k: v for k, v in d.items() if not k.startswith("_")} for d in newest_first
+            ],
+        }
 
 
 def _validate(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:

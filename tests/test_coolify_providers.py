@@ -667,3 +667,104 @@ def test_a_server_with_resources_is_not_deleted(
     with pytest.raises(CoolifyError, match="Server has resources"):
         provider.delete(uuid, props)
     assert uuid in fake.servers
+
+
+# --- apps on several servers (behind a load balancer) ----------------------------------------
+
+
+def app_servers(fake: FakeCoolify, connection: dict[str, str], count: int) -> list[Any]:
+    provider = RemoteServerProvider()
+    props = remote_server(connection, proxy_type="traefik")
+    return [
+        provider.create({**props, "name": f"tour-crm-app-{n}", "ip": f"10.0.1.{4 + n}"})
+        for n in range(count)
+    ]
+
+
+def test_a_remote_server_reports_its_destination(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    (server,) = app_servers(fake, connection, 1)
+    (destination,) = fake.servers[server.id]["_destinations"]
+    assert server.outs["destination_uuid"] == destination["uuid"]
+    props = {**server.outs, "name": "renamed"}
+    updated = RemoteServerProvider().update(server.id, server.outs, props)
+    assert updated.outs["destination_uuid"] == destination["uuid"]
+    assert RemoteServerProvider().diff(server.id, server.outs, props).replaces == []
+
+
+def test_an_app_runs_on_its_servers_and_follows_their_list(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    first, second, third = app_servers(fake, connection, 3)
+    provider = ApplicationProvider()
+    on_two = application(
+        connection, {**placement, "server_uuid": first.id}, PUBLIC,
+        destinations=[second.outs["destination_uuid"]],
+    )  # fmt: skip
+    created = provider.create(on_two)
+    stored = fake.resources[created.id]
+    assert stored["server_uuid"] == first.id
+    assert stored["_additional"] == [second.outs["destination_uuid"]]
+    assert "destinations" not in requests_to(fake, "POST", "/applications/public")[0]
+
+    on_three = {**on_two, "destinations": [d.outs["destination_uuid"] for d in (second, third)]}
+    diff = provider.diff(created.id, created.outs, on_three)  # type: ignore[arg-type]
+    assert (diff.changes, diff.replaces) == (True, [])
+    provider.update(created.id, created.outs, on_three)  # type: ignore[arg-type]
+    assert stored["_additional"] == [
+        second.outs["destination_uuid"],
+        third.outs["destination_uuid"],
+    ]
+    provider.update(created.id, on_three, {**on_three, "destinations": []})  # type: ignore[arg-type]
+    assert stored["_additional"] == []
+
+
+def test_an_app_moved_to_another_server_is_deleted_before_its_replacement(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    """Coolify refuses a second app with the same domain: the replacement must come second."""
+    (server,) = app_servers(fake, connection, 1)
+    provider = ApplicationProvider()
+    props = application(connection, placement, PUBLIC)
+    created = provider.create(props)
+    moved = {**props, "server_uuid": server.id}
+    diff = provider.diff(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert (diff.replaces, diff.delete_before_replace) == (["server_uuid"], True)
+    with pytest.raises(CoolifyError, match="Domain conflicts detected"):
+        provider.create(moved)
+    provider.delete(created.id, props)
+    assert fake.resources[provider.create(moved).id]["server_uuid"] == server.id
+    assert provider.diff(created.id, created.outs, props).delete_before_replace is False  # type: ignore[arg-type]
+
+
+def test_a_deploy_waits_for_every_server_of_the_app(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    first, second, third = app_servers(fake, connection, 3)
+    app = ApplicationProvider().create(
+        application(connection, {**placement, "server_uuid": first.id}, PUBLIC,
+                    destinations=[s.outs["destination_uuid"] for s in (second, third)])
+    ).id  # fmt: skip
+    created = DeployProvider().create(deploy_props(connection, app, servers=3))
+    assert sorted(d["server_name"] for d in fake.deployments.values()) == [
+        "tour-crm-app-0", "tour-crm-app-1", "tour-crm-app-2"
+    ]  # fmt: skip
+    assert all(d["status"] == "finished" for d in fake.deployments.values())
+    assert fake.deployments[created.id]["server_name"] == "tour-crm-app-0"
+
+    fake.server_outcome["tour-crm-app-2"] = ("failed", ["docker build", "out of memory"])
+    with pytest.raises(CoolifyError) as raised:
+        DeployProvider().create(deploy_props(connection, app, servers=3))
+    assert "on tour-crm-app-2 failed; the log ends:\ndocker build\nout of memory" in str(
+        raised.value
+    )
+
+
+def test_a_deploy_fails_when_coolify_never_deploys_to_the_other_servers(
+    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    """Told the app runs on two servers while Coolify knows of one: a clear timeout."""
+    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    with pytest.raises(CoolifyError, match=r"queued 0 of the 1 deployments to the other servers"):
+        DeployProvider().create(deploy_props(connection, app, servers=2, timeout_seconds=0.2))
