@@ -3,11 +3,12 @@ backups -> apps -> outputs."""
 
 import pulumi
 
-from components.apps import Apps, PlatformValues
+from components.apps import Apps, AppServers, PlatformValues
 from components.backups import Backups
 from components.coolify import CoolifyInstall, CoolifyProject, CoolifyServer
-from components.data import DatabaseHost, DataServices
-from components.dns import Dns
+from components.data import DatabaseHost, DataServices, Probe
+from components.dns import Dns, Origin
+from components.load_balancer import HTTP_PORT, HTTPS_PORT, LoadBalancer
 from components.monitoring import Monitoring
 from components.network import PrivateNetwork
 from components.server import Server, label_value, server_name
@@ -66,13 +67,53 @@ database_server = (
     if database_server_config is not None and network is not None and config.network is not None
     else None
 )
+app_server_config = config.app_server_config
+app_servers = (
+    [
+        Server(
+            f"app-server-{number}",
+            server=app_server_config,
+            ssh=config.ssh,
+            hostname=f"{hostname}-app-{number}",
+            docker_address_pool=config.coolify.docker_address_pool,
+            labels=labels,
+            private_network=(network.subnet_id, address),
+            web=False,  # SSH from the admins only: the load balancer comes over the network
+            keys_from=server,
+            role="app",
+        )
+        for number, address in enumerate(config.app_server_addresses(), start=1)
+    ]
+    if app_server_config is not None and network is not None
+    else []
+)
+origin = OriginCertificate("origin", hostnames=proxied) if proxied else None
+balanced = config.load_balanced_hostnames()
+origins = [Origin([host for host in hostnames if host not in balanced], server.ipv4, server.ipv6)]
+load_balancer = None
+terminated = config.app_servers is not None and config.app_servers.load_balancer.tls == "terminate"
+if config.app_servers is not None and network is not None and origin is not None:
+    checked = config.health_checked_app()
+    load_balancer = LoadBalancer(
+        "load-balancer",
+        load_balancer=config.app_servers.load_balancer,
+        balancer_name=hostname,
+        location=config.server.location,
+        subnet_id=network.subnet_id,
+        address=config.load_balancer_address(),
+        targets=[app_server.server_id for app_server in app_servers],
+        health_host=config.fqdn(checked.domains[0].host),
+        health_path=checked.health.path if checked.health else "/",
+        origin_certificate=origin,
+        labels=labels,
+        protect=config.server.delete_protection,
+    )
+    origins.append(Origin(balanced, load_balancer.ipv4, load_balancer.ipv6))
 Dns(
     "dns",
     dns=config.dns,
     zone_name=config.zone_name,
-    hostnames=hostnames,
-    ipv4=server.ipv4,
-    ipv6=server.ipv6,
+    origins=origins,
     stack=f"{project}/{stack}",
 )
 coolify = CoolifyInstall(
@@ -83,7 +124,7 @@ coolify = CoolifyInstall(
     host=server.ipv4,
     server_id=server.server_id,
     private_key=server.automation_private_key,
-    origin_certificate=OriginCertificate("origin", hostnames=proxied) if proxied else None,
+    origin_certificate=origin,
 )
 coolify_project = CoolifyProject(
     "coolify-project",
@@ -98,28 +139,48 @@ placement = {
     "project_uuid": coolify_project.project_uuid,
     "environment_uuid": coolify_project.environment_uuid,
 }
+# Coolify reaches the other servers with the stack's automation key, stored in it once.
+automation_key = (
+    PrivateKey(
+        "automation-key",
+        connection=coolify.connection,
+        key_name=f"{hostname}-automation",
+        private_key=server.automation_private_key,
+        opts=pulumi.ResourceOptions(depends_on=[coolify.ready]),
+    ).id
+    if database_server is not None
+    else None
+)
 database_host, database_ssh = None, None
-if database_server is not None and database_server.private_ipv4 is not None:
+if (
+    database_server is not None
+    and database_server.private_ipv4 is not None
+    and automation_key is not None
+):
     database_in_coolify = CoolifyServer(
         "coolify-database-server",
         connection=coolify.connection,
-        server_name=f"{hostname}-db",
-        public_ip=database_server.ipv4,
-        private_ip=database_server.private_ipv4,
-        server_id=database_server.server_id,
-        private_key=server.automation_private_key,
-        key_uuid=PrivateKey(
-            "automation-key",
-            connection=coolify.connection,
-            key_name=f"{hostname}-automation",
-            private_key=server.automation_private_key,
-            opts=pulumi.ResourceOptions(depends_on=[coolify.ready]),
-        ).id,
+        server=database_server,
+        key_uuid=automation_key,
         proxy_type="none",  # it serves no web traffic
         ready=coolify.ready,
     )
     database_host = DatabaseHost(database_in_coolify.uuid, database_server.private_ipv4)
     database_ssh = database_in_coolify.ssh
+app_servers_in_coolify = [
+    CoolifyServer(
+        f"coolify-app-server-{number}",
+        connection=coolify.connection,
+        server=app_server,
+        key_uuid=automation_key,
+        proxy_type="traefik",
+        ready=coolify.ready,
+        # Passthrough: each app server's Traefik ends TLS, as the server's does.
+        origin_certificate=None if terminated else origin,
+    )
+    for number, app_server in enumerate(app_servers, start=1)
+    if automation_key is not None
+]
 data = DataServices(
     "data",
     services=config.services,
@@ -129,15 +190,24 @@ data = DataServices(
     placement=placement,
     protect=config.server.delete_protection,
     database_host=database_host,
+    # The jobs on the database server and the apps on app servers reach MinIO there.
+    minio_address=server.private_ipv4 if database_server is not None else None,
 )
 secrets = read_secret_bag() if config.secret_names() else None
+# Each app server's proxy is watched too: the load balancer hides a server that is down.
+app_server_probes = [
+    Probe(f"app server {app_server.hostname}", pulumi.Output.from_input(address),
+          HTTP_PORT if terminated else HTTPS_PORT)
+    for app_server in app_servers
+    if (address := app_server.private_ipv4) is not None
+]  # fmt: skip
 monitoring = (
     Monitoring(
         "monitoring",
         uptime_kuma=config.services.uptime_kuma,
         url=config.status_url,
         app_urls=config.app_health_urls(),
-        probes=data.probes,
+        probes=[*data.probes, *app_server_probes],
         push_intervals=(
             push_intervals(config.backups, minio=bool(config.minio_bucket_names()))
             if config.backups is not None
@@ -176,6 +246,12 @@ if server.private_ipv4 is not None:
 if database_server is not None:
     pulumi.export("databaseServerIpv4", database_server.ipv4)
     pulumi.export("databaseServerPrivateIpv4", database_server.private_ipv4)
+if app_servers:
+    pulumi.export("appServerIpv4s", [app_server.ipv4 for app_server in app_servers])
+    pulumi.export("appServerPrivateIpv4s", [app_server.private_ipv4 for app_server in app_servers])
+if load_balancer is not None:
+    pulumi.export("loadBalancerIpv4", load_balancer.ipv4)
+    pulumi.export("loadBalancerIpv6", load_balancer.ipv6)
 pulumi.export("hostnames", [host.fqdn for host in hostnames])
 pulumi.export("coolifyUrl", config.dashboard_url)
 pulumi.export("coolifyRootUser", config.coolify_root_email)
@@ -199,6 +275,15 @@ apps = Apps(
     connection=coolify.connection,
     placement=placement,
     after=data.running,
+    app_servers=(
+        AppServers(
+            placement={**placement, "server_uuid": app_servers_in_coolify[0].uuid},
+            destinations=[other.destination_uuid for other in app_servers_in_coolify[1:]],
+            tls_at_load_balancer=terminated,
+        )
+        if app_servers_in_coolify
+        else None
+    ),
 )
 
 for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direct_url),

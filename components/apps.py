@@ -34,6 +34,18 @@ from coolify.resources import Application, Connection, Deploy, EnvVars, PrivateK
 WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain routed to it
 
 
+@dataclass(frozen=True)
+class AppServers:
+    """Where the apps run at the master plan's stage 4: `placement` names the first app server,
+    `destinations` are the other app servers' Docker networks in Coolify, and with
+    `tls_at_load_balancer` the apps' proxies serve plain HTTP behind the load balancer (an
+    https domain would make Traefik redirect the load balancer's own requests, forever)."""
+
+    placement: Mapping[str, pulumi.Input[str]]
+    destinations: list[pulumi.Output[str]]
+    tls_at_load_balancer: bool
+
+
 @dataclass
 class PlatformValues:
     """What references resolve to; None where the stack has no such thing."""
@@ -68,16 +80,21 @@ class Apps(pulumi.ComponentResource):
         connection: Connection,
         placement: Mapping[str, pulumi.Input[str]],
         after: list[pulumi.Resource],
+        app_servers: AppServers | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`placement`: Coolify's server, project and environment; `app_servers`: the app
+        servers the apps run on instead of Coolify's server."""
         super().__init__("platform:index:Apps", name, None, opts)
         self._name, self._connection, self._values = name, connection, values
         self._generated: dict[str, random.RandomBytes] = {}
         self.urls = {app.name: url for app in config.apps if (url := config.app_url(app))}
         self.deploy_keys = {}
         deploys: dict[str, Deploy] = {}
+        servers = app_servers or AppServers(placement, [], tls_at_load_balancer=False)
+        destinations = servers.destinations
         for app in config.deploy_order():
-            application = self._application(config, app, placement)
+            application = self._application(config, app, servers)
             variables = self._variables(app)
             env = EnvVars(
                 f"{name}-{app.name}-env",
@@ -95,15 +112,15 @@ class Apps(pulumi.ComponentResource):
                 f"{name}-{app.name}-deploy",
                 connection=connection,
                 resource_uuid=application.id,
-                # A change of any variable redeploys; the hash carries none of the values.
-                triggers=[variables.apply(_digest)],
+                # A change of any variable redeploys; the hash carries none of the values. So
+                # does another app server: the new one needs the app.
+                triggers=[variables.apply(_digest), *destinations],
+                servers=1 + len(destinations),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[env, *waits]),
             )
         self.register_outputs({"urls": self.urls})
 
-    def _application(
-        self, config: StackConfig, app: AppConfig, placement: Mapping[str, pulumi.Input[str]]
-    ) -> Application:
+    def _application(self, config: StackConfig, app: AppConfig, servers: AppServers) -> Application:
         child = pulumi.ResourceOptions(parent=self)
         source: dict[str, Any]
         if app.image is not None:
@@ -135,8 +152,11 @@ class Apps(pulumi.ComponentResource):
                 source |= {"kind": "deploy-key", "private_key_uuid": stored.id}
                 self.deploy_keys[app.name] = key.public_key_openssh.apply(str.strip)
         url = config.app_url(app)
+        if url is not None and servers.tls_at_load_balancer:
+            url = "http://" + url.removeprefix("https://")
         props: dict[str, Any] = {
-            **placement,
+            **servers.placement,
+            **({"destinations": servers.destinations} if servers.destinations else {}),
             "source": source,
             "name": app.name,
             "description": f"{app.name} (managed by Pulumi)",

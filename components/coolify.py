@@ -16,6 +16,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_random as random
 
+from components.server import Server as HetznerServer
 from components.tls import OriginCertificate
 from config.model import CoolifyConfig
 from coolify.resources import Connection, Environment, Project, RemoteServer, Server
@@ -71,6 +72,36 @@ def cloud_init_done(
         dial_error_limit=20, per_dial_timeout=10,
     )  # fmt: skip
     return wait, pinned
+
+
+def install_origin_certificate(
+    name: str,
+    *,
+    connection: command.remote.ConnectionArgs,
+    certificate: OriginCertificate,
+    server_id: pulumi.Input[str],
+    after: list[pulumi.Resource],
+    parent: pulumi.Resource,
+) -> command.remote.Command:
+    """Put the Cloudflare origin certificate where the server's Traefik serves it; the key
+    travels on stdin and the step logs nothing."""
+    return command.remote.Command(
+        name,
+        connection=connection,
+        create=remote_script(
+            "install-origin-cert",
+            COOLIFY_DIR=COOLIFY_DIR,
+            DYNAMIC_CONFIG=_b64(origin_certificate_config()),
+        ),
+        stdin=pulumi.Output.concat(certificate.private_key_pem, certificate.certificate_pem),
+        logging=command.remote.Logging.NONE,
+        triggers=[server_id],
+        opts=pulumi.ResourceOptions(
+            parent=parent,
+            depends_on=after,
+            custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
+        ),
+    )
 
 
 class CoolifyInstall(pulumi.ComponentResource):
@@ -157,18 +188,13 @@ class CoolifyInstall(pulumi.ComponentResource):
             stdin=_line(api_token.result),
         )
         if origin_certificate is not None:
-            step(
-                "origin-certificate",
-                remote_script(
-                    "install-origin-cert",
-                    COOLIFY_DIR=COOLIFY_DIR,
-                    DYNAMIC_CONFIG=_b64(origin_certificate_config()),
-                ),
+            install_origin_certificate(
+                f"{name}-origin-certificate",
                 connection=pinned,
+                certificate=origin_certificate,
+                server_id=server_id,
                 after=[install],
-                stdin=pulumi.Output.concat(
-                    origin_certificate.private_key_pem, origin_certificate.certificate_pem
-                ),
+                parent=self,
             )
         self.connection = pulumi.Output.secret(
             pulumi.Output.from_input(
@@ -237,12 +263,15 @@ class CoolifyProject(pulumi.ComponentResource):
 
 
 class CoolifyServer(pulumi.ComponentResource):
-    """Another server of the stack in Coolify (the database server): once cloud-init has
-    finished on it, Coolify adds it at its private address with the stack's automation key,
-    installs Docker on it and validates it. Coolify's own server reaches it over the private
-    network, so its firewall needs no port but SSH from the admins."""
+    """Another server of the stack in Coolify (the database server, an app server): once
+    cloud-init has finished on it, Coolify adds it at its private address with the stack's
+    automation key, installs Docker on it and validates it, which starts its proxy if it has
+    one. Coolify's own server reaches it over the private network, so its firewall needs no
+    port but SSH from the admins. An app server that ends TLS itself gets the origin
+    certificate."""
 
     uuid: pulumi.Output[str]
+    destination_uuid: pulumi.Output[str]  # its Docker network in Coolify, for apps
     ssh: command.remote.ConnectionArgs  # root on that server, its host key pinned
 
     def __init__(
@@ -250,31 +279,31 @@ class CoolifyServer(pulumi.ComponentResource):
         name: str,
         *,
         connection: Connection,
-        server_name: str,
-        public_ip: pulumi.Input[str],
-        private_ip: str,
-        server_id: pulumi.Input[str],
-        private_key: pulumi.Input[str],
+        server: HetznerServer,
         key_uuid: pulumi.Input[str],
         proxy_type: str,
         ready: pulumi.Resource,
+        origin_certificate: OriginCertificate | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`server`: the server to add, on the private network; `key_uuid`: the stack's
+        automation key in Coolify."""
         super().__init__("platform:index:CoolifyServer", name, None, opts)
+        assert server.private_ipv4 is not None  # on the private network, by the config
         wait, self.ssh = cloud_init_done(
             f"{name}-wait-cloud-init",
-            host=public_ip,
-            private_key=private_key,
-            server_id=server_id,
+            host=server.ipv4,
+            private_key=server.automation_private_key,
+            server_id=server.server_id,
             parent=self,
         )
-        server = RemoteServer(
+        remote = RemoteServer(
             f"{name}-server",
             connection=connection,
             props={
-                "name": server_name,
+                "name": server.hostname,
                 "description": "Managed by Pulumi",
-                "ip": private_ip,
+                "ip": server.private_ipv4,
                 "port": 22,
                 "user": "root",
                 "private_key_uuid": key_uuid,
@@ -282,5 +311,15 @@ class CoolifyServer(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, ready]),
         )
-        self.uuid = server.id
-        self.register_outputs({"uuid": server.id})
+        if origin_certificate is not None:
+            install_origin_certificate(
+                f"{name}-origin-certificate",
+                connection=self.ssh,
+                certificate=origin_certificate,
+                server_id=server.server_id,
+                after=[wait],
+                parent=self,
+            )
+        self.uuid = remote.id
+        self.destination_uuid = remote.destination_uuid
+        self.register_outputs({"uuid": remote.id})

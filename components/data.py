@@ -6,7 +6,8 @@ On one server everything runs on Coolify's shared Docker network and nothing is 
 database's hostname there is its Coolify uuid, PgBouncer's is `pgbouncer-<service uuid>`. With
 a database server (the master plan's stage 3) the databases, PgBouncer and Redis run there,
 published on its private address, which is what the apps connect to; its firewall keeps them
-off the internet.
+off the internet. MinIO stays on Coolify's server and is then published on that server's
+private address, for the backup jobs on the database server and the apps on app servers.
 """
 
 from __future__ import annotations
@@ -106,13 +107,14 @@ class DataServices(pulumi.ComponentResource):
     redis_url: pulumi.Output[str] | None = None
     redis_host: pulumi.Output[str] | None = None
     redis_password: pulumi.Output[str] | None = None  # secret
-    # MinIO: the S3 endpoint on Coolify's network, the public one, and each app's own key.
+    # MinIO: the S3 endpoint on Coolify's network (or the private one), the public one, and
+    # each app's own key.
     s3_endpoint: pulumi.Output[str] | None = None
     s3_public_url: str | None = None
     s3_keys: dict[str, pulumi.Output[dict[str, str]]] | None = None  # app -> its key, secret
     s3_credentials: pulumi.Output[dict[str, dict[str, str]]] | None = None  # all, for export
     backup_source: BackupSource | None = None  # the database on the server, for the backups
-    # For the off-site mirror: MinIO's host on Coolify's network and its root key (secret).
+    # For the off-site mirror: MinIO's host (as the S3 endpoint) and its root key (secret).
     minio_host: pulumi.Output[str] | None = None
     minio_root_key: pulumi.Output[dict[str, str]] | None = None
 
@@ -127,13 +129,17 @@ class DataServices(pulumi.ComponentResource):
         placement: Mapping[str, pulumi.Input[str]],
         protect: bool,
         database_host: DatabaseHost | None = None,
+        minio_address: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`database_host`: the database server PostgreSQL (or MariaDB), PgBouncer and Redis
-        go to; None: they stay on Coolify's own server with everything else."""
+        go to; None: they stay on Coolify's own server with everything else. `minio_address`:
+        Coolify's server's private address, where MinIO is published for the other servers
+        (the backup jobs on the database server, the apps on app servers); None: one server."""
         super().__init__("platform:index:DataServices", name, None, opts)
         self._name, self._connection, self._placement = name, connection, placement
         self._database_host = database_host
+        self._minio_address = minio_address
         self._data_placement: Mapping[str, pulumi.Input[str]] = (
             {**placement, "server_uuid": database_host.server_uuid} if database_host else placement
         )
@@ -404,6 +410,7 @@ class DataServices(pulumi.ComponentResource):
                     buckets=[(bucket.name, bucket.access) for bucket in minio.buckets],
                     app_keys=app_keys,
                     memory_mb=minio.memory_mb,
+                    publish_on=self._minio_address,
                 )
             )
 
@@ -419,7 +426,11 @@ class DataServices(pulumi.ComponentResource):
             urls=[{"name": "minio", "url": ",".join(urls)}],
             holds_data=True,
         )
-        minio_host = service.id.apply(lambda uuid: f"minio-{uuid}")
+        minio_host = (
+            pulumi.Output.from_input(self._minio_address)
+            if self._minio_address
+            else service.id.apply(lambda uuid: f"minio-{uuid}")
+        )
         self.s3_endpoint = minio_host.apply(lambda host: f"http://{host}:{S3_PORT}")
         self.probes.append(Probe("MinIO", minio_host, S3_PORT, "/minio/health/live"))
         self.minio_host = minio_host

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+
 import pulumi
 import pulumi_cloudflare as cloudflare
 
@@ -23,6 +26,15 @@ def record_types(dns: DnsConfig) -> list[str]:
     return ["A", "AAAA"] if dns.ipv6 else ["A"]
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where some of the hostnames point: the server, or the app servers' load balancer."""
+
+    hostnames: list[ServedHostname]
+    ipv4: pulumi.Input[str]
+    ipv6: pulumi.Input[str]
+
+
 class Dns(pulumi.ComponentResource):
     zone_id: pulumi.Output[str]
 
@@ -32,9 +44,7 @@ class Dns(pulumi.ComponentResource):
         *,
         dns: DnsConfig,
         zone_name: str,
-        hostnames: list[ServedHostname],
-        ipv4: pulumi.Input[str],
-        ipv6: pulumi.Input[str],
+        origins: list[Origin],
         stack: str,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -48,9 +58,9 @@ class Dns(pulumi.ComponentResource):
                 opts=pulumi.InvokeOutputOptions(parent=self),
             )
             self.zone_id = zone.zone_id.apply(str)
-        content = {"A": ipv4, "AAAA": ipv6}
-        for host in hostnames:
-            for record_type in record_types(dns):
+        for origin in origins:
+            content = {"A": origin.ipv4, "AAAA": origin.ipv6}
+            for host, record_type in itertools.product(origin.hostnames, record_types(dns)):
                 cloudflare.DnsRecord(
                     f"{name}-{host.fqdn}-{record_type.lower()}",
                     zone_id=self.zone_id,

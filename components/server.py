@@ -59,6 +59,7 @@ class Server(pulumi.ComponentResource):
     to a new server only. With delete protection (the default) Pulumi refuses to delete it and
     Hetzner refuses to delete or rebuild it."""
 
+    hostname: str
     ipv4: pulumi.Output[str]
     ipv6: pulumi.Output[str]
     server_id: pulumi.Output[str]
@@ -85,6 +86,7 @@ class Server(pulumi.ComponentResource):
         once per project, and Coolify reaches every server with the one automation key)."""
         super().__init__("platform:index:Server", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        self.hostname = hostname
 
         if keys_from is None:
             # The stack's own key for pulumi-command and the Coolify tunnel: nobody's laptop key

@@ -139,3 +139,22 @@ RETIRED_SERVER_TYPES = {
 
 def types_offered_in(location: str) -> list[str]:
     return [name for name, t in SERVER_TYPES.items() if location in t.locations]
+
+
+@dataclass(frozen=True)
+class LoadBalancerType:
+    name: str
+    max_services: int
+    max_targets: int
+    eur_per_month: float
+
+
+# Hetzner's load balancer types (2026-11; indicative EUR per month without VAT, EU).
+LOAD_BALANCER_TYPES = {
+    lb.name: lb
+    for lb in (
+        LoadBalancerType("lb11", 5, 25, 5.39),
+        LoadBalancerType("lb21", 15, 75, 16.40),
+        LoadBalancerType("lb31", 30, 150, 32.90),
+    )
+}

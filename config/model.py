@@ -40,6 +40,7 @@ from config.fields import (
 )
 from config.hetzner import (
     ALL_LOCATIONS,
+    LOAD_BALANCER_TYPES,
     RETIRED_SERVER_TYPES,
     SERVER_TYPES,
     ServerType,
@@ -286,6 +287,55 @@ class DatabaseServerConfig(Model):
     type: str = Field(description="Hetzner server type, e.g. cx33")
     backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
     swap_gb: int | None = Field(None, ge=0, le=64, description="swap file size in GB")
+
+
+class LoadBalancerHealthCheck(Model):
+    """How the load balancer tells a healthy app server: an HTTP request for an app's health
+    path, under its hostname."""
+
+    app: str | None = Field(
+        None, description="the app whose health path is checked (default: the first with a domain)"
+    )
+    interval: int = Field(15, ge=3, le=60, description="seconds between checks")
+    timeout: int = Field(10, ge=1, le=60, description="seconds before a check fails")
+    retries: int = Field(3, ge=0, le=5, description="failed checks before a server is taken out")
+
+
+class LoadBalancerConfig(Model):
+    """The hcloud load balancer in front of the app servers."""
+
+    type: str = Field("lb11", description="Hetzner load balancer type: lb11, lb21 or lb31")
+    tls: Literal["passthrough", "terminate"] = Field(
+        "passthrough",
+        description="passthrough: each app server's proxy ends TLS with the origin certificate; "
+        "terminate: the load balancer does, with the origin certificate uploaded to Hetzner",
+    )
+    algorithm: Literal["round_robin", "least_connections"] = Field(
+        "round_robin", description="how requests are spread over the app servers"
+    )
+    health_check: LoadBalancerHealthCheck = Field(LoadBalancerHealthCheck())
+
+    @field_validator("type")
+    @classmethod
+    def _known_type(cls, value: str) -> str:
+        if value not in LOAD_BALANCER_TYPES:
+            raise ValueError(
+                f"unknown load balancer type {value!r}; choose one of "
+                f"{', '.join(LOAD_BALANCER_TYPES)}"
+            )
+        return value
+
+
+class AppServersConfig(Model):
+    """The master plan's stage 4: the apps on two or more servers of their own behind a
+    Hetzner load balancer, in the same location as the server, which keeps Coolify, MinIO and
+    Uptime Kuma."""
+
+    count: int = Field(2, ge=2, le=8, description="how many app servers")
+    type: str = Field(description="Hetzner server type of each, e.g. cx33")
+    backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
+    swap_gb: int | None = Field(None, ge=0, le=64, description="swap file size in GB")
+    load_balancer: LoadBalancerConfig = Field(LoadBalancerConfig())
 
 
 class CoolifyConfig(Model):
@@ -660,6 +710,7 @@ class ServicesConfig(Model):
 
 AUTOKUMA_MB = 64  # AutoKuma's memory limit (render.uptime_kuma)
 DOCKER_MB = 256  # Docker and Coolify's helper containers on a server Coolify deploys to
+PROXY_MB = 128  # Coolify's Traefik on an app server
 # The services that move to the database server when there is one (the master plan's stage 3).
 DATABASE_SERVICES = ("postgres", "mariadb", "pgbouncer", "redis")
 
@@ -829,6 +880,9 @@ class StackConfig(Model):
     database_server: DatabaseServerConfig | None = Field(
         None, description="a dedicated database server (needs network)"
     )
+    app_servers: AppServersConfig | None = Field(
+        None, description="app servers behind a load balancer (needs network, databaseServer)"
+    )
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
     apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
     backups: BackupsConfig | None = Field(
@@ -855,23 +909,53 @@ class StackConfig(Model):
             f"https://{self.fqdn(console.host)}" if console else None,
         )
 
-    @property
-    def database_server_config(self) -> ServerConfig | None:
-        """The database server as a ServerConfig: the server's location, image, admin user and
-        protection, with its own type, backups and swap."""
-        if self.database_server is None:
-            return None
+    def _sibling_server(self, sibling: DatabaseServerConfig | AppServersConfig) -> ServerConfig:
+        """Another server of the stack as a ServerConfig: the server's location, image, admin
+        user and protection, with its own type, backups and swap."""
         return ServerConfig.model_validate(
             {
-                "type": self.database_server.type,
+                "type": sibling.type,
                 "location": self.server.location,
                 "image": self.server.image,
-                "backups": self.database_server.backups,
+                "backups": sibling.backups,
                 "deleteProtection": self.server.delete_protection,
-                "swapGb": self.database_server.swap_gb,
+                "swapGb": sibling.swap_gb,
                 "adminUser": self.server.admin_user,
             }
         )
+
+    @property
+    def database_server_config(self) -> ServerConfig | None:
+        return None if self.database_server is None else self._sibling_server(self.database_server)
+
+    @property
+    def app_server_config(self) -> ServerConfig | None:
+        """Each app server's ServerConfig (they are alike)."""
+        return None if self.app_servers is None else self._sibling_server(self.app_servers)
+
+    def app_server_addresses(self) -> list[str]:
+        """The app servers' fixed private addresses: after the server's and the database
+        server's."""
+        if self.app_servers is None or self.network is None:
+            return []
+        return [self.network.address(2 + index) for index in range(self.app_servers.count)]
+
+    def load_balancer_address(self) -> str:
+        """The load balancer's fixed private address: the subnet's last one."""
+        assert self.network is not None
+        return str(ipaddress.IPv4Network(self.network.subnet)[-2])
+
+    def load_balanced_hostnames(self) -> list[ServedHostname]:
+        """The apps' hostnames, which point at the load balancer when there are app servers."""
+        if self.app_servers is None:
+            return []
+        return [host for host in self.served_hostnames() if host.owner.startswith("app ")]
+
+    def health_checked_app(self) -> AppConfig:
+        """The app the load balancer's health check asks (validated: one with a domain)."""
+        assert self.app_servers is not None
+        wanted = self.app_servers.load_balancer.health_check.app
+        return next(app for app in self.apps if app.domains and wanted in (None, app.name))
 
     @property
     def status_url(self) -> str:
@@ -958,6 +1042,7 @@ class StackConfig(Model):
         self._check_apps()
         self._check_hostnames(zone)
         self._check_database_server()
+        self._check_app_servers()
         self._check_memory()
         self._check_backups()
         self._check_network()
@@ -986,6 +1071,53 @@ class StackConfig(Model):
                 "none is configured",
                 at="databaseServer",
             )
+
+    def _check_app_servers(self) -> None:
+        if self.app_servers is None:
+            return
+        if self.network is None or self.database_server is None:
+            raise config_error(
+                "app servers reach the data services over the private network, on the "
+                "database server; add network (network: {} takes the defaults) and "
+                "databaseServer",
+                at="appServers",
+            )
+        try:
+            self.app_server_config  # noqa: B018 -- validates type against location
+        except ValidationError as error:
+            raise config_error(
+                f"{error.errors()[0]['msg']} (the app servers are in server.location "
+                f"{self.server.location})",
+                at="appServers.type",
+            ) from None
+        subnet = ipaddress.IPv4Network(self.network.subnet)
+        # The gateway, the server, the database server, the app servers, the load balancer.
+        if subnet.num_addresses - 2 < 4 + self.app_servers.count:
+            raise config_error(
+                f"the subnet {subnet} has no room for {self.app_servers.count} app servers and "
+                "the load balancer; use a larger network.subnet",
+                at="appServers.count",
+            )
+        if not any(app.domains for app in self.apps):
+            raise config_error(
+                "app servers serve the apps' domains through the load balancer, and no app has "
+                "a domain; add domains to an app or remove appServers",
+                at="appServers",
+            )
+        wanted = self.app_servers.load_balancer.health_check.app
+        if wanted is not None and not any(app.name == wanted and app.domains for app in self.apps):
+            raise config_error(
+                f"{wanted!r} is not an app with a domain; name one of "
+                f"{', '.join(app.name for app in self.apps if app.domains)}",
+                at="appServers.loadBalancer.healthCheck.app",
+            )
+        for host in self.load_balanced_hostnames():
+            if not host.proxied:
+                raise config_error(
+                    f"{host.fqdn} is behind the load balancer, which serves Cloudflare's origin "
+                    "certificate: only Cloudflare's proxy trusts it. Remove proxied: false",
+                    at=f"{host.config_path}.proxied",
+                )
 
     def _check_network(self) -> None:
         if self.network is None:
@@ -1029,6 +1161,8 @@ class StackConfig(Model):
             ("Coolify (app, database, Redis, realtime, proxy)", COOLIFY_MB),
             ("one image build at a time", BUILD_MB),
         ]
+        if self.app_servers is not None:
+            rows.remove(("one image build at a time", BUILD_MB))  # the app servers build
         moved = DATABASE_SERVICES if self.database_server_config is not None else ()
         rows += self._service_rows(
             tuple(
@@ -1037,8 +1171,44 @@ class StackConfig(Model):
         )
         if self.services.uptime_kuma:
             rows.append(("autokuma (its monitors as code)", AUTOKUMA_MB))
-        rows += [(f"app {app.name}", app.memory_mb) for app in self.apps]
+        if self.app_servers is None:
+            rows += self._app_rows()
         return rows
+
+    def _app_rows(self) -> list[tuple[str, int]]:
+        return [(f"app {app.name}", app.memory_mb) for app in self.apps]
+
+    def app_server_budget(self) -> list[tuple[str, int]]:
+        """Who takes how much of each app server's memory, in MB (none without them): every
+        app runs on every app server, and each server builds the images itself."""
+        if self.app_servers is None:
+            return []
+        return [
+            ("operating system", OS_MB),
+            ("Docker and Coolify's helpers", DOCKER_MB),
+            ("Coolify's proxy (Traefik)", PROXY_MB),
+            ("one image build at a time", BUILD_MB),
+            *self._app_rows(),
+        ]
+
+    def server_budgets(self) -> list[tuple[str, ServerConfig, str, list[tuple[str, int]]]]:
+        """(which server, its config, its type's config key, its memory budget) per kind of
+        server of the stack."""
+        budgets = [("", self.server, "server.type", self.memory_budget())]
+        if (database := self.database_server_config) is not None:
+            budgets.append(
+                (
+                    "database server, ",
+                    database,
+                    "databaseServer.type",
+                    self.database_server_budget(),
+                )
+            )
+        if (app_server := self.app_server_config) is not None:
+            budgets.append(
+                ("each app server, ", app_server, "appServers.type", self.app_server_budget())
+            )
+        return budgets
 
     def database_server_budget(self) -> list[tuple[str, int]]:
         """Who takes how much of the database server's memory, in MB (none without one)."""
@@ -1051,12 +1221,7 @@ class StackConfig(Model):
         ]
 
     def _check_memory(self) -> None:
-        budgets = [(self.memory_budget(), self.server, "server.type")]
-        if self.database_server_config is not None:
-            budgets.append(
-                (self.database_server_budget(), self.database_server_config, "databaseServer.type")
-            )
-        for rows, server, key in budgets:
+        for _, server, key, rows in self.server_budgets():
             needed, available = sum(mb for _, mb in rows), server.spec.memory_mb
             if needed > available:
                 width = max(len(who) for who, _ in rows)

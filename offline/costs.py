@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import StackConfig
+from config.hetzner import LOAD_BALANCER_TYPES
 from config.model import ServerConfig
 
 BACKUP_SHARE = 0.20  # Hetzner's server backups: 20% of the server's price
@@ -72,6 +73,18 @@ def monthly_cost(config: StackConfig) -> list[CostLine]:
         lines += _server_lines(
             database,
             (f"database server {database.spec.name}", "its primary IPv4", "its Hetzner backups"),
+        )
+    app_server = config.app_server_config
+    if config.app_servers is not None and app_server is not None:
+        for number in range(1, config.app_servers.count + 1):
+            lines += _server_lines(
+                app_server,
+                (f"app server {number} {app_server.spec.name}", "its primary IPv4",
+                 "its Hetzner backups"),
+            )  # fmt: skip
+        balancer = LOAD_BALANCER_TYPES[config.app_servers.load_balancer.type]
+        lines.append(
+            CostLine(f"load balancer {balancer.name}", balancer.eur_per_month, "its IPv4 included")
         )
     lines.append(CostLine("volumes", 0.0, "none: all data on the servers' local disks"))
     if config.backups is None:

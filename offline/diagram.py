@@ -118,12 +118,15 @@ def architecture(config: StackConfig, stack: str) -> Graph:
             f"database server: Hetzner {database.spec.name}, private network only",
             [],
         )
+    app_cluster, app_proxy = _app_servers(config, graph)
     for name in config.services.enabled():
         graph.node(name, SERVICE_LABELS[name], _cluster_of(config, name))
     for app in config.apps:
         git = app.git
         source = f"{git.dockerfile} @ {git.branch}" if git else f"image {app.image}"
-        graph.node(f"app:{app.name}", f"app {app.name}\n{source}", "server", style="rounded,bold")
+        graph.node(
+            f"app:{app.name}", f"app {app.name}\n{source}", app_cluster, style="rounded,bold"
+        )
         if git is not None:
             graph.node(f"git:{git.repository}", git.repository, shape="note", style="solid")
             graph.edge("coolify", f"git:{git.repository}", "pulls & builds", style="dashed")
@@ -131,13 +134,15 @@ def architecture(config: StackConfig, stack: str) -> Graph:
 
     owners = {"coolify dashboard": "coolify", "minio S3 API": "minio", "minio console": "minio"}
     owners["uptime-kuma status page"] = "uptime-kuma"
+    balanced = config.load_balanced_hostnames()
     for host in config.served_hostnames():
         owner = owners.get(host.owner) or "app:" + host.owner.removeprefix("app ")
         via = "proxied" if host.proxied else "DNS only"
         graph.node(f"host:{host.fqdn}", f"{host.fqdn}\n({via})", "cloudflare", shape="plain")
         graph.edge("users", f"host:{host.fqdn}")
-        graph.edge(f"host:{host.fqdn}", "proxy")
-        graph.edge("proxy", owner, host.fqdn)
+        entry, proxy = ("load-balancer", app_proxy) if host in balanced else ("proxy", "proxy")
+        graph.edge(f"host:{host.fqdn}", entry)
+        graph.edge(proxy, owner, host.fqdn)
 
     if config.services.pgbouncer is not None:
         graph.edge("pgbouncer", "postgres", "pool")
@@ -153,6 +158,27 @@ def architecture(config: StackConfig, stack: str) -> Graph:
     return graph
 
 
+def _app_servers(config: StackConfig, graph: Graph) -> tuple[str, str]:
+    """The app servers and their load balancer, if any; (the cluster the apps are drawn in,
+    the proxy in front of them)."""
+    app_server = config.app_server_config
+    if config.app_servers is None or app_server is None:
+        return "server", "proxy"
+    balancer = config.app_servers.load_balancer
+    graph.clusters["apps"] = (
+        f"{config.app_servers.count} app servers: Hetzner {app_server.spec.name} each, "
+        "every app on each, private network only",
+        [],
+    )
+    graph.node("app-proxy", "Coolify proxy (Traefik)\non each", "apps")
+    graph.node(
+        "load-balancer", f"Hetzner load balancer {balancer.type}\nTLS {balancer.tls}",
+        shape="box", style="solid",
+    )  # fmt: skip
+    graph.edge("load-balancer", "app-proxy", "private network")
+    return "apps", "app-proxy"
+
+
 def _operations(config: StackConfig, graph: Graph) -> None:
     """What watches and what backs up the services."""
     if config.services.uptime_kuma is not None:
@@ -164,7 +190,8 @@ def _operations(config: StackConfig, graph: Graph) -> None:
         graph.node(
             "offsite", f"off-site storage\n{offsite.bucket}", shape="cylinder", style="solid"
         )
-        graph.node("backup-jobs", "backup jobs (systemd timers)", "server")
+        on = "database" if config.database_server is not None else "server"
+        graph.node("backup-jobs", "backup jobs (systemd timers)", on)
         graph.edge("backup-jobs", "postgres", "pg_dump, drill", style="dashed")
         graph.edge("backup-jobs", "offsite", "dumps", style="dashed")
         if config.minio_bucket_names() and config.backups.minio is not None:

@@ -35,6 +35,8 @@ from offline.stack_files import PROGRAM, StackFile, read_stack_file
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 GET_ZONE_INVOKE = "cloudflare:index/getZone:getZone"
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
+# Computed ids other resources take as inputs: a RemoteServer's destination, where apps go.
+DYNAMIC_COMPUTED_IDS = {f"{DYNAMIC_TYPE_PREFIX}/coolify:RemoteServer": ("destination_uuid",)}
 
 
 @dataclass
@@ -211,6 +213,11 @@ def _server(args: mocks.MockResourceArgs) -> dict[str, Any]:
     }
 
 
+def _load_balancer(args: mocks.MockResourceArgs) -> dict[str, Any]:
+    n = _digest(args)
+    return {"ipv4": f"198.51.100.{10 + n % 240}", "ipv6": f"2001:db8:1b:{n % 0xFFFF:x}::1"}
+
+
 def _random_password(args: mocks.MockResourceArgs) -> dict[str, Any]:
     inputs = reveal(args.inputs)
     alphabet = ""
@@ -267,6 +274,7 @@ _COMPUTED: dict[str, Callable[[mocks.MockResourceArgs], dict[str, Any]]] = {
     "command:remote:Command": lambda a: {"stdout": f"stdout of {a.name}", "stderr": ""},
     "hcloud:index/server:Server": _server,
     "hcloud:index/sshKey:SshKey": _ssh_key,
+    "hcloud:index/loadBalancer:LoadBalancer": _load_balancer,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomBytes:RandomBytes": _random_bytes,
     "cloudflare:index/dnsRecord:DnsRecord": lambda _: {"proxiable": True},
@@ -292,8 +300,11 @@ class RecordingMonitor(mocks.MockMonitor):
         secret_names |= {name for name, value in inputs.items() if is_secret(value)}
         state = dict(registration.state)
         if request.type.startswith(DYNAMIC_TYPE_PREFIX):
-            # No dynamic provider runs under mocks; its computed secret outputs get stand-ins.
+            # No dynamic provider runs under mocks; its computed secret outputs get stand-ins,
+            # and so do the computed ids that other resources take as inputs.
             for name in request.additionalSecretOutputs:
+                state.setdefault(name, f"mock-{name}-of-{request.name}")
+            for name in DYNAMIC_COMPUTED_IDS.get(request.type, ()):
                 state.setdefault(name, f"mock-{name}-of-{request.name}")
         state = {
             name: rpc.wrap_rpc_secret(value) if name in secret_names else value

@@ -172,13 +172,8 @@ def environment_section(config: StackConfig) -> list[str]:
 
 
 def memory_section(config: StackConfig) -> list[str]:
-    budgets = [("", config.server, config.memory_budget())]
-    if config.database_server_config is not None:
-        budgets.append(
-            ("database server, ", config.database_server_config, config.database_server_budget())
-        )
     lines: list[str] = []
-    for which, server, rows in budgets:
+    for which, server, _, rows in config.server_budgets():
         used, total = sum(mb for _, mb in rows), server.spec.memory_mb
         lines += [f"Memory budget ({which}{server.type}: {total} MB)"]
         lines += table(("WHO", "MB"), [*rows, ("free", total - used)])

@@ -84,9 +84,12 @@ def minio_compose(
     buckets: list[tuple[str, str]],
     app_keys: list[AppKey],
     memory_mb: int,
+    publish_on: str | None = None,
 ) -> dict[str, Any]:
     """`buckets` are (name, access). Credentials are generated letters and digits, so they
-    sit in the setup's lists and mc's alias URL without escaping."""
+    sit in the setup's lists and mc's alias URL without escaping. With other servers in the
+    stack the S3 API is also published on `publish_on`, the server's private address (never
+    on its public one)."""
     environment = {
         "MINIO_ROOT_USER": root_user,
         "MINIO_ROOT_PASSWORD": root_password,
@@ -113,6 +116,7 @@ def minio_compose(
                 "command": ["server", "/data", "--console-address", f":{CONSOLE_PORT}"],
                 "environment": environment,
                 "volumes": ["minio-data:/data"],
+                **({"ports": [f"{publish_on}:{S3_PORT}:{S3_PORT}"]} if publish_on else {}),
                 "mem_limit": f"{memory_mb}m",
                 "healthcheck": {
                     "test": ["CMD", "mc", "ready", "local"],
