@@ -203,7 +203,8 @@ class Deploy(_CoolifyResource, module="coolify", name="Deploy"):
             "resource_uuid": resource_uuid,
             "triggers": triggers,
             "force": force,
-            "servers": servers,
+            # Only when there are more: a single-server stack's deploys stay as they were.
+            **({"servers": servers} if servers > 1 else {}),
             "timeout_seconds": timeout_seconds,
             "poll_seconds": 5,
         }

@@ -5,6 +5,7 @@ under Pulumi's mocks, and config variants for TLS termination and bad input."""
 from __future__ import annotations
 
 from functools import cache
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -13,7 +14,7 @@ import yaml
 from offline.engine import RecordedResource, Recording, find_leaks, reveal
 from offline.stack_files import PROJECT_DIR
 from tests.backup_host import bundle_file
-from tests.support import evaluate_config, evaluate_stack, tour_crm_config, with_value
+from tests.support import evaluate_config, evaluate_stack, run, tour_crm_config, with_value, write
 from tests.test_scale_out import KEYS, firewall_ports, problems, servers
 
 LB = "hcloud:index/loadBalancer"
@@ -260,3 +261,11 @@ def test_the_diagram_draws_the_load_balancer_in_front_of_the_app_servers() -> No
     assert ("host:crm.example.com", "load-balancer") in edges
     assert ("load-balancer", "app-proxy") in edges
     assert ("host:files.example.com", "proxy") in edges
+
+
+def test_an_app_servers_cloud_init_sets_dockers_pool_and_passes_the_schema(tmp_path: Path) -> None:
+    user_data = servers()["platform-scale-out-app-1"].inputs["userData"]
+    files = {f["path"]: f for f in yaml.safe_load(user_data)["write_files"]}
+    assert "172.16.0.0/12" in files["/etc/docker/daemon.json"]["content"]
+    result = run(["cloud-init", "schema", "--config-file", str(write(tmp_path / "ud", user_data))])
+    assert result.returncode == 0, result.stdout + result.stderr
