@@ -101,7 +101,7 @@ if config.app_servers is not None and network is not None and origin is not None
         location=config.server.location,
         subnet_id=network.subnet_id,
         address=config.load_balancer_address(),
-        targets=[app_server.server_id for app_server in app_servers],
+        targets=app_servers,
         health_host=config.fqdn(checked.domains[0].host),
         health_path=checked.health.path if checked.health else "/",
         origin_certificate=origin,

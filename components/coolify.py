@@ -309,7 +309,8 @@ class CoolifyServer(pulumi.ComponentResource):
                 "private_key_uuid": key_uuid,
                 "proxy_type": proxy_type,
             },
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, ready]),
+            # The server component holds its private network attachment, which Coolify needs.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, ready, server]),
         )
         if origin_certificate is not None:
             install_origin_certificate(

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_hcloud as hcloud
 
+from components.server import Server
 from components.tls import OriginCertificate
 from config.model import LoadBalancerConfig
 
@@ -54,7 +55,7 @@ class LoadBalancer(pulumi.ComponentResource):
         location: str,
         subnet_id: pulumi.Input[str],
         address: str,
-        targets: list[pulumi.Input[str]],
+        targets: list[Server],
         health_host: str,
         health_path: str,
         origin_certificate: OriginCertificate,
@@ -62,8 +63,8 @@ class LoadBalancer(pulumi.ComponentResource):
         protect: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`address`: its fixed address in the private network; `targets`: the app servers'
-        ids; `health_host`/`health_path`: what the health check asks for."""
+        """`address`: its fixed address in the private network; `targets`: the app servers;
+        `health_host`/`health_path`: what the health check asks for."""
         super().__init__("platform:index:LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         instance = hcloud.LoadBalancer(
@@ -88,15 +89,16 @@ class LoadBalancer(pulumi.ComponentResource):
             enable_public_interface=True,
             opts=child,
         )
-        for index, server_id in enumerate(targets, start=1):
+        for index, target in enumerate(targets, start=1):
             hcloud.LoadBalancerTarget(
                 f"{name}-target-{index}",
                 load_balancer_id=lb_id,
                 type="server",
-                server_id=pulumi.Output.from_input(server_id).apply(int),
-                # Over the private network: the app servers' firewalls open no web port.
+                server_id=target.server_id.apply(int),
+                # Over the private network: the app servers' firewalls open no web port. Both
+                # ends must have joined it first (the server component holds its attachment).
                 use_private_ip=True,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[attached]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[attached, target]),
             )
         certificates: list[pulumi.Input[int]] = []
         if load_balancer.tls == "terminate":

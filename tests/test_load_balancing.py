@@ -269,3 +269,20 @@ def test_an_app_servers_cloud_init_sets_dockers_pool_and_passes_the_schema(tmp_p
     assert "172.16.0.0/12" in files["/etc/docker/daemon.json"]["content"]
     result = run(["cloud-init", "schema", "--config-file", str(write(tmp_path / "ud", user_data))])
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_nothing_reaches_a_server_at_its_private_address_before_it_joined_the_network() -> None:
+    recording = scale_out()
+    attachments = {
+        r.inputs["ip"]: r.urn for r in recording.of_type("hcloud:index/serverNetwork:ServerNetwork")
+    }
+    for number, address in ((1, "10.0.1.4"), (2, "10.0.1.5")):
+        # (The SDK lists a component dependency as the component's resources.)
+        assert (
+            attachments[address] in recording.named(f"load-balancer-target-{number}").dependencies
+        )
+        assert (
+            attachments[address]
+            in recording.named(f"coolify-app-server-{number}-server").dependencies
+        )
+    assert attachments["10.0.1.3"] in recording.named("coolify-database-server-server").dependencies
