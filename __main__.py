@@ -162,6 +162,7 @@ if (
         connection=coolify.connection,
         server=database_server,
         key_uuid=automation_key,
+        disk_alert_percent=config.coolify.disk_alert_percent,
         proxy_type="none",  # it serves no web traffic
         ready=coolify.ready,
     )
@@ -173,6 +174,7 @@ app_servers_in_coolify = [
         connection=coolify.connection,
         server=app_server,
         key_uuid=automation_key,
+        disk_alert_percent=config.coolify.disk_alert_percent,
         proxy_type="traefik",
         ready=coolify.ready,
         # Passthrough: each app server's Traefik ends TLS, as the server's does.

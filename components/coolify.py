@@ -282,6 +282,7 @@ class CoolifyServer(pulumi.ComponentResource):
         server: HetznerServer,
         key_uuid: pulumi.Input[str],
         proxy_type: str,
+        disk_alert_percent: int,
         ready: pulumi.Resource,
         origin_certificate: OriginCertificate | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -308,6 +309,7 @@ class CoolifyServer(pulumi.ComponentResource):
                 "user": "root",
                 "private_key_uuid": key_uuid,
                 "proxy_type": proxy_type,
+                "settings": {"server_disk_usage_notification_threshold": disk_alert_percent},
             },
             # The server component holds its private network attachment, which Coolify needs.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, ready, server]),

@@ -190,9 +190,10 @@ class RemoteServerProvider(CoolifyProvider):
     """Another server for Coolify to deploy to (a database or app server), reached over SSH at
     its private address with a key stored in Coolify. Inputs: connection, name, description,
     ip, port, user, private_key_uuid, proxy_type (traefik for app servers, none for a database
-    server), timeout_seconds, poll_seconds. Created, then validated with `install`: Coolify
-    installs Docker on it; waits until Coolify calls it usable, or fails with why not.
-    Output `destination_uuid`: its Docker network in Coolify, where apps are deployed."""
+    server), settings (server fields a PATCH sets, e.g. the disk-usage notification threshold),
+    timeout_seconds, poll_seconds. Created, then validated with `install`: Coolify installs
+    Docker on it; waits until Coolify calls it usable, or fails with why not. Output
+    `destination_uuid`: its Docker network in Coolify, where apps are deployed."""
 
     replace_on = frozenset({"ip", "port", "user", "private_key_uuid", "proxy_type"})
     settings = ("name", "description")
@@ -227,6 +228,8 @@ class RemoteServerProvider(CoolifyProvider):
         }
         with self.client(props) as coolify:
             uuid = coolify.post("/servers", body)["uuid"]
+            if props.get("settings"):
+                coolify.patch(f"/servers/{uuid}", props["settings"])
             self._validate(coolify, uuid, props)
             # Coolify gives every new server one standalone destination (Server::created).
             destination = next(
@@ -243,10 +246,14 @@ class RemoteServerProvider(CoolifyProvider):
         return ReadResult(id_, {**props, "name": live.get("name", props["name"])})
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
-        fields = self.changed(olds, news, self.settings)
-        if fields:
+        body = {f: news.get(f) or "" for f in self.changed(olds, news, self.settings)}
+        settings = news.get("settings") or {}
+        body |= {
+            f: settings[f] for f in self.changed(olds.get("settings") or {}, settings, settings)
+        }
+        if body:
             with self.client(news) as coolify:
-                coolify.patch(f"/servers/{id_}", {f: news.get(f) or "" for f in fields})
+                coolify.patch(f"/servers/{id_}", body)
         return UpdateResult(self.outputs(news, destination_uuid=olds.get("destination_uuid")))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

@@ -642,8 +642,21 @@ def test_a_remote_server_is_added_and_validated_with_dockers_install(
     assert provider.diff(created.id, props, {**props, "ip": "10.0.1.4"}).replaces == ["ip"]  # type: ignore[arg-type]
     provider.update(created.id, props, {**props, "name": "tour-crm-database"})
     assert fake.servers[created.id]["name"] == "tour-crm-database"
+    alert = {"server_disk_usage_notification_threshold": 80}
+    provider.update(created.id, props, {**props, "settings": alert})
+    assert fake.servers[created.id]["server_disk_usage_notification_threshold"] == 80
+    method, _, _, body = fake.requests[-1]
+    assert (method, body) == ("PATCH", alert)  # the changed setting only
     provider.delete(created.id, props)
     assert provider.read(created.id, props).id is None
+
+
+def test_a_remote_servers_disk_alert_is_set_when_it_is_added(
+    fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    settings = {"server_disk_usage_notification_threshold": 85}
+    created = RemoteServerProvider().create(remote_server(connection, settings=settings))
+    assert fake.servers[created.id]["server_disk_usage_notification_threshold"] == 85
 
 
 def test_a_server_coolify_cannot_reach_fails_with_its_validation_log(

@@ -113,6 +113,7 @@ def test_coolify_deploys_every_app_to_every_app_server() -> None:
     second = recording.named("coolify-app-server-2-server")
     assert (first.inputs["ip"], second.inputs["ip"]) == ("10.0.1.4", "10.0.1.5")
     assert first.inputs["proxy_type"] == second.inputs["proxy_type"] == "traefik"
+    assert first.inputs["settings"] == {"server_disk_usage_notification_threshold": 85}
     key = recording.named("automation-key").id
     assert first.inputs["private_key_uuid"] == second.inputs["private_key_uuid"] == key
     for app in ("crm", "book", "worker"):
