@@ -14,7 +14,15 @@ import yaml
 from offline.engine import RecordedResource, Recording, find_leaks, reveal
 from offline.stack_files import PROJECT_DIR
 from tests.backup_host import bundle_file
-from tests.support import evaluate_config, evaluate_stack, run, tour_crm_config, with_value, write
+from tests.support import (
+    DELETE,
+    evaluate_config,
+    evaluate_stack,
+    run,
+    tour_crm_config,
+    with_value,
+    write,
+)
 from tests.test_scale_out import KEYS, firewall_ports, problems, servers
 
 LB = "hcloud:index/loadBalancer"
@@ -287,3 +295,22 @@ def test_nothing_reaches_a_server_at_its_private_address_before_it_joined_the_ne
             in recording.named(f"coolify-app-server-{number}-server").dependencies
         )
     assert attachments["10.0.1.3"] in recording.named("coolify-database-server-server").dependencies
+
+
+def test_going_from_stage_three_to_four_touches_no_data_and_moves_only_the_apps() -> None:
+    """What `pulumi up` does to a stage 3 stack given appServers (README, "Moving a stack from
+    stage 3 to stage 4"): the data services and the servers keep every input, the apps'
+    records keep their names (their content changes in place), and the apps move to the first
+    app server."""
+    three = evaluate_config(stage_four(appServers=DELETE))
+    four = evaluate_config(stage_four())
+    assert three.error is None, three.error
+    assert four.error is None, four.error
+    for name in ("data-postgres", "data-pgbouncer", "data-redis", "data-minio",
+                 "server-server", "database-server-server"):  # fmt: skip
+        assert reveal(three.named(name).inputs) == reveal(four.named(name).inputs), name
+    records = {r.urn for r in three.of_type("cloudflare:index/dnsRecord:DnsRecord")}
+    assert records == {r.urn for r in four.of_type("cloudflare:index/dnsRecord:DnsRecord")}
+    server_uuid = [r.named("apps-crm").inputs["server_uuid"] for r in (three, four)]
+    assert server_uuid == [three.named("coolify-project-server").id,
+                           four.named("coolify-app-server-1-server").id]  # fmt: skip
