@@ -1048,6 +1048,18 @@ class StackConfig(Model):
         self._check_network()
         return self
 
+    def _check_sibling_type(
+        self, sibling: DatabaseServerConfig | AppServersConfig, which: str, key: str
+    ) -> None:
+        """Another server's type, checked against the server's location."""
+        try:
+            self._sibling_server(sibling)
+        except ValidationError as error:
+            raise config_error(
+                f"{error.errors()[0]['msg']} ({which} in server.location {self.server.location})",
+                at=f"{key}.type",
+            ) from None
+
     def _check_database_server(self) -> None:
         if self.database_server is None:
             return
@@ -1057,14 +1069,7 @@ class StackConfig(Model):
                 "(network: {} takes the defaults)",
                 at="databaseServer",
             )
-        try:
-            self.database_server_config  # noqa: B018 -- validates type against location
-        except ValidationError as error:
-            raise config_error(
-                f"{error.errors()[0]['msg']} (the database server is in server.location "
-                f"{self.server.location})",
-                at="databaseServer.type",
-            ) from None
+        self._check_sibling_type(self.database_server, "the database server is", "databaseServer")
         if not any(getattr(self.services, name) for name in DATABASE_SERVICES):
             raise config_error(
                 "a database server holds services.postgres, mariadb, pgbouncer or redis, and "
@@ -1082,14 +1087,7 @@ class StackConfig(Model):
                 "databaseServer",
                 at="appServers",
             )
-        try:
-            self.app_server_config  # noqa: B018 -- validates type against location
-        except ValidationError as error:
-            raise config_error(
-                f"{error.errors()[0]['msg']} (the app servers are in server.location "
-                f"{self.server.location})",
-                at="appServers.type",
-            ) from None
+        self._check_sibling_type(self.app_servers, "the app servers are", "appServers")
         subnet = ipaddress.IPv4Network(self.network.subnet)
         # The gateway, the server, the database server, the app servers, the load balancer.
         if subnet.num_addresses - 2 < 4 + self.app_servers.count:

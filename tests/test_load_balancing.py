@@ -15,34 +15,17 @@ from offline.engine import RecordedResource, Recording, find_leaks, reveal
 from offline.stack_files import PROJECT_DIR
 from tests.backup_host import bundle_file
 from tests.support import (
-    DELETE,
     evaluate_config,
-    evaluate_stack,
     run,
-    tour_crm_config,
-    with_value,
     write,
 )
-from tests.test_scale_out import KEYS, firewall_ports, problems, servers
+from tests.test_scale_out import KEYS, firewall_ports, problems, scale_out, servers, stage_three
 
 LB = "hcloud:index/loadBalancer"
 
 
-@cache
-def scale_out() -> Recording:
-    return evaluate_stack(str(PROJECT_DIR / "examples" / "scale-out.yaml"))
-
-
 def stage_four(**changes: Any) -> dict[str, Any]:
-    values = {
-        **tour_crm_config(),
-        "network": {},
-        "databaseServer": {"type": "cx33"},
-        "appServers": {"type": "cx23"},
-    }
-    for path, value in changes.items():
-        values = with_value(values, path, value)
-    return values
+    return stage_three(appServers={"type": "cx23"}, **changes)
 
 
 @cache
@@ -302,7 +285,7 @@ def test_going_from_stage_three_to_four_touches_no_data_and_moves_only_the_apps(
     stage 3 to stage 4"): the data services and the servers keep every input, the apps'
     records keep their names (their content changes in place), and the apps move to the first
     app server."""
-    three = evaluate_config(stage_four(appServers=DELETE))
+    three = evaluate_config(stage_three())
     four = evaluate_config(stage_four())
     assert three.error is None, three.error
     assert four.error is None, four.error
