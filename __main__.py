@@ -1,5 +1,5 @@
-"""Composition only: validated config -> server -> DNS -> Coolify -> data, monitoring,
-backups -> apps -> outputs."""
+"""Composition only: validated config -> servers (and the app servers' load balancer) -> DNS
+-> Coolify -> data, monitoring, backups -> apps -> outputs."""
 
 import pulumi
 
