@@ -139,3 +139,15 @@ def test_the_cli_version_is_the_sdk_pin() -> None:
         for step in steps(load(path)):
             if step.get("uses", "").startswith("pulumi/actions@"):
                 assert step["with"]["pulumi-version"] == pin.group(1), path.name
+
+
+@pytest.mark.parametrize("path", [*WORKFLOWS, *ACTIONS], ids=lambda p: p.parent.name + "/" + p.name)
+def test_every_action_is_pinned_by_commit(path: Path) -> None:
+    """A tag can be moved to other code; a commit cannot. The comment names the release, for
+    readers and for Dependabot."""
+    for line in path.read_text().splitlines():
+        uses = re.search(r"\buses:\s*(\S+)(.*)$", line)
+        if uses is None or uses.group(1).startswith("./"):
+            continue
+        assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", uses.group(1)), line
+        assert re.fullmatch(r"\s+# v\d+\.\d+\.\d+", uses.group(2)), line
