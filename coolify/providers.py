@@ -231,11 +231,14 @@ class RemoteServerProvider(CoolifyProvider):
             if props.get("settings"):
                 coolify.patch(f"/servers/{uuid}", props["settings"])
             self._validate(coolify, uuid, props)
-            # Coolify gives every new server one standalone destination (Server::created).
-            destination = next(
-                d for d in coolify.get(f"/servers/{uuid}/destinations") if d["type"] == "standalone"
-            )
-        return CreateResult(uuid, self.outputs(props, destination_uuid=destination["uuid"]))
+            destination = self._destination(coolify, uuid)
+        return CreateResult(uuid, self.outputs(props, destination_uuid=destination))
+
+    @staticmethod
+    def _destination(coolify: CoolifyClient, uuid: str) -> str:
+        """Coolify gives every new server one standalone destination (Server::created)."""
+        destinations = coolify.get(f"/servers/{uuid}/destinations")
+        return str(next(d["uuid"] for d in destinations if d["type"] == "standalone"))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as coolify:
@@ -251,10 +254,14 @@ class RemoteServerProvider(CoolifyProvider):
         body |= {
             f: settings[f] for f in self.changed(olds.get("settings") or {}, settings, settings)
         }
-        if body:
+        destination = olds.get("destination_uuid")
+        if body or destination is None:
             with self.client(news) as coolify:
-                coolify.patch(f"/servers/{id_}", body)
-        return UpdateResult(self.outputs(news, destination_uuid=olds.get("destination_uuid")))
+                if body:
+                    coolify.patch(f"/servers/{id_}", body)
+                # A server added before the output existed gets it on its next update.
+                destination = destination or self._destination(coolify, id_)
+        return UpdateResult(self.outputs(news, destination_uuid=destination))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Refused by Coolify while resources are on it: they go first (Pulumi deletes them

@@ -640,10 +640,10 @@ def test_a_remote_server_is_added_and_validated_with_dockers_install(
     assert create_body["instant_validate"] is False
     assert create_body["proxy_type"] == "none"
     assert provider.diff(created.id, props, {**props, "ip": "10.0.1.4"}).replaces == ["ip"]  # type: ignore[arg-type]
-    provider.update(created.id, props, {**props, "name": "tour-crm-database"})
+    provider.update(created.id, created.outs, {**props, "name": "tour-crm-database"})  # type: ignore[arg-type]
     assert fake.servers[created.id]["name"] == "tour-crm-database"
     alert = {"server_disk_usage_notification_threshold": 80}
-    provider.update(created.id, props, {**props, "settings": alert})
+    provider.update(created.id, created.outs, {**props, "settings": alert})  # type: ignore[arg-type]
     assert fake.servers[created.id]["server_disk_usage_notification_threshold"] == 80
     method, _, _, body = fake.requests[-1]
     assert (method, body) == ("PATCH", alert)  # the changed setting only
@@ -704,6 +704,12 @@ def test_a_remote_server_reports_its_destination(
     updated = RemoteServerProvider().update(server.id, server.outs, props)
     assert updated.outs["destination_uuid"] == destination["uuid"]
     assert RemoteServerProvider().diff(server.id, server.outs, props).replaces == []
+    # One added before the output existed gets it on its next update.
+    before = {k: v for k, v in server.outs.items() if k != "destination_uuid"}
+    assert (
+        RemoteServerProvider().update(server.id, before, props).outs["destination_uuid"]
+        == (destination["uuid"])
+    )
 
 
 def test_an_app_runs_on_its_servers_and_follows_their_list(
