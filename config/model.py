@@ -300,6 +300,16 @@ class LoadBalancerHealthCheck(Model):
     timeout: int = Field(10, ge=1, le=60, description="seconds before a check fails")
     retries: int = Field(3, ge=0, le=5, description="failed checks before a server is taken out")
 
+    @model_validator(mode="after")
+    def _timeout_within_interval(self) -> LoadBalancerHealthCheck:
+        if self.timeout > self.interval:
+            raise config_error(
+                f"a check may not take longer ({self.timeout} s) than the time between checks "
+                f"(interval {self.interval} s); lower timeout or raise interval",
+                at="timeout",
+            )
+        return self
+
 
 class LoadBalancerConfig(Model):
     """The hcloud load balancer in front of the app servers."""

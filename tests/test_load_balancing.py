@@ -211,6 +211,9 @@ def test_stage_four_config_errors_name_the_key() -> None:
     assert "platform:appServers.loadBalancer.healthChek" in problems(
         stage_four(**{"appServers.loadBalancer.healthChek": {}})
     )
+    assert "platform:appServers.loadBalancer.healthCheck.timeout: a check may not take longer" in (
+        problems(stage_four(**{"appServers.loadBalancer.healthCheck.timeout": 20}))
+    )
     small = stage_four(**{"network.subnet": "10.0.1.0/29", "appServers.count": 3})
     assert "platform:appServers.count: the subnet 10.0.1.0/29 has no room for 3 app servers" in (
         problems(small)
