@@ -12,7 +12,7 @@ private address, for the backup jobs on the database server and the apps on app 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -47,6 +47,20 @@ def _password(name: str, parent: pulumi.Resource, length: int = 40) -> random.Ra
     """URL-safe: letters and digits only (40 of them: about 238 bits)."""
     return random.RandomPassword(
         name, length=length, special=False, opts=pulumi.ResourceOptions(parent=parent)
+    )
+
+
+def _secret_url(
+    url: Callable[..., str],
+    host: pulumi.Input[str],
+    password: pulumi.Output[str],
+    **fields: Any,
+) -> pulumi.Output[str]:
+    """A connection URL (render.urls) once its host and password are known; secret."""
+    return pulumi.Output.secret(
+        pulumi.Output.all(host, password).apply(
+            lambda values: url(host=values[0], password=values[1], **fields)
+        )
     )
 
 
@@ -249,20 +263,11 @@ class DataServices(pulumi.ComponentResource):
             conf=postgresql_conf(postgres_settings(postgres.memory_mb, postgres.max_connections)),
         )
 
-        def direct(values: list[Any]) -> str:
-            host, secret = values
-            return postgres_url(
-                user=postgres.user,
-                password=secret,
-                host=host,
-                port=POSTGRES_PORT,
-                database=postgres.database,
-            )
-
         host = self._client_host(database.id)
-        self.direct_url = pulumi.Output.secret(
-            pulumi.Output.all(host, password.result).apply(direct)
-        )
+        self.direct_url = _secret_url(
+            postgres_url, host, password.result,
+            user=postgres.user, port=POSTGRES_PORT, database=postgres.database,
+        )  # fmt: skip
         self.database_url = self.direct_url
         # The jobs run on the database's own server: they reach it on Coolify's network.
         self.backup_source = BackupSource(
@@ -300,21 +305,11 @@ class DataServices(pulumi.ComponentResource):
             on_database_server=True,
         )
 
-        def pooled(values: list[Any]) -> str:
-            pooler, secret = values
-            return postgres_url(
-                user=postgres.user,
-                password=secret,
-                host=pooler,
-                port=PGBOUNCER_PORT,
-                database=postgres.database,
-                pgbouncer=True,
-            )
-
         pgbouncer_host = self._client_host(service.id.apply(lambda uuid: f"pgbouncer-{uuid}"))
-        self.database_url = pulumi.Output.secret(
-            pulumi.Output.all(pgbouncer_host, password.result).apply(pooled)
-        )
+        self.database_url = _secret_url(
+            postgres_url, pgbouncer_host, password.result,
+            user=postgres.user, port=PGBOUNCER_PORT, database=postgres.database, pgbouncer=True,
+        )  # fmt: skip
         self.probes.append(Probe("PgBouncer", pgbouncer_host, PGBOUNCER_PORT))
 
     def _mariadb(self, mariadb: MariadbConfig) -> None:
@@ -335,20 +330,11 @@ class DataServices(pulumi.ComponentResource):
             },
         )
 
-        def url(values: list[Any]) -> str:
-            host, secret = values
-            return mysql_url(
-                user=mariadb.user,
-                password=secret,
-                host=host,
-                port=MARIADB_PORT,
-                database=mariadb.database,
-            )
-
         host = self._client_host(database.id)
-        self.database_url = pulumi.Output.secret(
-            pulumi.Output.all(host, password.result).apply(url)
-        )
+        self.database_url = _secret_url(
+            mysql_url, host, password.result,
+            user=mariadb.user, port=MARIADB_PORT, database=mariadb.database,
+        )  # fmt: skip
         self.probes.append(Probe("MariaDB", host, MARIADB_PORT))
         # As root: the drill creates and drops its scratch database.
         self.backup_source = BackupSource(
@@ -374,11 +360,7 @@ class DataServices(pulumi.ComponentResource):
         self.redis_host = host
         self.probes.append(Probe("Redis", host, REDIS_PORT))
         self.redis_password = pulumi.Output.secret(password.result)
-        self.redis_url = pulumi.Output.secret(
-            pulumi.Output.all(host, password.result).apply(
-                lambda values: redis_url(password=values[1], host=values[0], port=REDIS_PORT)
-            )
-        )
+        self.redis_url = _secret_url(redis_url, host, password.result, port=REDIS_PORT)
 
     def _minio(
         self, minio: MinioConfig, apps: list[AppConfig], public_url: str, console_url: str | None
