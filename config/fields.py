@@ -75,16 +75,22 @@ HostName = Annotated[str, BeforeValidator(_strip_lower), AfterValidator(_host)]
 or a full name inside the domain ("crm.example.com")."""
 
 
-def _resource_name(value: str) -> str:
-    if not re.fullmatch(r"[a-z][a-z0-9-]{0,38}[a-z0-9]", value):
-        raise config_error(
-            f"{value!r} is not a valid name: use 2-40 characters of a-z, 0-9 and '-', "
-            "starting with a letter and not ending with '-' (names become hostnames)",
-        )
-    return value
+def _matching(pattern: str, rule: str) -> AfterValidator:
+    """A validator of a whole value against `pattern`, with the rule it breaks otherwise."""
+
+    def check(value: str) -> str:
+        if not re.fullmatch(pattern, value):
+            raise config_error(f"{value!r} is not a valid {rule}")
+        return value
+
+    return AfterValidator(check)
 
 
-ResourceName = Annotated[str, AfterValidator(_resource_name)]
+ResourceName = Annotated[str, _matching(
+    r"[a-z][a-z0-9-]{0,38}[a-z0-9]",
+    "name: use 2-40 characters of a-z, 0-9 and '-', starting with a letter and not ending "
+    "with '-' (names become hostnames)",
+)]  # fmt: skip
 
 _RESERVED_USERS = frozenset(
     {"root", "daemon", "bin", "sys", "sync", "games", "man", "mail", "news", "nobody",
@@ -92,12 +98,7 @@ _RESERVED_USERS = frozenset(
 )  # fmt: skip
 
 
-def _linux_user(value: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_-]{0,31}", value):
-        raise config_error(
-            f"{value!r} is not a valid Linux user name: up to 32 characters of a-z, 0-9, '_' "
-            "and '-', starting with a letter or '_'",
-        )
+def _not_reserved(value: str) -> str:
     if value in _RESERVED_USERS:
         raise config_error(
             f"{value!r} is a system account on Ubuntu; choose another name such as 'deploy'",
@@ -105,7 +106,11 @@ def _linux_user(value: str) -> str:
     return value
 
 
-LinuxUserName = Annotated[str, AfterValidator(_linux_user)]
+LinuxUserName = Annotated[str, _matching(
+    r"[a-z_][a-z0-9_-]{0,31}",
+    "Linux user name: up to 32 characters of a-z, 0-9, '_' and '-', starting with a letter "
+    "or '_'",
+), AfterValidator(_not_reserved)]  # fmt: skip
 
 # Source addresses a Hetzner Cloud Firewall can never see: traffic reaches it from the internet.
 _UNROUTABLE = [
@@ -282,25 +287,12 @@ def _pinned_image(value: str) -> str:
 PinnedImage = Annotated[str, AfterValidator(_pinned_image)]
 
 
-def _identifier(value: str) -> str:
-    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", value):
-        raise config_error(
-            f"{value!r} is not a valid database identifier: up to 63 characters of a-z, 0-9 "
-            "and '_', not starting with a digit"
-        )
-    return value
-
-
-DatabaseIdentifier = Annotated[str, AfterValidator(_identifier)]
-
-
-def _bucket(value: str) -> str:
-    if not re.fullmatch(r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]", value):
-        raise config_error(
-            f"{value!r} is not a valid bucket name: 3-63 characters of a-z, 0-9 and '-', "
-            "starting and ending with a letter or digit"
-        )
-    return value
-
-
-BucketName = Annotated[str, AfterValidator(_bucket)]
+DatabaseIdentifier = Annotated[str, _matching(
+    r"[a-z_][a-z0-9_]{0,62}",
+    "database identifier: up to 63 characters of a-z, 0-9 and '_', not starting with a digit",
+)]  # fmt: skip
+BucketName = Annotated[str, _matching(
+    r"[a-z0-9][a-z0-9-]{1,61}[a-z0-9]",
+    "bucket name: 3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or "
+    "digit",
+)]  # fmt: skip
