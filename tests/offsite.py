@@ -102,6 +102,11 @@ def keys(s3: Any) -> list[str]:
     return sorted(item["Key"] for item in listing.get("Contents", []))
 
 
+def text(s3: Any, key: str) -> str:
+    """An object of the off-site bucket, as text (a manifest)."""
+    return str(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode())
+
+
 def rows(source: Postgres, dbname: str) -> dict[str, list[tuple[Any, ...]]]:
     with source.connect(dbname=dbname) as connection:
         return {

@@ -22,6 +22,7 @@ from tests.offsite import (
     rows,
     run_script,
     stamp,
+    text,
 )
 from tests.servers import SUPERUSER_PASSWORD, Postgres
 
@@ -55,7 +56,7 @@ def test_backup_uploads_a_dump_and_its_manifest(source: Postgres, s3: Any) -> No
     assert result.returncode == 0, result.stderr
     key = f"{PREFIX}/daily/{stamp(NOW)}"
     assert keys(s3) == [f"{key}.dump", f"{key}.manifest"]
-    manifest = s3.get_object(Bucket=BUCKET, Key=f"{key}.manifest")["Body"].read().decode()
+    manifest = text(s3, f"{key}.manifest")
     lines = manifest.splitlines()
     assert lines[0] == "tables\t3"
     assert "rows\tpublic.bookings\t5000" in lines
@@ -122,7 +123,7 @@ def test_a_corrupted_dump_fails_the_drill_loudly(
 def test_a_manifest_mismatch_fails_the_drill(source: Postgres, s3: Any) -> None:
     assert backup(source, s3).returncode == 0
     key = f"{PREFIX}/daily/{stamp(NOW)}.manifest"
-    manifest = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read().decode()
+    manifest = text(s3, key)
     s3.put_object(Bucket=BUCKET, Key=key, Body=manifest.replace("5000", "5001").encode())
     result = drill(source, s3)
     assert result.returncode == 1

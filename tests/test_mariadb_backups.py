@@ -26,7 +26,16 @@ from tests.backup_host import (
     secret_env_files,
     verify_root,
 )
-from tests.offsite import ACCESS_KEY, BUCKET, SECRET_KEY, keys, offsite_env, run_script, stamp
+from tests.offsite import (
+    ACCESS_KEY,
+    BUCKET,
+    SECRET_KEY,
+    keys,
+    offsite_env,
+    run_script,
+    stamp,
+    text,
+)
 from tests.servers import running_mariadb
 from tests.support import evaluate_stack, run
 
@@ -89,7 +98,7 @@ def test_backup_uploads_a_dump_and_its_manifest(mariadb: tuple[int, Path], s3: A
     assert result.returncode == 0, result.stderr
     key = f"{PREFIX}/daily/{stamp(NOW)}"
     assert keys(s3) == [f"{key}.manifest", f"{key}.sql.gz"]
-    manifest = s3.get_object(Bucket=BUCKET, Key=f"{key}.manifest")["Body"].read().decode()
+    manifest = text(s3, f"{key}.manifest")
     lines = manifest.splitlines()
     assert lines[0] == "tables\t2"
     assert "rows\t`contacts`\t3000" in lines
@@ -135,7 +144,7 @@ def test_a_corrupted_dump_or_a_mismatch_fails_the_drill_loudly(
     url, received = monitor
     assert backup(port, s3).returncode == 0
     key = f"{PREFIX}/daily/{stamp(NOW)}"
-    manifest = s3.get_object(Bucket=BUCKET, Key=f"{key}.manifest")["Body"].read().decode()
+    manifest = text(s3, f"{key}.manifest")
     s3.put_object(Bucket=BUCKET, Key=f"{key}.manifest", Body=manifest.replace("3000", "2999"))
     mismatch = mariadb_script("mariadb-restore-drill", port, s3, PUSH_URL=url)
     assert mismatch.returncode == 1
