@@ -19,6 +19,7 @@ import pulumi
 import pulumi_command as command
 
 from components.data import BackupSource
+from components.remote import remote_step
 from config.model import BackupsConfig
 from config.secrets import read_secret
 from render.backups import (
@@ -150,19 +151,15 @@ class Backups(pulumi.ComponentResource):
         }
         env_files: pulumi.Output[str] = pulumi.Output.from_input(secrets).apply(secret_files)
         stdin: pulumi.Output[str] = pulumi.Output.secret(env_files)
-        self.install = command.remote.Command(
+        self.install = remote_step(
             f"{name}-install",
             connection=ssh,
             create=pulumi.Output.all(database.host, minio_host).apply(install),
             delete=remote_script("remove-backups", **layout),
+            server_id=server_id,
+            after=after,
+            parent=self,
             stdin=stdin,
-            # The output never holds a secret, but stdin does: keep both out of the logs.
-            logging=command.remote.Logging.NONE,
-            triggers=[server_id],
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=after,
-                custom_timeouts=pulumi.CustomTimeouts(create="15m", update="15m"),
-            ),
+            timeout="15m",
         )
         self.register_outputs({"schedules": self.schedules})

@@ -16,6 +16,7 @@ import pulumi
 import pulumi_command as command
 import pulumi_random as random
 
+from components.remote import remote_step
 from components.server import Server as HetznerServer
 from components.tls import OriginCertificate
 from config.model import CoolifyConfig
@@ -85,7 +86,7 @@ def install_origin_certificate(
 ) -> command.remote.Command:
     """Put the Cloudflare origin certificate where the server's Traefik serves it; the key
     travels on stdin and the step logs nothing."""
-    return command.remote.Command(
+    return remote_step(
         name,
         connection=connection,
         create=remote_script(
@@ -93,14 +94,10 @@ def install_origin_certificate(
             COOLIFY_DIR=COOLIFY_DIR,
             DYNAMIC_CONFIG=_b64(origin_certificate_config()),
         ),
+        server_id=server_id,
+        after=after,
+        parent=parent,
         stdin=pulumi.Output.concat(certificate.private_key_pem, certificate.certificate_pem),
-        logging=command.remote.Logging.NONE,
-        triggers=[server_id],
-        opts=pulumi.ResourceOptions(
-            parent=parent,
-            depends_on=after,
-            custom_timeouts=pulumi.CustomTimeouts(create="10m", update="10m"),
-        ),
     )
 
 
@@ -132,30 +129,6 @@ class CoolifyInstall(pulumi.ComponentResource):
         # Only its sha256 reaches Coolify's database; the plain value stays in the state.
         api_token = random.RandomPassword(f"{name}-api-token", length=48, special=False, opts=child)
 
-        def step(
-            step_name: str,
-            script: str,
-            *,
-            connection: command.remote.ConnectionArgs,
-            after: list[pulumi.Resource],
-            stdin: pulumi.Input[str] | None = None,
-            timeout: str = "10m",
-        ) -> command.remote.Command:
-            return command.remote.Command(
-                f"{name}-{step_name}",
-                connection=connection,
-                create=script,
-                stdin=stdin,
-                # Output may carry what came in on stdin; keep it out of the logs.
-                logging=command.remote.Logging.NONE if stdin is not None else None,
-                triggers=[server_id],
-                opts=pulumi.ResourceOptions(
-                    parent=self,
-                    depends_on=after,
-                    custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
-                ),
-            )
-
         wait, pinned = cloud_init_done(
             f"{name}-wait-cloud-init",
             host=host,
@@ -163,9 +136,10 @@ class CoolifyInstall(pulumi.ComponentResource):
             server_id=server_id,
             parent=self,
         )
-        install = step(
-            "install",
-            remote_script(
+        install = remote_step(
+            f"{name}-install",
+            connection=pinned,
+            create=remote_script(
                 "install-coolify",
                 VERSION=coolify.version,
                 SCRIPT_SHA256=coolify.installer_sha256,
@@ -175,16 +149,19 @@ class CoolifyInstall(pulumi.ComponentResource):
                 COOLIFY_DIR=COOLIFY_DIR,
                 CUSTOM_COMPOSE=_b64(dump_yaml(compose_override())),
             ),
-            connection=pinned,
+            server_id=server_id,
             after=[wait],
+            parent=self,
             stdin=_line(root_password.result),
             timeout="30m",
         )
-        self.ready = step(
-            "bootstrap-api",
-            remote_script("bootstrap-api", INSTANCE_URL=dashboard_url),
+        self.ready = remote_step(
+            f"{name}-bootstrap-api",
             connection=pinned,
+            create=remote_script("bootstrap-api", INSTANCE_URL=dashboard_url),
+            server_id=server_id,
             after=[install],
+            parent=self,
             stdin=_line(api_token.result),
         )
         if origin_certificate is not None:
