@@ -9,7 +9,6 @@ that read them log nothing.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 import pulumi
@@ -20,6 +19,7 @@ from components.remote import remote_step
 from components.server import Server as HetznerServer
 from components.tls import OriginCertificate
 from config.model import CoolifyConfig
+from coolify.providers import b64
 from coolify.resources import Connection, Environment, Project, RemoteServer, Server
 from render.coolify_files import (
     COOLIFY_DIR,
@@ -33,10 +33,6 @@ HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
 # Coolify's rules for the root password: mixed case, digits and symbols; and install.sh
 # writes it with sed into an .env file, so none of | & \ $ # quotes or spaces.
 ROOT_PASSWORD_SYMBOLS = "-_.+:,@%!"  # noqa: S105 -- the alphabet, not a password
-
-
-def _b64(text: str) -> str:
-    return base64.b64encode(text.encode()).decode()
 
 
 def _line(secret: pulumi.Output[str]) -> pulumi.Output[str]:
@@ -92,7 +88,7 @@ def install_origin_certificate(
         create=remote_script(
             "install-origin-cert",
             COOLIFY_DIR=COOLIFY_DIR,
-            DYNAMIC_CONFIG=_b64(origin_certificate_config()),
+            DYNAMIC_CONFIG=b64(origin_certificate_config()),
         ),
         server_id=server_id,
         after=after,
@@ -147,7 +143,7 @@ class CoolifyInstall(pulumi.ComponentResource):
                 ROOT_USER_EMAIL=root_email,
                 POOL_BASE=coolify.docker_address_pool,
                 COOLIFY_DIR=COOLIFY_DIR,
-                CUSTOM_COMPOSE=_b64(dump_yaml(compose_override())),
+                CUSTOM_COMPOSE=b64(dump_yaml(compose_override())),
             ),
             server_id=server_id,
             after=[wait],
