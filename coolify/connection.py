@@ -73,10 +73,11 @@ def ssh_tunnel(
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     """ssh sometimes sits out a SIGTERM in its event loop; a tunnel holds no state worth a
-    graceful exit, so it gets a moment and then SIGKILL."""
+    graceful exit, so it gets a moment and then SIGKILL (every operation of every Coolify
+    resource opens one: a long grace adds up over a stack)."""
     process.terminate()
     try:
-        process.wait(timeout=2)
+        process.wait(timeout=0.2)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)

@@ -13,10 +13,11 @@ the input was secret. Each provider implements create/read/diff/update/delete:
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -49,6 +50,27 @@ def _secret_values(value: Any, key: str = "") -> Iterable[str]:
         yield value
 
 
+def from_engine(value: Any) -> Any:
+    """A value as the program meant it. The engine passes a dynamic provider every number as
+    a double (protobuf's Struct has no integers): the ssh port 22 arrives as 22.0, which ssh
+    refuses, and Coolify would store 85.0 for a threshold. Integral doubles are ints again."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: from_engine(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_engine(item) for item in value]
+    return value
+
+
+def _with_engine_values(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def call(self: ResourceProvider, *args: Any) -> Any:
+        return method(self, *(from_engine(arg) for arg in args))
+
+    return call
+
+
 def delete_query(props: dict[str, Any]) -> dict[str, str]:
     """Coolify deletes volumes by default; keep them unless the config asks otherwise."""
     volumes = "true" if props.get("delete_volumes") else "false"
@@ -56,7 +78,14 @@ def delete_query(props: dict[str, Any]) -> dict[str, str]:
 
 
 class CoolifyProvider(ResourceProvider):
-    """What every Coolify provider shares: a client per operation, diff by input."""
+    """What every Coolify provider shares: a client per operation, diff by input, and the
+    engine's numbers made ints again (`from_engine`) in every call it makes."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("create", "read", "diff", "update", "delete"):
+            if name in cls.__dict__:
+                setattr(cls, name, _with_engine_values(cls.__dict__[name]))
 
     replace_on: ClassVar[frozenset[str]] = frozenset()
     computed: ClassVar[tuple[str, ...]] = ()  # outputs the provider adds to the inputs

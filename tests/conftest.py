@@ -8,10 +8,10 @@ import pytest
 from pulumi.runtime.settings import get_root_resource
 
 from tests.offsite import buckets, monitor, s3, source
-from tests.sshd import privsep_dir, running_sshd
+from tests.sshd import privsep_dir, running_sshd, shared_sshd
 
 # Fixtures shared by modules: sshd (the sshd and tunnel tests), offsite (the backup tests).
-__all__ = ["buckets", "monitor", "privsep_dir", "running_sshd", "s3", "source"]
+__all__ = ["buckets", "monitor", "privsep_dir", "running_sshd", "s3", "shared_sshd", "source"]
 
 
 @pytest.fixture(autouse=True)

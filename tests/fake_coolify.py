@@ -224,6 +224,9 @@ class Reply(Exception):
         self.payload = payload
 
 
+DROP = 0  # an injected "status": the connection is closed without an answer
+
+
 def _new_uuid() -> str:
     return uuid_module.uuid4().hex[:24]
 
@@ -232,7 +235,7 @@ def _new_uuid() -> str:
 class Injected:
     method: str
     path: str
-    status: int | None  # None: no answer at all until the client gives up
+    status: int | None  # None: no answer until the client gives up; DROP: the connection closes
     retry_after: int | None = None
     message: str = "Injected failure."
 
@@ -272,6 +275,10 @@ class FakeCoolify:
             Injected(method, path, status, retry_after, message) for status in statuses
         ]
 
+    def drop_next(self, method: str, path: str) -> None:
+        """Close the connection of the next request to `path` without an answer."""
+        self._injected.append(Injected(method, path, DROP))
+
     def stall_next(self, method: str, path: str) -> None:
         """Send no answer to the next request to `path` (the client times out)."""
         self._injected.append(Injected(method, path, None))
@@ -297,6 +304,8 @@ class FakeCoolify:
         self.requests.append((method, path, query, body))
         injected = self._take_injected(method, path)
         if injected is not None:
+            if injected.status == DROP:
+                return DROP, None, {}
             if injected.status is None:
                 # Longer than the tests' 0.5 s client timeout; not time.sleep, which tests patch.
                 threading.Event().wait(0.8)
@@ -767,6 +776,9 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self.rfile.read(length) if length else b""
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, payload, extra = self.fake.handle(self.command, self.path, headers, raw)
+        if status == DROP:
+            self.close_connection = True
+            return
         text = isinstance(payload, str)  # /health and /version answer in plain text
         data = payload.encode() if text else json.dumps(payload).encode()
         self.send_response(status)

@@ -8,8 +8,10 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -69,15 +71,15 @@ class RunningSshd:
     host_key: str  # the server's public host key, as in known_hosts
 
 
-@pytest.fixture
-def running_sshd(tmp_path: Path, privsep_dir: None) -> Iterator[RunningSshd]:
-    """A real sshd on loopback with the hardening drop-in."""
-    client_key = tmp_path / "client_key"
+@contextmanager
+def sshd_in(folder: Path) -> Iterator[RunningSshd]:
+    """A real sshd on loopback with the hardening drop-in, its files in `folder`."""
+    client_key = folder / "client_key"
     assert (
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)]).returncode == 0
     )
-    write(tmp_path / "authorized_keys", Path(f"{client_key}.pub").read_text())
-    config = ubuntu_like_sshd_config(tmp_path, sshd_dropin("deploy", 3))
+    write(folder / "authorized_keys", Path(f"{client_key}.pub").read_text())
+    config = ubuntu_like_sshd_config(folder, sshd_dropin("deploy", 3))
     port = free_port()
     command = [
         SSHD,
@@ -90,7 +92,7 @@ def running_sshd(tmp_path: Path, privsep_dir: None) -> Iterator[RunningSshd]:
         "-o",
         "ListenAddress=127.0.0.1",
     ]
-    log = (tmp_path / "sshd.log").open("w")
+    log = (folder / "sshd.log").open("w")
     server = subprocess.Popen(command, stderr=log)
     try:
         deadline = time.monotonic() + 10
@@ -100,10 +102,35 @@ def running_sshd(tmp_path: Path, privsep_dir: None) -> Iterator[RunningSshd]:
                     break
             time.sleep(0.05)
         else:
-            pytest.fail(f"sshd did not start listening: {(tmp_path / 'sshd.log').read_text()}")
-        host_key = " ".join((tmp_path / "ssh_host_ed25519_key.pub").read_text().split()[:2])
+            pytest.fail(f"sshd did not start listening: {(folder / 'sshd.log').read_text()}")
+        host_key = " ".join((folder / "ssh_host_ed25519_key.pub").read_text().split()[:2])
         yield RunningSshd(port, client_key, host_key)
     finally:
         server.terminate()
         server.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture
+def running_sshd(tmp_path: Path, privsep_dir: None) -> Iterator[RunningSshd]:
+    """A real sshd on loopback with the hardening drop-in."""
+    with sshd_in(tmp_path) as sshd:
+        yield sshd
+
+
+@pytest.fixture(scope="session")
+def shared_sshd(
+    tmp_path_factory: pytest.TempPathFactory, privsep_dir: None
+) -> Iterator[RunningSshd]:
+    """One sshd for every test that only needs to get through it (the providers' tunnel)."""
+    with sshd_in(tmp_path_factory.mktemp("sshd")) as sshd:
+        yield sshd
+
+
+def tunnel_to(url: str, sshd: RunningSshd) -> dict[str, Any]:
+    """A Coolify connection's `ssh` part that reaches `url` (on loopback) through `sshd`."""
+    return {
+        "host": "127.0.0.1", "port": sshd.port, "user": "root",
+        "remote_port": int(url.rsplit(":", 1)[1]),
+        "private_key": sshd.client_key.read_text(), "host_key": sshd.host_key,
+    }  # fmt: skip

@@ -1,17 +1,19 @@
-"""Each dynamic provider's whole lifecycle against the fake Coolify API over real HTTP:
-create, no-op diff, update in place, replace, out-of-band delete -> gone, delete; and the
-failures: 422 surfaced, 429/5xx retried then reported, no answer."""
+"""Each dynamic provider's whole lifecycle against the fake Coolify, as the Pulumi engine runs
+it: through the SDK's provider host over gRPC (tests/engine_wire.py: numbers as doubles,
+secrets unwrapped by the engine, Check before every Create, Diff and Update) and the real SSH
+tunnel into a real sshd; create, no-op diff, update in place, replace, out-of-band delete ->
+gone, delete; and the failures: 422 surfaced, 429/5xx retried then reported, no answer."""
 
 from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from pulumi.dynamic import ResourceProvider
 
-from coolify.client import CoolifyError
 from coolify.providers import (
     ENV_FLAGS,
     ApplicationProvider,
@@ -25,29 +27,48 @@ from coolify.providers import (
     ServerProvider,
     ServiceProvider,
 )
+from tests.engine_wire import ProviderError, ProviderHost, WireProvider, provider_host
 from tests.fake_coolify import FakeCoolify, running_fake
+from tests.sshd import RunningSshd, tunnel_to
 
 TOKEN = "api-token-for-the-provider-tests-0123"
 PASSWORD = "Postgres0Password0That0Stays0Secret"
+Wire = Callable[[type[ResourceProvider]], WireProvider]
+
+
+@pytest.fixture(scope="module")
+def host() -> Iterator[ProviderHost]:
+    with provider_host() as running:
+        yield running
 
 
 @pytest.fixture
-def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeCoolify]:
-    monkeypatch.setattr("coolify.client.time.sleep", lambda _seconds: None)
+def wire(host: ProviderHost) -> Wire:
+    """A provider class as the engine reaches it."""
+    return lambda provider: host.provider(provider(), provider.__name__.removesuffix("Provider"))
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCoolify]:
     with running_fake(TOKEN) as server:
         yield server
 
 
 @pytest.fixture
-def connection(fake: FakeCoolify) -> dict[str, str]:
-    return {"url": fake.url, "token": TOKEN}
+def connection(fake: FakeCoolify, shared_sshd: RunningSshd) -> dict[str, Any]:
+    """As the program builds it: the dashboard URL and the SSH tunnel that replaces it."""
+    return {
+        "url": "https://coolify.example.com",
+        "token": TOKEN,
+        "ssh": tunnel_to(fake.url, shared_sshd),
+    }
 
 
 @pytest.fixture
-def placement(fake: FakeCoolify, connection: dict[str, str]) -> dict[str, str]:
-    project = ProjectProvider().create({"connection": connection, "name": "tour-crm"}).id
+def placement(wire: Wire, fake: FakeCoolify, connection: dict[str, str]) -> dict[str, str]:
+    project = wire(ProjectProvider).create({"connection": connection, "name": "tour-crm"}).id
     environment = (
-        EnvironmentProvider()
+        wire(EnvironmentProvider)
         .create({"connection": connection, "project_uuid": project, "name": "production"})
         .id
     )
@@ -69,8 +90,8 @@ def decoded(value: str) -> str:
 # --- projects and environments ------------------------------------------------------------
 
 
-def test_project_lifecycle(fake: FakeCoolify, connection: dict[str, str]) -> None:
-    provider = ProjectProvider()
+def test_project_lifecycle(wire: Wire, fake: FakeCoolify, connection: dict[str, str]) -> None:
+    provider = wire(ProjectProvider)
     props = {"connection": connection, "name": "tour-crm", "description": "Tour CRM"}
     created = provider.create(props)
     assert fake.projects[created.id]["name"] == "tour-crm"
@@ -89,18 +110,18 @@ def test_project_lifecycle(fake: FakeCoolify, connection: dict[str, str]) -> Non
 
 
 def test_a_project_with_resources_is_not_deleted(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    DatabaseProvider().create(postgres(connection, placement))
-    with pytest.raises(CoolifyError, match="Project has resources"):
-        ProjectProvider().delete(placement["project_uuid"], {"connection": connection})
+    wire(DatabaseProvider).create(postgres(connection, placement))
+    with pytest.raises(ProviderError, match="Project has resources"):
+        wire(ProjectProvider).delete(placement["project_uuid"], {"connection": connection})
 
 
 def test_environment_lifecycle_adopts_production_and_replaces_on_rename(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
-    project = ProjectProvider().create({"connection": connection, "name": "p1"}).id
-    provider = EnvironmentProvider()
+    project = wire(ProjectProvider).create({"connection": connection, "name": "p1"}).id
+    provider = wire(EnvironmentProvider)
     production = {"connection": connection, "project_uuid": project, "name": "production"}
     adopted = provider.create(production)  # Coolify made it with the project: 409, adopted
     assert adopted.id == fake.projects[project]["environments"]["production"]["uuid"]
@@ -146,9 +167,9 @@ def postgres(connection: dict[str, str], placement: dict[str, str], **extra: Any
 
 
 def test_database_lifecycle(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    provider = DatabaseProvider()
+    provider = wire(DatabaseProvider)
     props = postgres(connection, placement)
     created = provider.create(props)
     stored = fake.resources[created.id]
@@ -181,9 +202,9 @@ def test_database_lifecycle(
 
 
 def test_deleting_a_database_keeps_its_volume_unless_asked(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    provider = DatabaseProvider()
+    provider = wire(DatabaseProvider)
     kept = provider.create(postgres(connection, placement))
     provider.delete(kept.id, postgres(connection, placement))
     assert fake.deleted[kept.id]["delete_volumes"] == "false"
@@ -193,33 +214,34 @@ def test_deleting_a_database_keeps_its_volume_unless_asked(
 
 
 def test_a_422_is_surfaced_with_the_field_and_without_the_password(
-    connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     redis = {**postgres(connection, placement), "engine": "redis", "conf": ""}
-    with pytest.raises(CoolifyError) as raised:
-        DatabaseProvider().create(redis)
-    assert raised.value.status == 422
-    assert "postgres_password: This field is not allowed." in str(raised.value)
+    with pytest.raises(ProviderError) as raised:
+        wire(DatabaseProvider).create(redis)
+    assert raised.value.kind == "CoolifyError"
+    assert raised.value.message.startswith("POST /databases/redis was rejected by Coolify")
+    assert "postgres_password: This field is not allowed." in raised.value.message
     assert PASSWORD not in str(raised.value)
 
 
 def test_5xx_and_429_are_retried(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     fake.fail_next("POST", "/databases/postgresql", 503, 429, retry_after=3)
-    created = DatabaseProvider().create(postgres(connection, placement))
+    created = wire(DatabaseProvider).create(postgres(connection, placement))
     assert created.id in fake.resources
 
 
 def test_persistent_failure_is_a_clear_error_without_secrets(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     fake.fail_next(
         "POST", "/databases/postgresql", *[500] * 5, message=f"disk full while writing {PASSWORD}"
     )
-    with pytest.raises(CoolifyError) as raised:
-        DatabaseProvider().create(postgres(connection, placement))
-    assert str(raised.value).startswith(
+    with pytest.raises(ProviderError) as raised:
+        wire(DatabaseProvider).create(postgres(connection, placement))
+    assert raised.value.message.startswith(
         "POST /databases/postgresql failed after 5 attempts: HTTP 500"
     )
     assert PASSWORD not in str(raised.value)
@@ -227,22 +249,15 @@ def test_persistent_failure_is_a_clear_error_without_secrets(
 
 
 def test_a_create_without_answer_fails_and_is_not_repeated(
+    wire: Wire,
     fake: FakeCoolify,
     connection: dict[str, str],
     placement: dict[str, str],
-    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("coolify.connection.CoolifyClient", _short_timeout_client)
-    fake.stall_next("POST", "/databases/postgresql")
-    with pytest.raises(CoolifyError, match="not sent again"):
-        DatabaseProvider().create(postgres(connection, placement))
+    fake.drop_next("POST", "/databases/postgresql")
+    with pytest.raises(ProviderError, match="not sent again"):
+        wire(DatabaseProvider).create(postgres(connection, placement))
     assert len(requests_to(fake, "POST", "/databases/postgresql")) == 1
-
-
-def _short_timeout_client(url: str, token: str, **options: Any) -> Any:
-    from coolify.client import CoolifyClient  # noqa: PLC0415 -- the real class, patched out above
-
-    return CoolifyClient(url, token, timeout=0.5, **options)
 
 
 # --- services ------------------------------------------------------------------------------
@@ -251,9 +266,9 @@ COMPOSE = "services:\n  pgbouncer:\n    image: edoburu/pgbouncer:v1.24.1-p1\n"
 
 
 def test_service_lifecycle(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    provider = ServiceProvider()
+    provider = wire(ServiceProvider)
     props = {
         "connection": connection,
         **placement,
@@ -295,8 +310,8 @@ DEPLOY_KEY = "\n".join(
 )
 
 
-def test_private_key_lifecycle(fake: FakeCoolify, connection: dict[str, str]) -> None:
-    provider = PrivateKeyProvider()
+def test_private_key_lifecycle(wire: Wire, fake: FakeCoolify, connection: dict[str, str]) -> None:
+    provider = wire(PrivateKeyProvider)
     props = {"connection": connection, "name": "crm-deploy-key", "private_key": DEPLOY_KEY}
     created = provider.create(props)
     assert fake.keys[created.id]["name"] == "crm-deploy-key"
@@ -334,9 +349,9 @@ PUBLIC = {
 
 
 def test_application_from_a_public_repository(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    provider = ApplicationProvider()
+    provider = wire(ApplicationProvider)
     props = application(connection, placement, PUBLIC)
     created = provider.create(props)
     (post,) = requests_to(fake, "POST", "/applications/public")
@@ -370,10 +385,10 @@ def test_application_from_a_public_repository(
 
 
 def test_application_from_a_private_repository_with_a_deploy_key(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     key = (
-        PrivateKeyProvider()
+        wire(PrivateKeyProvider)
         .create({"connection": connection, "name": "k", "private_key": DEPLOY_KEY})
         .id
     )
@@ -383,7 +398,7 @@ def test_application_from_a_private_repository_with_a_deploy_key(
         "git_repository": "git@github.com:acme/crm.git",
         "private_key_uuid": key,
     }
-    provider = ApplicationProvider()
+    provider = wire(ApplicationProvider)
     created = provider.create(application(connection, placement, source))
     assert fake.resources[created.id]["private_key_uuid"] == key
     rotated = application(connection, placement, {**source, "private_key_uuid": "new-key"})
@@ -391,10 +406,10 @@ def test_application_from_a_private_repository_with_a_deploy_key(
 
 
 def test_application_from_an_inline_dockerfile_keeps_its_port(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     dockerfile = "FROM nginx:1.27-alpine\nEXPOSE 8080\n"
-    created = ApplicationProvider().create(
+    created = wire(ApplicationProvider).create(
         application(
             connection,
             placement,
@@ -408,7 +423,7 @@ def test_application_from_an_inline_dockerfile_keeps_its_port(
 
 
 def test_a_worker_gets_no_domain(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     worker = application(
         connection,
@@ -421,7 +436,7 @@ def test_a_worker_gets_no_domain(
         domains=None,
         name="worker",
     )
-    created = ApplicationProvider().create(worker)
+    created = wire(ApplicationProvider).create(worker)
     assert "domains" not in fake.resources[created.id]  # no sslip.io name either
 
 
@@ -444,10 +459,10 @@ def variables(**values: str) -> dict[str, dict[str, Any]]:
 
 
 def test_env_vars_lifecycle(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
-    provider = EnvVarsProvider()
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
+    provider = wire(EnvVarsProvider)
     props = {
         "connection": connection,
         "resource": "applications",
@@ -490,19 +505,19 @@ def test_env_vars_lifecycle(
 
 
 def test_env_vars_of_a_deleted_app_are_gone(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
     props = {
         "connection": connection,
         "resource": "applications",
         "resource_uuid": app,
         "variables": variables(A="1"),
     }
-    created = EnvVarsProvider().create(props)
+    created = wire(EnvVarsProvider).create(props)
     del fake.resources[app]
-    assert EnvVarsProvider().read(created.id, props).id is None
-    EnvVarsProvider().delete(created.id, props)  # nothing left to delete: not an error
+    assert wire(EnvVarsProvider).read(created.id, props).id is None
+    wire(EnvVarsProvider).delete(created.id, props)  # nothing left to delete: not an error
 
 
 # --- deployments -----------------------------------------------------------------------------
@@ -521,10 +536,10 @@ def deploy_props(connection: dict[str, str], resource_uuid: str, **extra: Any) -
 
 
 def test_deploy_waits_for_finished_and_runs_again_on_new_triggers(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
-    provider = DeployProvider()
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
+    provider = wire(DeployProvider)
     props = deploy_props(connection, app)
     created = provider.create(props)
     assert fake.deployments[created.id]["status"] == "finished"
@@ -542,57 +557,57 @@ def test_deploy_waits_for_finished_and_runs_again_on_new_triggers(
 
 
 def test_a_failed_deploy_fails_with_the_tail_of_its_log(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
     fake.deploy_outcome[app] = (
         "failed",
         [f"step {n}" for n in range(1, 31)] + ["npm ERR! missing script: build"],
     )
-    with pytest.raises(CoolifyError) as raised:
-        DeployProvider().create(deploy_props(connection, app))
-    message = str(raised.value)
+    with pytest.raises(ProviderError) as raised:
+        wire(DeployProvider).create(deploy_props(connection, app))
+    message = raised.value.message
     assert "failed; the log ends:" in message
     assert message.endswith("step 30\nnpm ERR! missing script: build")
     assert "step 11\n" not in message  # only the last 20 lines
 
 
 def test_a_deploy_that_never_ends_times_out(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
     fake.deploy_outcome[app] = ("in_progress", [])
-    with pytest.raises(CoolifyError, match=r"still in_progress after 0\.2s"):
-        DeployProvider().create(deploy_props(connection, app, timeout_seconds=0.2))
+    with pytest.raises(ProviderError, match=r"still in_progress after 0\.2s"):
+        wire(DeployProvider).create(deploy_props(connection, app, timeout_seconds=0.2))
 
 
 def test_deployment_logs_are_json_entries(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     """The fake stores logs as Coolify does: a JSON text of entries, some hidden."""
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
-    created = DeployProvider().create(deploy_props(connection, app))
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
+    created = wire(DeployProvider).create(deploy_props(connection, app))
     assert json.loads(fake.deployments[created.id]["logs"])[0]["output"] == "Deployed."
 
 
 def test_the_server_is_looked_up_by_name_and_never_deleted(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
-    provider = ServerProvider()
+    provider = wire(ServerProvider)
     props = {"connection": connection, "name": "localhost"}
     found = provider.create(props)
     assert found.id == fake.server_uuid
     assert provider.read(found.id, props).id == found.id
     provider.delete(found.id, props)
     assert [m for m, *_ in fake.requests if m == "DELETE"] == []
-    with pytest.raises(CoolifyError, match="no server named 'build-box'"):
+    with pytest.raises(ProviderError, match="no server named 'build-box'"):
         provider.create({**props, "name": "build-box"})
 
 
 def test_the_servers_disk_alert_threshold_is_set_and_follows_the_config(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
-    provider = ServerProvider()
+    provider = wire(ServerProvider)
     props = {"connection": connection, "name": "localhost",
              "settings": {"server_disk_usage_notification_threshold": 85}}  # fmt: skip
     found = provider.create(props)
@@ -604,7 +619,7 @@ def test_the_servers_disk_alert_threshold_is_set_and_follows_the_config(
     provider.update(found.id, props, changed)
     assert fake.server_settings == {"server_disk_usage_notification_threshold": 70}
     assert len(patches()) == 2
-    with pytest.raises(CoolifyError, match="between 1 and 100"):
+    with pytest.raises(ProviderError, match="between 1 and 100"):
         provider.update(
             found.id, props, {**props, "settings": {"server_disk_usage_notification_threshold": 0}}
         )
@@ -615,8 +630,8 @@ def test_the_servers_disk_alert_threshold_is_set_and_follows_the_config(
 KEY_PEM = "-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----\n"
 
 
-def remote_server(connection: dict[str, str], **extra: Any) -> dict[str, Any]:
-    key = PrivateKeyProvider().create(
+def remote_server(wire: Wire, connection: dict[str, str], **extra: Any) -> dict[str, Any]:
+    key = wire(PrivateKeyProvider).create(
         {"connection": connection, "name": "automation", "private_key": KEY_PEM}
     )
     return {
@@ -627,10 +642,10 @@ def remote_server(connection: dict[str, str], **extra: Any) -> dict[str, Any]:
 
 
 def test_a_remote_server_is_added_and_validated_with_dockers_install(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
-    provider = RemoteServerProvider()
-    props = remote_server(connection)
+    provider = wire(RemoteServerProvider)
+    props = remote_server(wire, connection)
     created = provider.create(props)
     assert fake.servers[created.id]["ip"] == "10.0.1.3"
     assert fake.servers[created.id]["settings"]["is_usable"] is True
@@ -652,32 +667,32 @@ def test_a_remote_server_is_added_and_validated_with_dockers_install(
 
 
 def test_a_remote_servers_disk_alert_is_set_when_it_is_added(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
     settings = {"server_disk_usage_notification_threshold": 85}
-    created = RemoteServerProvider().create(remote_server(connection, settings=settings))
+    created = wire(RemoteServerProvider).create(remote_server(wire, connection, settings=settings))
     assert fake.servers[created.id]["server_disk_usage_notification_threshold"] == 85
 
 
 def test_a_server_coolify_cannot_reach_fails_with_its_validation_log(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
     fake.unreachable.add("10.0.1.3")
-    with pytest.raises(CoolifyError) as raised:
-        RemoteServerProvider().create(remote_server(connection))
-    message = str(raised.value)
+    with pytest.raises(ProviderError) as raised:
+        wire(RemoteServerProvider).create(remote_server(wire, connection))
+    message = raised.value.message
     assert "Coolify cannot use the server tour-crm-db (10.0.1.3) after 0.2s" in message
     assert "Server is not reachable. Error: timeout" in message
 
 
 def test_a_server_with_resources_is_not_deleted(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    provider = RemoteServerProvider()
-    props = remote_server(connection)
+    provider = wire(RemoteServerProvider)
+    props = remote_server(wire, connection)
     uuid = provider.create(props).id
-    DatabaseProvider().create(postgres(connection, {**placement, "server_uuid": uuid}))
-    with pytest.raises(CoolifyError, match="Server has resources"):
+    wire(DatabaseProvider).create(postgres(connection, {**placement, "server_uuid": uuid}))
+    with pytest.raises(ProviderError, match="Server has resources"):
         provider.delete(uuid, props)
     assert uuid in fake.servers
 
@@ -685,9 +700,9 @@ def test_a_server_with_resources_is_not_deleted(
 # --- apps on several servers (behind a load balancer) ----------------------------------------
 
 
-def app_servers(fake: FakeCoolify, connection: dict[str, str], count: int) -> list[Any]:
-    provider = RemoteServerProvider()
-    props = remote_server(connection, proxy_type="traefik")
+def app_servers(wire: Wire, fake: FakeCoolify, connection: dict[str, str], count: int) -> list[Any]:
+    provider = wire(RemoteServerProvider)
+    props = remote_server(wire, connection, proxy_type="traefik")
     return [
         provider.create({**props, "name": f"tour-crm-app-{n}", "ip": f"10.0.1.{4 + n}"})
         for n in range(count)
@@ -695,28 +710,28 @@ def app_servers(fake: FakeCoolify, connection: dict[str, str], count: int) -> li
 
 
 def test_a_remote_server_reports_its_destination(
-    fake: FakeCoolify, connection: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
-    (server,) = app_servers(fake, connection, 1)
+    (server,) = app_servers(wire, fake, connection, 1)
     (destination,) = fake.servers[server.id]["_destinations"]
     assert server.outs["destination_uuid"] == destination["uuid"]
     props = {**server.outs, "name": "renamed"}
-    updated = RemoteServerProvider().update(server.id, server.outs, props)
+    updated = wire(RemoteServerProvider).update(server.id, server.outs, props)
     assert updated.outs["destination_uuid"] == destination["uuid"]
-    assert RemoteServerProvider().diff(server.id, server.outs, props).replaces == []
+    assert wire(RemoteServerProvider).diff(server.id, server.outs, props).replaces == []
     # One added before the output existed gets it on its next update.
     before = {k: v for k, v in server.outs.items() if k != "destination_uuid"}
     assert (
-        RemoteServerProvider().update(server.id, before, props).outs["destination_uuid"]
+        wire(RemoteServerProvider).update(server.id, before, props).outs["destination_uuid"]
         == (destination["uuid"])
     )
 
 
 def test_an_app_runs_on_its_servers_and_follows_their_list(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    first, second, third = app_servers(fake, connection, 3)
-    provider = ApplicationProvider()
+    first, second, third = app_servers(wire, fake, connection, 3)
+    provider = wire(ApplicationProvider)
     on_two = application(
         connection, {**placement, "server_uuid": first.id}, PUBLIC,
         destinations=[second.outs["destination_uuid"]],
@@ -740,17 +755,17 @@ def test_an_app_runs_on_its_servers_and_follows_their_list(
 
 
 def test_an_app_moved_to_another_server_is_deleted_before_its_replacement(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     """Coolify refuses a second app with the same domain: the replacement must come second."""
-    (server,) = app_servers(fake, connection, 1)
-    provider = ApplicationProvider()
+    (server,) = app_servers(wire, fake, connection, 1)
+    provider = wire(ApplicationProvider)
     props = application(connection, placement, PUBLIC)
     created = provider.create(props)
     moved = {**props, "server_uuid": server.id}
     diff = provider.diff(created.id, created.outs, moved)  # type: ignore[arg-type]
     assert (diff.replaces, diff.delete_before_replace) == (["server_uuid"], True)
-    with pytest.raises(CoolifyError, match="Domain conflicts detected"):
+    with pytest.raises(ProviderError, match="Domain conflicts detected"):
         provider.create(moved)
     provider.delete(created.id, props)
     assert fake.resources[provider.create(moved).id]["server_uuid"] == server.id
@@ -758,14 +773,14 @@ def test_an_app_moved_to_another_server_is_deleted_before_its_replacement(
 
 
 def test_a_deploy_waits_for_every_server_of_the_app(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
-    first, second, third = app_servers(fake, connection, 3)
-    app = ApplicationProvider().create(
+    first, second, third = app_servers(wire, fake, connection, 3)
+    app = wire(ApplicationProvider).create(
         application(connection, {**placement, "server_uuid": first.id}, PUBLIC,
                     destinations=[s.outs["destination_uuid"] for s in (second, third)])
     ).id  # fmt: skip
-    created = DeployProvider().create(deploy_props(connection, app, servers=3))
+    created = wire(DeployProvider).create(deploy_props(connection, app, servers=3))
     assert sorted(d["server_name"] for d in fake.deployments.values()) == [
         "tour-crm-app-0", "tour-crm-app-1", "tour-crm-app-2"
     ]  # fmt: skip
@@ -773,17 +788,44 @@ def test_a_deploy_waits_for_every_server_of_the_app(
     assert fake.deployments[created.id]["server_name"] == "tour-crm-app-0"
 
     fake.server_outcome["tour-crm-app-2"] = ("failed", ["docker build", "out of memory"])
-    with pytest.raises(CoolifyError) as raised:
-        DeployProvider().create(deploy_props(connection, app, servers=3))
+    with pytest.raises(ProviderError) as raised:
+        wire(DeployProvider).create(deploy_props(connection, app, servers=3))
     assert "on tour-crm-app-2 failed; the log ends:\ndocker build\nout of memory" in str(
         raised.value
     )
 
 
 def test_a_deploy_fails_when_coolify_never_deploys_to_the_other_servers(
-    fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
     """Told the app runs on two servers while Coolify knows of one: a clear timeout."""
-    app = ApplicationProvider().create(application(connection, placement, PUBLIC)).id
-    with pytest.raises(CoolifyError, match=r"queued 0 of the 1 deployments to the other servers"):
-        DeployProvider().create(deploy_props(connection, app, servers=2, timeout_seconds=0.2))
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
+    with pytest.raises(ProviderError, match=r"queued 0 of the 1 deployments to the other servers"):
+        wire(DeployProvider).create(deploy_props(connection, app, servers=2, timeout_seconds=2))
+
+
+# --- what the engine's wire format does to inputs ---------------------------------------------
+
+
+def test_numbers_reach_coolify_as_integers_although_the_engine_sends_doubles(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    """The engine hands the provider 22.0 for 22: the ssh port (`ssh -p 22.0` fails: every
+    test here goes through the tunnel) and every number of a request body must be ints."""
+    alert = {"server_disk_usage_notification_threshold": 85}
+    server = wire(RemoteServerProvider).create(remote_server(wire, connection, settings=alert))
+    wire(DatabaseProvider).create(postgres(connection, placement, public_port=5432))
+    app = application(connection, placement, PUBLIC, health_check_interval=30)
+    created = wire(ApplicationProvider).create(app)
+    wire(ApplicationProvider).update(created.id, created.outs, {**app, "health_check_interval": 60})
+    numbers = [
+        requests_to(fake, "POST", "/servers")[0]["port"],
+        requests_to(fake, "PATCH", f"/servers/{server.id}")[0][
+            "server_disk_usage_notification_threshold"
+        ],
+        requests_to(fake, "POST", "/databases/postgresql")[0]["public_port"],
+        requests_to(fake, "POST", "/applications/public")[0]["health_check_interval"],
+        requests_to(fake, "PATCH", f"/applications/{created.id}")[0]["health_check_interval"],
+    ]
+    assert numbers == [22, 85, 5432, 30, 60]
+    assert all(type(number) is int for number in numbers)  # JSON 22, not 22.0

@@ -1,5 +1,6 @@
 """Providers reach Coolify through an SSH tunnel: a real sshd with the platform's hardening
-on loopback, forwarding to the fake Coolify API. The host key is pinned."""
+on loopback, forwarding to the fake Coolify API. The host key is pinned. (Every provider test
+goes through such a tunnel too: tests/test_coolify_providers.py.)"""
 
 from __future__ import annotations
 
@@ -10,9 +11,8 @@ import pytest
 
 from coolify.client import CoolifyError
 from coolify.connection import connect
-from coolify.providers import ProjectProvider
 from tests.fake_coolify import FakeCoolify, running_fake
-from tests.sshd import RunningSshd
+from tests.sshd import RunningSshd, tunnel_to
 from tests.support import run
 
 TOKEN = "token-through-the-tunnel-0123456789"
@@ -25,11 +25,7 @@ def fake() -> Iterator[FakeCoolify]:
 
 
 def tunnelled(fake: FakeCoolify, sshd: RunningSshd, **ssh: Any) -> dict[str, Any]:
-    fake_port = int(fake.url.rsplit(":", 1)[1])
-    options = {
-        "host": "127.0.0.1", "port": sshd.port, "user": "root", "remote_port": fake_port,
-        "private_key": sshd.client_key.read_text(), "host_key": sshd.host_key, **ssh,
-    }  # fmt: skip
+    options = {**tunnel_to(fake.url, sshd), **ssh}
     return {"url": "https://unused.example.com", "token": TOKEN, "ssh": options}
 
 
@@ -38,13 +34,6 @@ def test_the_api_is_reached_through_the_hardened_sshd(
 ) -> None:
     with connect(tunnelled(fake, running_sshd)) as coolify:
         assert coolify.get("/version") == "4.3.10"
-
-
-def test_a_provider_works_through_the_tunnel(fake: FakeCoolify, running_sshd: RunningSshd) -> None:
-    created = ProjectProvider().create(
-        {"connection": tunnelled(fake, running_sshd), "name": "tour-crm"}
-    )
-    assert fake.projects[created.id]["name"] == "tour-crm"
 
 
 def test_a_wrong_host_key_is_refused_without_leaking_the_key(
