@@ -94,9 +94,11 @@ class CoolifyProvider(ResourceProvider):
         return connect(props["connection"], redact=_secret_values(props))
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        # Over both: an input the config no longer gives is absent from `news` (the engine
+        # drops None), and that is a change too.
         changed = [
-            key for key in news if key != PROVIDER_KEY and key not in self.computed
-            and olds.get(key) != news.get(key)
+            key for key in sorted(olds.keys() | news.keys())
+            if key != PROVIDER_KEY and key not in self.computed and olds.get(key) != news.get(key)
         ]  # fmt: skip
         replaces = [key for key in changed if key in self.replace_on]
         return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
@@ -130,7 +132,8 @@ class ProjectProvider(CoolifyProvider):
         fields = self.changed(olds, news, ("name", "description"))
         if fields:
             with self.client(news) as coolify:
-                coolify.patch(f"/projects/{id_}", {field: news[field] for field in fields})
+                body = {field: news.get(field) or "" for field in fields}
+                coolify.patch(f"/projects/{id_}", body)
         return UpdateResult(self.outputs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
@@ -307,9 +310,15 @@ class PlacedResourceProvider(CoolifyProvider):
 
     kind: ClassVar[str]  # the API collection: databases, services, applications
     settings: ClassVar[tuple[str, ...]]  # inputs a PATCH can change
+    # What a setting goes back to when the config stops giving it: Coolify's own default.
+    unset: ClassVar[dict[str, Any]] = {"description": "", "limits_memory": "0"}
+
+    def setting(self, props: dict[str, Any], field: str) -> Any:
+        value = props.get(field)
+        return self.unset.get(field) if value is None else value
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
-        return {field: props[field] for field in fields}
+        return {field: self.setting(props, field) for field in fields}
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as coolify:
@@ -356,7 +365,11 @@ class DatabaseProvider(PlacedResourceProvider):
     computed = ("internal_db_url",)
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
-        body = {field: props[field] for field in fields if field not in ("conf", "public_port")}
+        body = {
+            field: self.setting(props, field)
+            for field in fields
+            if field not in ("conf", "public_port")
+        }
         if "conf" in fields:
             body[ENGINE_CONF[props["engine"]]] = b64(props["conf"] or "")
         if "public_port" in fields:
@@ -395,9 +408,10 @@ class ServiceProvider(PlacedResourceProvider):
     kind = "services"
     replace_on = frozenset(PLACEMENT)
     settings = ("name", "description", "compose", "urls")
+    unset: ClassVar[dict[str, Any]] = {"description": "", "urls": []}
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
-        body = {field: props[field] for field in fields if field != "compose"}
+        body = {field: self.setting(props, field) for field in fields if field != "compose"}
         if "compose" in fields:
             body["docker_compose_raw"] = b64(props["compose"])
         return body
@@ -481,6 +495,14 @@ class ApplicationProvider(PlacedResourceProvider):
     kind = "applications"
     replace_on = frozenset(PLACEMENT)
     settings = (*APP_SETTINGS, "source")
+    # The applications table's defaults at 4.3.10: database/migrations/
+    # 2023_03_27_081716_create_applications_table.php:45 (path), :52 (interval), :57 (memory);
+    # 2024_07_19_132617_disable_healtcheck_by_default.php:15 (health checks off). No domain
+    # is "" (Laravel's ConvertEmptyStringsToNull makes it null: no fqdn).
+    unset: ClassVar[dict[str, Any]] = {
+        "description": "", "domains": "", "limits_memory": "0", "is_auto_deploy_enabled": True,
+        "health_check_enabled": False, "health_check_path": "/", "health_check_interval": 5,
+    }  # fmt: skip
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         result = super().diff(id_, olds, news)
@@ -516,7 +538,7 @@ class ApplicationProvider(PlacedResourceProvider):
         return result
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
-        body = {field: props[field] for field in fields if field != "source"}
+        body = {field: self.setting(props, field) for field in fields if field != "source"}
         if "source" in fields:
             body |= {f: v for f, v in props["source"].items() if f in GIT_PATCHABLE}
         return body

@@ -829,3 +829,47 @@ def test_numbers_reach_coolify_as_integers_although_the_engine_sends_doubles(
     ]
     assert numbers == [22, 85, 5432, 30, 60]
     assert all(type(number) is int for number in numbers)  # JSON 22, not 22.0
+
+
+def test_a_setting_the_config_no_longer_gives_goes_back_to_coolifys_default(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    """Removing `health:` drops health_check_path and _interval from the inputs (the engine
+    never sends a None): the diff sees it, and the update sends Coolify's defaults."""
+    with_health = application(connection, placement, PUBLIC, health_check_interval=30)
+    created = wire(ApplicationProvider).create(with_health)
+    without = {
+        key: value
+        for key, value in with_health.items()
+        if key not in ("health_check_path", "health_check_interval")
+    } | {"health_check_enabled": False}
+    diff = wire(ApplicationProvider).diff(created.id, created.outs, without)
+    assert (diff.changes, diff.replaces) == (True, [])
+    wire(ApplicationProvider).update(created.id, created.outs, without)
+    assert requests_to(fake, "PATCH", f"/applications/{created.id}")[-1] == {
+        "health_check_enabled": False, "health_check_path": "/", "health_check_interval": 5,
+    }  # fmt: skip
+    undescribed = {k: v for k, v in created.outs.items() if k != "description"}
+    project = wire(ProjectProvider).create(
+        {"connection": connection, "name": "p2", "description": "old"}
+    )
+    assert (
+        wire(ProjectProvider).diff(project.id, project.outs, undescribed | {"name": "p2"}).changes
+    )
+
+
+def test_an_app_scaled_down_to_one_server_is_detached_from_the_others(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    """With one app server left, the app's inputs have no `destinations` at all."""
+    first, second = app_servers(wire, fake, connection, 2)
+    on_two = application(
+        connection, {**placement, "server_uuid": first.id}, PUBLIC,
+        destinations=[second.outs["destination_uuid"]],
+    )  # fmt: skip
+    created = wire(ApplicationProvider).create(on_two)
+    on_one = {key: value for key, value in on_two.items() if key != "destinations"}
+    diff = wire(ApplicationProvider).diff(created.id, created.outs, on_one)
+    assert (diff.changes, diff.replaces) == (True, [])
+    wire(ApplicationProvider).update(created.id, created.outs, on_one)
+    assert fake.resources[created.id]["_additional"] == []
