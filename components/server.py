@@ -88,6 +88,9 @@ class Server(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.hostname = hostname
 
+        # A new public key replaces the SSH key, and Hetzner refuses a second key of the same
+        # name: the old one goes first. (The server keeps running: its ssh_keys are ignored.)
+        replaced_by_name = pulumi.ResourceOptions(parent=self, delete_before_replace=True)
         if keys_from is None:
             # The stack's own key for pulumi-command and the Coolify tunnel: nobody's laptop key
             # is needed to run `pulumi up`, and its private half lives only in the encrypted
@@ -98,7 +101,7 @@ class Server(pulumi.ComponentResource):
                 name=f"{hostname}-automation",
                 public_key=automation.public_key_openssh.apply(str.strip),
                 labels=labels,
-                opts=child,
+                opts=replaced_by_name,
             )
             keys = [
                 hcloud.SshKey(
@@ -107,7 +110,7 @@ class Server(pulumi.ComponentResource):
                     name=f"{hostname}-{key.name}",
                     public_key=key.public_key,
                     labels=labels,
-                    opts=child,
+                    opts=replaced_by_name,
                 )
                 for key in ssh.authorized_keys
             ]

@@ -125,6 +125,13 @@ def test_cloud_init_and_key_edits_never_replace_the_server(protected: bool) -> N
     assert server.delete_before_replace is True
 
 
+def test_a_changed_ssh_key_is_deleted_before_its_replacement() -> None:
+    """Hetzner refuses a second key of the same name: created first, the new key would fail."""
+    keys = evaluate_ok(minimal_config()).of_type(SSH_KEY)
+    assert len(keys) == 2  # the automation key and the admin's
+    assert all(key.delete_before_replace for key in keys)
+
+
 def test_server_settings_come_from_the_config() -> None:
     values = with_value(
         minimal_config(), "server", {"type": "cax21", "location": "hel1", "backups": True}
