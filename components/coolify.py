@@ -59,6 +59,7 @@ def cloud_init_done(
             per_dial_timeout=10,
         ),
         create=remote_script("wait-cloud-init", HOST_KEY_FILE=HOST_KEY_FILE),
+        add_previous_output_in_env=False,  # sshd refuses PULUMI_COMMAND_STDOUT (AcceptEnv)
         triggers=[server_id],
         opts=pulumi.ResourceOptions(
             parent=parent, custom_timeouts=pulumi.CustomTimeouts(create="25m", update="25m")

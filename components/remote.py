@@ -26,12 +26,15 @@ def remote_step(
         create=create,
         delete=delete,
         stdin=stdin,
-        # Output may carry what came in on stdin; keep it out of the logs.
+        # Output may carry what came in on stdin; keep it out of the logs, and secret in state.
         logging=command.remote.Logging.NONE if stdin is not None else None,
+        # Else every rerun asks sshd to set PULUMI_COMMAND_STDOUT, which it refuses (AcceptEnv).
+        add_previous_output_in_env=False,
         triggers=[server_id],
         opts=pulumi.ResourceOptions(
             parent=parent,
             depends_on=after,
+            additional_secret_outputs=["stdout", "stderr"] if stdin is not None else None,
             custom_timeouts=pulumi.CustomTimeouts(create=timeout, update=timeout),
         ),
     )

@@ -118,6 +118,17 @@ def test_secrets_travel_on_stdin_and_are_not_logged() -> None:
     assert find_leaks(production()) == []
 
 
+def test_a_steps_output_is_secret_in_state_when_it_read_a_secret() -> None:
+    """A script that reads a secret on stdin could echo it: its output is stored secret. And
+    no step asks sshd for PULUMI_COMMAND_STDOUT/STDERR, which AcceptEnv refuses on every rerun."""
+    for command in production().of_type(COMMAND):
+        assert command.inputs["addPreviousOutputInEnv"] is False
+        if "stdin" in command.inputs:
+            assert {"stdout", "stderr"} <= set(command.additional_secret_outputs), command.name
+        else:
+            assert command.name == "coolify-wait-cloud-init"  # the host key: public
+
+
 def test_generated_passwords_satisfy_coolify() -> None:
     password = production().named("coolify-root-password").inputs
     assert password["length"] >= 32

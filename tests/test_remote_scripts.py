@@ -74,6 +74,8 @@ FAKE_INSTALLER = """#!/usr/bin/env bash
 printf '%s\\n' "version=$1" "autoupdate=$AUTOUPDATE" "user=$USER" "root=$ROOT_USERNAME" \\
   "email=$ROOT_USER_EMAIL" "pool=$DOCKER_ADDRESS_POOL_BASE/$DOCKER_ADDRESS_POOL_SIZE" \\
   "password_given=$([ -n "$ROOT_USER_PASSWORD" ] && echo yes)" > "$STUB_STATE/installer-env"
+echo "Root user password: $ROOT_USER_PASSWORD"  # as chatty as the real one
+[ -f "$STUB_STATE/installer_fails" ] && exit 3
 [ -f "$STUB_STATE/installer_breaks" ] && exit 0
 echo "docker.io/coollabsio/coolify:$1" > "$STUB_STATE/image"
 echo healthy > "$STUB_STATE/health"
@@ -212,6 +214,24 @@ def test_a_fresh_server_gets_the_pinned_checked_installer(host: Host) -> None:
     assert (host.coolify_dir / "source" / "docker-compose.custom.yml").read_text() == COMPOSE
     never_in_argv(host, PASSWORD)
     assert PASSWORD not in result.stdout + result.stderr
+
+
+def test_the_installers_output_stays_on_the_server_in_a_root_only_log(host: Host) -> None:
+    """pulumi-command prints a failed step's whole output: install.sh's never reaches it."""
+    host.set(installer=FAKE_INSTALLER)
+    result = host.run(install_script(host), stdin=PASSWORD + "\n")
+    log = host.coolify_dir / "source" / "install-by-pulumi.log"
+    assert f"Root user password: {PASSWORD}" in log.read_text()
+    assert stat.S_IMODE(log.stat().st_mode) == 0o600
+    assert "Root user password" not in result.stdout + result.stderr
+    host.set(installer_fails="")
+    failed = host.run(install_script(host, VERSION="4.3.11"), stdin=PASSWORD + "\n")
+    assert failed.returncode == 1
+    assert (
+        failed.stderr.strip()
+        == f"Coolify's install.sh failed; its output is in {log} on the server"
+    )
+    assert PASSWORD not in failed.stdout + failed.stderr
 
 
 def test_a_rerun_changes_nothing(host: Host) -> None:

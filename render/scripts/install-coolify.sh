@@ -34,12 +34,21 @@ if ! echo "$SCRIPT_SHA256  $installer" | sha256sum --check --quiet -; then
 fi
 export USER=root AUTOUPDATE=false ROOT_USERNAME ROOT_USER_EMAIL ROOT_USER_PASSWORD
 export DOCKER_ADDRESS_POOL_BASE="$POOL_BASE" DOCKER_ADDRESS_POOL_SIZE=24
-bash "$installer" "$VERSION"
+# install.sh's own output goes to a root-only log on the server, not into this step's output:
+# pulumi-command prints a failed step's whole output, and install.sh echoes its settings.
+log="$source_dir/install-by-pulumi.log"
+(umask 077 && touch "$log")
+echo "--- $(date -u +%FT%TZ) install.sh of Coolify $VERSION" >>"$log"
+if ! bash "$installer" "$VERSION" >>"$log" 2>&1; then
+  echo "Coolify's install.sh failed; its output is in $log on the server" >&2
+  exit 1
+fi
 
 # install.sh exits 0 after some failures: judge by the result.
 health=$(docker inspect --format '{{.State.Health.Status}}' coolify 2>/dev/null || true)
 if [ "$health" != healthy ]; then
-  echo "Coolify is not healthy after the install (status: ${health:-no container})" >&2
+  echo "Coolify is not healthy after the install (status: ${health:-no container});" \
+    "install.sh's output is in $log on the server" >&2
   exit 1
 fi
 echo "Coolify $VERSION installed"
