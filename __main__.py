@@ -132,7 +132,6 @@ coolify_project = CoolifyProject(
     project_name=project,
     environment_name=stack,
     disk_alert_percent=config.coolify.disk_alert_percent,
-    ready=coolify.ready,
 )
 placement = {
     "server_uuid": coolify_project.server_uuid,
@@ -146,7 +145,6 @@ automation_key = (
         connection=coolify.connection,
         key_name=f"{hostname}-automation",
         private_key=server.automation_private_key,
-        opts=pulumi.ResourceOptions(depends_on=[coolify.ready]),
     ).id
     if database_server is not None
     else None
@@ -164,7 +162,6 @@ if (
         key_uuid=automation_key,
         disk_alert_percent=config.coolify.disk_alert_percent,
         proxy_type="none",  # it serves no web traffic
-        ready=coolify.ready,
     )
     database_host = DatabaseHost(database_in_coolify.uuid, database_server.private_ipv4)
     database_ssh = database_in_coolify.ssh
@@ -176,7 +173,6 @@ app_servers_in_coolify = [
         key_uuid=automation_key,
         disk_alert_percent=config.coolify.disk_alert_percent,
         proxy_type="traefik",
-        ready=coolify.ready,
         # Passthrough: each app server's Traefik ends TLS, as the server's does.
         origin_certificate=None if terminated else origin,
     )

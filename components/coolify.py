@@ -99,8 +99,9 @@ def install_origin_certificate(
 
 
 class CoolifyInstall(pulumi.ComponentResource):
-    connection: pulumi.Output[dict[str, Any]]  # secret: what the coolify resources connect with
-    ready: pulumi.Resource  # the last bootstrap step: depend on it before using the API
+    # secret: what the coolify resources connect with; it carries the API bootstrap as a
+    # dependency, so nothing reaches Coolify before it is installed and its token stored
+    connection: pulumi.Output[dict[str, Any]]
     root_password: pulumi.Output[str]  # secret: the dashboard's root user logs in with it
     ssh: command.remote.ConnectionArgs  # root on the server, its host key pinned
 
@@ -152,7 +153,7 @@ class CoolifyInstall(pulumi.ComponentResource):
             stdin=_line(root_password.result),
             timeout="30m",
         )
-        self.ready = remote_step(
+        bootstrap = remote_step(
             f"{name}-bootstrap-api",
             connection=pinned,
             create=remote_script("bootstrap-api", INSTANCE_URL=dashboard_url),
@@ -170,20 +171,23 @@ class CoolifyInstall(pulumi.ComponentResource):
                 after=[install],
                 parent=self,
             )
+        connection = pulumi.Output.from_input(
+            {
+                "url": dashboard_url,
+                "token": api_token.result,
+                "ssh": {
+                    "host": host,
+                    "port": 22,
+                    "user": "root",
+                    "private_key": private_key,
+                    "host_key": wait.stdout,
+                },
+            }
+        )
+        # The connection carries the bootstrap as a dependency: whatever takes it (a deploy
+        # key, a project) waits for the API and its token, without having to say so.
         self.connection = pulumi.Output.secret(
-            pulumi.Output.from_input(
-                {
-                    "url": dashboard_url,
-                    "token": api_token.result,
-                    "ssh": {
-                        "host": host,
-                        "port": 22,
-                        "user": "root",
-                        "private_key": private_key,
-                        "host_key": wait.stdout,
-                    },
-                }
-            )
+            pulumi.Output.all(connection, bootstrap.id).apply(lambda both: both[0])
         )
         self.root_password = root_password.result
         self.ssh = pinned
@@ -206,7 +210,6 @@ class CoolifyProject(pulumi.ComponentResource):
         project_name: str,
         environment_name: str,
         disk_alert_percent: int,
-        ready: pulumi.Resource,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:index:CoolifyProject", name, None, opts)
@@ -215,7 +218,7 @@ class CoolifyProject(pulumi.ComponentResource):
             connection=connection,
             project_name=project_name,
             description="Managed by Pulumi",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ready]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         environment = Environment(
             f"{name}-environment",
@@ -228,7 +231,7 @@ class CoolifyProject(pulumi.ComponentResource):
             f"{name}-server",
             connection=connection,
             settings={"server_disk_usage_notification_threshold": disk_alert_percent},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ready]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
         self.server_uuid = server.id
         self.project_uuid = project.id
@@ -257,7 +260,6 @@ class CoolifyServer(pulumi.ComponentResource):
         key_uuid: pulumi.Input[str],
         proxy_type: str,
         disk_alert_percent: int,
-        ready: pulumi.Resource,
         origin_certificate: OriginCertificate | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -286,7 +288,7 @@ class CoolifyServer(pulumi.ComponentResource):
                 "settings": {"server_disk_usage_notification_threshold": disk_alert_percent},
             },
             # The server component holds its private network attachment, which Coolify needs.
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, ready, server]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[wait, server]),
         )
         if origin_certificate is not None:
             install_origin_certificate(

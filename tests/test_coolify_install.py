@@ -14,7 +14,7 @@ from offline.engine import RecordedResource, Recording, find_leaks, is_secret, r
 from render.coolify_files import compose_override, origin_certificate_config
 from render.remote import remote_script
 from render.yaml_text import dump_yaml
-from tests.support import evaluate_stack, run, write
+from tests.support import evaluate_ok, evaluate_stack, run, tour_crm_config, with_value, write
 
 COMMAND = "command:remote:Command"
 
@@ -95,6 +95,18 @@ def test_coolifys_ports_are_closed_on_the_host() -> None:
     services = yaml.load(dump_yaml(compose_override()), Loader=loader)["services"]  # noqa: S506 -- SafeLoader subclass
     assert services["coolify"]["ports"] == ("override", ["127.0.0.1:8000:8080"])  # loopback only
     assert services["soketi"]["ports"] == ("reset", [])  # 6001 and 6002: not published
+
+
+def test_every_coolify_resource_waits_for_the_api_bootstrap() -> None:
+    """A private repository's deploy key (a Coolify PrivateKey) named no dependency on the
+    install, so it was created before Coolify existed: the connection itself carries it."""
+    private = {"repository": "git@github.com:acme/crm.git", "private": True}
+    recording = evaluate_ok(with_value(tour_crm_config(), "apps[0].git", private))
+    bootstrap = recording.named("coolify-bootstrap-api").urn
+    coolify = [r for r in recording.resources if r.type.startswith("pulumi-python:dynamic/coolify")]
+    assert "pulumi-python:dynamic/coolify:PrivateKey" in {r.type for r in coolify}
+    for resource in coolify:
+        assert bootstrap in resource.dependencies, resource.name
 
 
 def test_the_dashboard_url_is_the_coolify_hostname() -> None:
