@@ -121,9 +121,7 @@ coolify = CoolifyInstall(
     coolify=config.coolify,
     root_email=config.coolify_root_email,
     dashboard_url=config.dashboard_url,
-    host=server.ipv4,
-    server_id=server.server_id,
-    private_key=server.automation_private_key,
+    server=server,
     origin_certificate=origin,
 )
 coolify_project = CoolifyProject(
@@ -276,7 +274,7 @@ apps = Apps(
     app_servers=(
         AppServers(
             placement={**placement, "server_uuid": app_servers_in_coolify[0].uuid},
-            destinations=[other.destination_uuid for other in app_servers_in_coolify[1:]],
+            others=[other.uuid for other in app_servers_in_coolify[1:]],
             tls_at_load_balancer=terminated,
         )
         if app_servers_in_coolify

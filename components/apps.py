@@ -37,12 +37,12 @@ WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain 
 @dataclass(frozen=True)
 class AppServers:
     """Where the apps run at the master plan's stage 4: `placement` names the first app server,
-    `destinations` are the other app servers' Docker networks in Coolify, and with
+    `others` are the other app servers' uuids in Coolify, and with
     `tls_at_load_balancer` the apps' proxies serve plain HTTP behind the load balancer (an
     https domain would make Traefik redirect the load balancer's own requests, forever)."""
 
     placement: Mapping[str, pulumi.Input[str]]
-    destinations: list[pulumi.Output[str]]
+    others: list[pulumi.Output[str]]
     tls_at_load_balancer: bool
 
 
@@ -92,7 +92,7 @@ class Apps(pulumi.ComponentResource):
         self.deploy_keys = {}
         deploys: dict[str, Deploy] = {}
         servers = app_servers or AppServers(placement, [], tls_at_load_balancer=False)
-        destinations = servers.destinations
+        others = servers.others
         for app in config.deploy_order():
             application = self._application(config, app, servers)
             variables = self._variables(app)
@@ -113,9 +113,11 @@ class Apps(pulumi.ComponentResource):
                 connection=connection,
                 resource_uuid=application.id,
                 # A change of any variable redeploys; the hash carries none of the values. So
-                # does another app server: the new one needs the app.
-                triggers=[variables.apply(_digest), *destinations],
-                servers=1 + len(destinations),
+                # does another app server: the new one needs the app. Only values a preview
+                # knows (inputs and ids, never a dynamic resource's computed output), so a
+                # pull request's preview shows a redeploy only where `up` makes one.
+                triggers=[variables.apply(_digest), *others],
+                servers=1 + len(others),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[env, *waits]),
             )
         self.register_outputs({"urls": self.urls})
@@ -156,7 +158,7 @@ class Apps(pulumi.ComponentResource):
             url = "http://" + url.removeprefix("https://")
         props: dict[str, Any] = {
             **servers.placement,
-            **({"destinations": servers.destinations} if servers.destinations else {}),
+            **({"other_servers": servers.others} if servers.others else {}),
             "source": source,
             "name": app.name,
             "description": f"{app.name} (managed by Pulumi)",

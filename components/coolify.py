@@ -9,8 +9,6 @@ that read them log nothing.
 
 from __future__ import annotations
 
-from typing import Any
-
 import pulumi
 import pulumi_command as command
 import pulumi_random as random
@@ -101,7 +99,7 @@ def install_origin_certificate(
 class CoolifyInstall(pulumi.ComponentResource):
     # secret: what the coolify resources connect with; it carries the API bootstrap as a
     # dependency, so nothing reaches Coolify before it is installed and its token stored
-    connection: pulumi.Output[dict[str, Any]]
+    connection: Connection
     root_password: pulumi.Output[str]  # secret: the dashboard's root user logs in with it
     ssh: command.remote.ConnectionArgs  # root on the server, its host key pinned
 
@@ -112,13 +110,14 @@ class CoolifyInstall(pulumi.ComponentResource):
         coolify: CoolifyConfig,
         root_email: str,
         dashboard_url: str,
-        host: pulumi.Input[str],
-        server_id: pulumi.Input[str],
-        private_key: pulumi.Input[str],
+        server: HetznerServer,
         origin_certificate: OriginCertificate | None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`server`: where Coolify goes (reached as root with the stack's automation key)."""
         super().__init__("platform:index:CoolifyInstall", name, None, opts)
+        host, server_id = server.ipv4, server.server_id
+        private_key = server.automation_private_key
         child = pulumi.ResourceOptions(parent=self)
         root_password = random.RandomPassword(
             f"{name}-root-password", length=32, override_special=ROOT_PASSWORD_SYMBOLS,
@@ -186,8 +185,11 @@ class CoolifyInstall(pulumi.ComponentResource):
         )
         # The connection carries the bootstrap as a dependency: whatever takes it (a deploy
         # key, a project) waits for the API and its token, without having to say so.
-        self.connection = pulumi.Output.secret(
-            pulumi.Output.all(connection, bootstrap.id).apply(lambda both: both[0])
+        self.connection = Connection(
+            value=pulumi.Output.secret(
+                pulumi.Output.all(connection, bootstrap.id).apply(lambda both: both[0])
+            ),
+            host=server.instance,
         )
         self.root_password = root_password.result
         self.ssh = pinned
@@ -248,7 +250,6 @@ class CoolifyServer(pulumi.ComponentResource):
     certificate."""
 
     uuid: pulumi.Output[str]
-    destination_uuid: pulumi.Output[str]  # its Docker network in Coolify, for apps
     ssh: command.remote.ConnectionArgs  # root on that server, its host key pinned
 
     def __init__(
@@ -300,5 +301,4 @@ class CoolifyServer(pulumi.ComponentResource):
                 parent=self,
             )
         self.uuid = remote.id
-        self.destination_uuid = remote.destination_uuid
         self.register_outputs({"uuid": remote.id})

@@ -63,6 +63,7 @@ class Server(pulumi.ComponentResource):
     ipv4: pulumi.Output[str]
     ipv6: pulumi.Output[str]
     server_id: pulumi.Output[str]
+    instance: hcloud.Server  # what lives only on it (Coolify's resources) is deleted with it
     automation_private_key: pulumi.Output[str]  # secret: root's key for automation
 
     def __init__(
@@ -181,4 +182,5 @@ class Server(pulumi.ComponentResource):
         self.ipv4 = instance.ipv4_address
         self.ipv6 = instance.ipv6_address
         self.server_id = instance.id
+        self.instance = instance
         self.register_outputs({"ipv4": self.ipv4, "ipv6": self.ipv6, "serverId": self.server_id})

@@ -224,12 +224,10 @@ class RemoteServerProvider(CoolifyProvider):
     ip, port, user, private_key_uuid, proxy_type (traefik for app servers, none for a database
     server), settings (server fields a PATCH sets, e.g. the disk-usage notification threshold),
     timeout_seconds, poll_seconds. Created, then validated with `install`: Coolify installs
-    Docker on it; waits until Coolify calls it usable, or fails with why not. Output
-    `destination_uuid`: its Docker network in Coolify, where apps are deployed."""
+    Docker on it; waits until Coolify calls it usable, or fails with why not."""
 
     replace_on = frozenset({"ip", "port", "user", "private_key_uuid", "proxy_type"})
     settings = ("name", "description")
-    computed = ("destination_uuid",)
 
     def _validate(self, coolify: CoolifyClient, uuid: str, props: dict[str, Any]) -> None:
         coolify.post(f"/servers/{uuid}/validate", {"install": True})
@@ -263,14 +261,7 @@ class RemoteServerProvider(CoolifyProvider):
             if props.get("settings"):
                 coolify.patch(f"/servers/{uuid}", props["settings"])
             self._validate(coolify, uuid, props)
-            destination = self._destination(coolify, uuid)
-        return CreateResult(uuid, self.outputs(props, destination_uuid=destination))
-
-    @staticmethod
-    def _destination(coolify: CoolifyClient, uuid: str) -> str:
-        """Coolify gives every new server one standalone destination (Server::created)."""
-        destinations = coolify.get(f"/servers/{uuid}/destinations")
-        return str(next(d["uuid"] for d in destinations if d["type"] == "standalone"))
+        return CreateResult(uuid, self.outputs(props))
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as coolify:
@@ -286,14 +277,10 @@ class RemoteServerProvider(CoolifyProvider):
         body |= {
             f: settings[f] for f in self.changed(olds.get("settings") or {}, settings, settings)
         }
-        destination = olds.get("destination_uuid")
-        if body or destination is None:
+        if body:
             with self.client(news) as coolify:
-                if body:
-                    coolify.patch(f"/servers/{id_}", body)
-                # A server added before the output existed gets it on its next update.
-                destination = destination or self._destination(coolify, id_)
-        return UpdateResult(self.outputs(news, destination_uuid=destination))
+                coolify.patch(f"/servers/{id_}", body)
+        return UpdateResult(self.outputs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
         """Refused by Coolify while resources are on it: they go first (Pulumi deletes them
@@ -488,7 +475,9 @@ class ApplicationProvider(PlacedResourceProvider):
     """A Coolify application. Inputs: connection, server/project/environment uuids, source
     ({kind: public|deploy-key|dockerfile|image, and that kind's fields}), the settings in
     APP_SETTINGS (domains as a comma-separated list of URLs; none for a worker),
-    destinations (the destination uuids of more servers it runs on, behind a load balancer)
+    other_servers (the uuids of more servers it runs on, behind a load balancer: it is
+    attached to each one's Docker network; uuids, not those networks' uuids, which a preview
+    would not know when a server changes)
     and delete_volumes. It is created without deploying: environment variables come first,
     and a Deploy resource builds it."""
 
@@ -516,14 +505,24 @@ class ApplicationProvider(PlacedResourceProvider):
         return result
 
     @staticmethod
-    def _attach(coolify: CoolifyClient, uuid: str, olds: list[str], news: list[str]) -> None:
-        for destination in news:
-            if destination not in olds:
-                coolify.post(
-                    f"/applications/{uuid}/destinations", {"destination_uuid": destination}
-                )
-        for destination in olds:
-            if destination not in news:
+    def _destination(coolify: CoolifyClient, server_uuid: str) -> str | None:
+        """A server's Docker network in Coolify: Server::created gives every new server one
+        standalone destination. None when the server is gone."""
+        try:
+            destinations = coolify.get(f"/servers/{server_uuid}/destinations")
+        except CoolifyNotFound:
+            return None
+        return str(next(d["uuid"] for d in destinations if d["type"] == "standalone"))
+
+    @classmethod
+    def _attach(cls, coolify: CoolifyClient, uuid: str, olds: list[str], news: list[str]) -> None:
+        for server in news:
+            if server not in olds:
+                body = {"destination_uuid": cls._destination(coolify, server)}
+                coolify.post(f"/applications/{uuid}/destinations", body)
+        for server in olds:
+            destination = cls._destination(coolify, server) if server not in news else None
+            if destination is not None:
                 try:
                     coolify.delete(f"/applications/{uuid}/destinations/{destination}")
                 except CoolifyNotFound:
@@ -531,7 +530,7 @@ class ApplicationProvider(PlacedResourceProvider):
 
     def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         result = super().update(id_, olds, news)
-        old, new = olds.get("destinations") or [], news.get("destinations") or []
+        old, new = olds.get("other_servers") or [], news.get("other_servers") or []
         if old != new:
             with self.client(news) as coolify:
                 self._attach(coolify, id_, old, new)
@@ -564,7 +563,7 @@ class ApplicationProvider(PlacedResourceProvider):
             if source["kind"] == "dockerfile" and props.get("ports_exposes"):
                 # Coolify derives the port from the still-encoded Dockerfile; set it after.
                 coolify.patch(f"/applications/{uuid}", {"ports_exposes": props["ports_exposes"]})
-            self._attach(coolify, uuid, [], props.get("destinations") or [])
+            self._attach(coolify, uuid, [], props.get("other_servers") or [])
         return CreateResult(uuid, self.outputs(props))
 
 

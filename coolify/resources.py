@@ -1,6 +1,6 @@
 """Coolify resources for Pulumi programs, over the dynamic providers in coolify.providers.
 
-Each takes the `connection` ({url, token}) and its inputs as keyword arguments. Whatever
+Each takes the `connection` (a Connection) and its inputs as keyword arguments. Whatever
 holds a secret is listed in `additional_secret_outputs`, so it stays secret in state even
 where the engine would not carry the secrecy of an input over to the output.
 """
@@ -8,6 +8,7 @@ where the engine would not carry the secrecy of an input over to the output.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -26,9 +27,20 @@ from coolify.providers import (
     ServiceProvider,
 )
 
-# {url, token} or {url, token, ssh: {host, port, user, private_key, host_key}}: see
-# coolify.connection. Usually a secret Output, as it holds the token.
-Connection = pulumi.Input[dict[str, Any]]
+
+@dataclass(frozen=True)
+class Connection:
+    """How the resources reach Coolify, and where Coolify lives.
+
+    `value`: {url, token} or {url, token, ssh: {host, port, user, private_key, host_key}} (see
+    coolify.connection); usually a secret Output, as it holds the token. `host`: the server
+    Coolify runs on. Every resource is deleted with it (`deleted_with`): when that server is
+    replaced, the engine replaces them too, so the new Coolify gets its own, and neither that
+    nor a destroy tries to delete what died with the old server through a tunnel to nowhere.
+    """
+
+    value: pulumi.Input[dict[str, Any]]
+    host: pulumi.Resource | None = None
 
 
 class _CoolifyResource(pulumi.dynamic.Resource):
@@ -43,14 +55,15 @@ class _CoolifyResource(pulumi.dynamic.Resource):
         props: dict[str, Any],
         opts: pulumi.ResourceOptions | None,
     ) -> None:
-        secret = pulumi.ResourceOptions(
-            additional_secret_outputs=["connection", *self.secret_outputs]
+        ours = pulumi.ResourceOptions(
+            additional_secret_outputs=["connection", *self.secret_outputs],
+            deleted_with=connection.host,
         )
         super().__init__(
             self.provider,
             name,
-            {"connection": connection, **props, **dict.fromkeys(self.computed)},
-            pulumi.ResourceOptions.merge(opts, secret),
+            {"connection": connection.value, **props, **dict.fromkeys(self.computed)},
+            pulumi.ResourceOptions.merge(opts, ours),
         )
 
 
@@ -121,8 +134,6 @@ class RemoteServer(_PropsResource, module="coolify", name="RemoteServer"):
     """Another server for Coolify (a database or app server): see RemoteServerProvider."""
 
     provider = RemoteServerProvider()
-    computed = ("destination_uuid",)
-    destination_uuid: pulumi.Output[str]
 
 
 class Database(_PropsResource, module="coolify", name="Database"):

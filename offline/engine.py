@@ -30,13 +30,20 @@ from pulumi.runtime.settings import get_root_resource, reset_options
 from pulumi.runtime.stack import Stack, massage
 from pulumi.runtime.sync_await import _sync_await  # the SDK's own mock monitor uses it too
 
+from coolify import resources as coolify_resources
 from offline.stack_files import PROGRAM, StackFile, read_stack_file
 
 ROOT_STACK_TYPE = "pulumi:pulumi:Stack"
 GET_ZONE_INVOKE = "cloudflare:index/getZone:getZone"
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
-# Computed ids other resources take as inputs: a RemoteServer's destination, where apps go.
-DYNAMIC_COMPUTED_IDS = {f"{DYNAMIC_TYPE_PREFIX}/coolify:RemoteServer": ("destination_uuid",)}
+# What each dynamic resource's provider adds to its inputs. No provider runs under mocks, so
+# each gets a stand-in ("mock-<output>-of-<resource>"), which shows in any input built from it.
+DYNAMIC_COMPUTED: dict[str, tuple[str, ...]] = {
+    f"pulumi-python:{cls._resource_type_name}": getattr(cls, "computed", ())
+    for cls in vars(coolify_resources).values()
+    if isinstance(cls, type) and issubclass(cls, pulumi.dynamic.Resource)
+    and "provider" in vars(cls)
+}  # fmt: skip
 
 
 @dataclass
@@ -55,6 +62,7 @@ class RecordedResource:
     dependencies: list[str]
     additional_secret_outputs: list[str]
     replace_on_changes: list[str]
+    deleted_with: str  # the URN of the resource it is deleted with, or ""
 
 
 @dataclass
@@ -300,11 +308,8 @@ class RecordingMonitor(mocks.MockMonitor):
         secret_names |= {name for name, value in inputs.items() if is_secret(value)}
         state = dict(registration.state)
         if request.type.startswith(DYNAMIC_TYPE_PREFIX):
-            # No dynamic provider runs under mocks; its computed secret outputs get stand-ins,
-            # and so do the computed ids that other resources take as inputs.
-            for name in request.additionalSecretOutputs:
-                state.setdefault(name, f"mock-{name}-of-{request.name}")
-            for name in DYNAMIC_COMPUTED_IDS.get(request.type, ()):
+            # No dynamic provider runs under mocks: its computed outputs get stand-ins.
+            for name in (*request.additionalSecretOutputs, *DYNAMIC_COMPUTED[request.type]):
                 state.setdefault(name, f"mock-{name}-of-{request.name}")
         state = {
             name: rpc.wrap_rpc_secret(value) if name in secret_names else value
@@ -328,6 +333,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 dependencies=list(request.dependencies),
                 additional_secret_outputs=list(request.additionalSecretOutputs),
                 replace_on_changes=list(request.replaceOnChanges),
+                deleted_with=request.deletedWith,
             )
         )
         return response

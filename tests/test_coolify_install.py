@@ -109,6 +109,18 @@ def test_every_coolify_resource_waits_for_the_api_bootstrap() -> None:
         assert bootstrap in resource.dependencies, resource.name
 
 
+def test_every_coolify_resource_is_deleted_with_the_server_coolify_runs_on() -> None:
+    """Replacing the server replaces them (the new Coolify gets its own), and neither that nor
+    a destroy asks a Coolify that died with the old server to delete them."""
+    for stack in (production(), evaluate_stack("staging")):
+        (server,) = [
+            r for r in stack.of_type("hcloud:index/server:Server") if r.name == "server-server"
+        ]
+        coolify = [r for r in stack.resources if r.type.startswith("pulumi-python:dynamic/coolify")]
+        assert len(coolify) > 10
+        assert {r.deleted_with for r in coolify} == {server.urn}
+
+
 def test_the_dashboard_url_is_the_coolify_hostname() -> None:
     assert params(step("bootstrap-api"))["INSTANCE_URL"] == "https://coolify.example.com"
     assert production().stack_outputs["coolifyUrl"] == "https://coolify.example.com"

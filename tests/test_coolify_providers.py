@@ -709,49 +709,30 @@ def app_servers(wire: Wire, fake: FakeCoolify, connection: dict[str, str], count
     ]
 
 
-def test_a_remote_server_reports_its_destination(
-    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
-) -> None:
-    (server,) = app_servers(wire, fake, connection, 1)
-    (destination,) = fake.servers[server.id]["_destinations"]
-    assert server.outs["destination_uuid"] == destination["uuid"]
-    props = {**server.outs, "name": "renamed"}
-    updated = wire(RemoteServerProvider).update(server.id, server.outs, props)
-    assert updated.outs["destination_uuid"] == destination["uuid"]
-    assert wire(RemoteServerProvider).diff(server.id, server.outs, props).replaces == []
-    # One added before the output existed gets it on its next update.
-    before = {k: v for k, v in server.outs.items() if k != "destination_uuid"}
-    assert (
-        wire(RemoteServerProvider).update(server.id, before, props).outs["destination_uuid"]
-        == (destination["uuid"])
-    )
-
-
 def test_an_app_runs_on_its_servers_and_follows_their_list(
     wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
+    """It names the other servers by uuid; the provider attaches it to each one's Docker
+    network (its standalone destination, which Coolify made with the server)."""
     first, second, third = app_servers(wire, fake, connection, 3)
+    network = {s.id: fake.servers[s.id]["_destinations"][0]["uuid"] for s in (second, third)}
     provider = wire(ApplicationProvider)
     on_two = application(
-        connection, {**placement, "server_uuid": first.id}, PUBLIC,
-        destinations=[second.outs["destination_uuid"]],
-    )  # fmt: skip
+        connection, {**placement, "server_uuid": first.id}, PUBLIC, other_servers=[second.id]
+    )
     created = provider.create(on_two)
     stored = fake.resources[created.id]
     assert stored["server_uuid"] == first.id
-    assert stored["_additional"] == [second.outs["destination_uuid"]]
-    assert "destinations" not in requests_to(fake, "POST", "/applications/public")[0]
+    assert stored["_additional"] == [network[second.id]]
+    assert "other_servers" not in requests_to(fake, "POST", "/applications/public")[0]
 
-    on_three = {**on_two, "destinations": [d.outs["destination_uuid"] for d in (second, third)]}
-    diff = provider.diff(created.id, created.outs, on_three)  # type: ignore[arg-type]
+    on_three = {**on_two, "other_servers": [second.id, third.id]}
+    diff = provider.diff(created.id, created.outs, on_three)
     assert (diff.changes, diff.replaces) == (True, [])
-    provider.update(created.id, created.outs, on_three)  # type: ignore[arg-type]
-    assert stored["_additional"] == [
-        second.outs["destination_uuid"],
-        third.outs["destination_uuid"],
-    ]
-    provider.update(created.id, on_three, {**on_three, "destinations": []})  # type: ignore[arg-type]
-    assert stored["_additional"] == []
+    provider.update(created.id, created.outs, on_three)
+    assert stored["_additional"] == [network[second.id], network[third.id]]
+    provider.update(created.id, on_three, {**on_three, "other_servers": [third.id]})
+    assert stored["_additional"] == [network[third.id]]
 
 
 def test_an_app_moved_to_another_server_is_deleted_before_its_replacement(
@@ -778,7 +759,7 @@ def test_a_deploy_waits_for_every_server_of_the_app(
     first, second, third = app_servers(wire, fake, connection, 3)
     app = wire(ApplicationProvider).create(
         application(connection, {**placement, "server_uuid": first.id}, PUBLIC,
-                    destinations=[s.outs["destination_uuid"] for s in (second, third)])
+                    other_servers=[second.id, third.id])
     ).id  # fmt: skip
     created = wire(DeployProvider).create(deploy_props(connection, app, servers=3))
     assert sorted(d["server_name"] for d in fake.deployments.values()) == [
@@ -861,14 +842,14 @@ def test_a_setting_the_config_no_longer_gives_goes_back_to_coolifys_default(
 def test_an_app_scaled_down_to_one_server_is_detached_from_the_others(
     wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
 ) -> None:
-    """With one app server left, the app's inputs have no `destinations` at all."""
+    """With one app server left, the app's inputs have no `other_servers` at all."""
     first, second = app_servers(wire, fake, connection, 2)
     on_two = application(
         connection, {**placement, "server_uuid": first.id}, PUBLIC,
-        destinations=[second.outs["destination_uuid"]],
+        other_servers=[second.id],
     )  # fmt: skip
     created = wire(ApplicationProvider).create(on_two)
-    on_one = {key: value for key, value in on_two.items() if key != "destinations"}
+    on_one = {key: value for key, value in on_two.items() if key != "other_servers"}
     diff = wire(ApplicationProvider).diff(created.id, created.outs, on_one)
     assert (diff.changes, diff.replaces) == (True, [])
     wire(ApplicationProvider).update(created.id, created.outs, on_one)

@@ -11,11 +11,11 @@ PROGRAM = """
 import pulumi
 import pulumi_random as random
 
-from coolify.resources import Database, Deploy, Environment, EnvVars, Project
+from coolify.resources import Connection, Database, Deploy, Environment, EnvVars, Project
 
 token = random.RandomPassword("api-token", length=48, special=False)
 password = random.RandomPassword("postgres-password", length=32, special=False)
-connection = {"url": "https://coolify.example.com", "token": token.result}
+connection = Connection({"url": "https://coolify.example.com", "token": token.result})
 project = Project("project", connection=connection, project_name="tour-crm")
 environment = Environment("environment", connection=connection, project_uuid=project.id,
                           environment_name="production")

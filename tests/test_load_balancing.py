@@ -110,10 +110,10 @@ def test_coolify_deploys_every_app_to_every_app_server() -> None:
     for app in ("crm", "book", "worker"):
         application = recording.named(f"apps-{app}")
         assert application.inputs["server_uuid"] == first.id, app
-        assert application.inputs["destinations"] == [second.outputs["destination_uuid"]], app
+        assert application.inputs["other_servers"] == [second.id], app
         deploy = recording.named(f"apps-{app}-deploy")
         assert deploy.inputs["servers"] == 2
-        assert second.outputs["destination_uuid"] in reveal(deploy.inputs["triggers"])
+        assert second.id in reveal(deploy.inputs["triggers"])
     assert recording.named("apps-crm").inputs["domains"] == "https://crm.example.com"
 
 
