@@ -3,6 +3,9 @@ on the server (the port is bound to the server's loopback only, and closed in th
 
 A connection is {url, token} or {url, token, ssh: {host, port, user, private_key, host_key}};
 with `ssh`, `url` is ignored and the tunnel's local end is used. The host key is pinned.
+The tunnel's local end is a Unix socket in a folder of its own: the provider host runs several
+operations at once, and a free TCP port picked by one could be taken by another before its
+ssh binds it.
 """
 
 from __future__ import annotations
@@ -17,16 +20,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
+
 from coolify.client import MASK, CoolifyClient, CoolifyError
 
 COOLIFY_PORT = 8000
 TUNNEL_WAIT_SECONDS = 30
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _write_private(path: Path, text: str) -> None:
@@ -44,18 +43,18 @@ def ssh_tunnel(
     host_key: str,
     port: int = 22,
     remote_port: int = COOLIFY_PORT,
-) -> Iterator[str]:
-    """Forward a free local port to 127.0.0.1:`remote_port` on `host`; yield the local URL."""
+) -> Iterator[Path]:
+    """Forward a local Unix socket to 127.0.0.1:`remote_port` on `host`; yield its path."""
     with tempfile.TemporaryDirectory(prefix="coolify-tunnel-") as folder:
         key, known_hosts = Path(folder, "key"), Path(folder, "known_hosts")
         _write_private(key, private_key)
         known_host = host if port == 22 else f"[{host}]:{port}"
         known_hosts.write_text(f"{known_host} {host_key.strip()}\n")
-        local = _free_port()
+        local = Path(folder, "coolify.sock")
         log = Path(folder, "ssh.log")
         command = [
             "ssh", "-N", "-p", str(port), "-i", str(key),
-            "-L", f"127.0.0.1:{local}:127.0.0.1:{remote_port}",
+            "-L", f"{local}:127.0.0.1:{remote_port}",
             "-o", "BatchMode=yes", "-o", "IdentitiesOnly=yes", "-o", "StrictHostKeyChecking=yes",
             "-o", f"UserKnownHostsFile={known_hosts}", "-o", "ExitOnForwardFailure=yes",
             "-o", "ConnectTimeout=15", "-o", "ServerAliveInterval=15", f"{user}@{host}",
@@ -66,7 +65,7 @@ def ssh_tunnel(
             )
             try:
                 _wait_for(local, process, log)
-                yield f"http://127.0.0.1:{local}"
+                yield local
             finally:
                 _stop(process)
 
@@ -83,15 +82,15 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
-def _wait_for(local: int, process: subprocess.Popen[bytes], log: Path) -> None:
+def _wait_for(local: Path, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + TUNNEL_WAIT_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise CoolifyError(
                 f"the SSH tunnel to Coolify failed: {log.read_text().strip()[-500:]}"
             )
-        with socket.socket() as probe:
-            if probe.connect_ex(("127.0.0.1", local)) == 0:
+        with socket.socket(socket.AF_UNIX) as probe:
+            if probe.connect_ex(str(local)) == 0:
                 return
         time.sleep(0.05)
     raise CoolifyError(f"the SSH tunnel to Coolify did not open within {TUNNEL_WAIT_SECONDS}s")
@@ -107,8 +106,14 @@ def connect(connection: dict[str, Any], redact: Iterable[str] = ()) -> Iterator[
         return
     try:
         with (
-            ssh_tunnel(**ssh) as url,
-            CoolifyClient(url, connection["token"], redact=[*redact, ssh["private_key"]]) as client,
+            ssh_tunnel(**ssh) as local,
+            CoolifyClient(
+                # The Host header Coolify sees is its own address on the server.
+                f"http://127.0.0.1:{ssh.get('remote_port', COOLIFY_PORT)}",
+                connection["token"],
+                redact=[*redact, ssh["private_key"]],
+                transport=httpx.HTTPTransport(uds=str(local)),
+            ) as client,
         ):
             yield client
     except CoolifyError as error:  # never let ssh's own messages carry the key or the token

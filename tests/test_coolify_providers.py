@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -854,3 +855,20 @@ def test_an_app_scaled_down_to_one_server_is_detached_from_the_others(
     assert (diff.changes, diff.replaces) == (True, [])
     wire(ApplicationProvider).update(created.id, created.outs, on_one)
     assert fake.resources[created.id]["_additional"] == []
+
+
+def test_concurrent_operations_each_get_their_own_tunnel(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any]
+) -> None:
+    """The engine runs several operations at once in one provider host (its thread pool has
+    four workers); each opens its own tunnel, and no two may race for a local port."""
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        created = list(
+            pool.map(
+                lambda n: wire(ProjectProvider).create({"connection": connection, "name": f"p{n}"}),
+                range(12),
+            )
+        )
+    assert sorted(fake.projects[c.id]["name"] for c in created) == sorted(
+        f"p{n}" for n in range(12)
+    )
