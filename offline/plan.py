@@ -28,7 +28,7 @@ from offline import diagram
 from offline.costs import baseline, monthly_cost
 from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret
 from offline.policy_check import check
-from offline.stack_files import read_stack_file, stack_config, stack_names
+from offline.stack_files import read_stack_file, set_secret_command, stack_config, stack_names
 from policy.rules import POLICIES
 
 SERVER_TYPE = "hcloud:index/server:Server"
@@ -196,6 +196,17 @@ def cost_section(config: StackConfig, stack: str) -> list[str]:
     return lines
 
 
+def secrets_section(secrets: dict[str, str]) -> list[str]:
+    """The secrets a real `pulumi preview` demands, and how to set each one that is missing."""
+    missing = [path for path, status in secrets.items() if status == "missing"]
+    lines = [f"Secrets the stack needs: {len(secrets) - len(missing)} set, {len(missing)} missing"]
+    rows = [
+        (path, status, set_secret_command(path) if status == "missing" else "")
+        for path, status in secrets.items()
+    ]
+    return lines + table(("secret", "status", "to set it"), rows)
+
+
 def outputs_section(recording: Recording) -> list[str]:
     lines = ["Stack outputs"]
     for name, value in sorted(masked(recording.stack_outputs).items()):
@@ -209,13 +220,16 @@ def policy_section(recording: Recording) -> list[str]:
     return lines + [f"  {violation}" for violation in found]
 
 
-def render_plan(recording: Recording, config: StackConfig) -> str:
+def render_plan(
+    recording: Recording, config: StackConfig, secrets: dict[str, str] | None = None
+) -> str:
     title = (
         f"Plan of stack {recording.project}/{recording.stack} "
         "(offline: mocked engine and providers; addresses are stand-ins)"
     )
     sections = [
         [title],
+        *([secrets_section(secrets)] if secrets is not None else []),
         resources_section(recording),
         dns_section(recording),
         firewall_section(recording),
@@ -243,7 +257,7 @@ def plan(stack: str) -> Plan:
         raise recording.error
     config = stack_config(stack_file.project, stack_file.config)
     dot = diagram.to_dot(diagram.architecture(config, stack_file.stack))
-    return Plan(stack_file.stack, render_plan(recording, config), dot)
+    return Plan(stack_file.stack, render_plan(recording, config, stack_file.secrets), dot)
 
 
 def write(result: Plan, out: Path) -> list[Path]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +22,13 @@ class StackFile:
     stack: str
     config: dict[str, str]
     secret_keys: list[str]
+    # Every secret the stack needs (a config path: "backupAccessKeyId", "secrets.stripeKey",
+    # "hcloud:token") -> whether the file holds it ("set") or not ("missing").
+    secrets: dict[str, str] = field(default_factory=dict)
+
+
+# The providers' tokens: a stack file holds them encrypted, or the environment gives them.
+PROVIDER_TOKENS = {"hcloud:token": "HCLOUD_TOKEN", "cloudflare:apiToken": "CLOUDFLARE_API_TOKEN"}
 
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -36,21 +43,65 @@ def _stack_paths(project_dir: Path) -> list[Path]:
     return [p for p in project_dir.glob("Pulumi.*.yaml") if p.name != "Pulumi.yaml"]
 
 
-def config_values(project: str, raw: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
-    """Stack-file config -> ("project:key" -> string, secret keys). Objects and lists become
-    JSON text and scalars strings, as the CLI passes them. An encrypted value cannot be read
-    offline: it becomes a placeholder that is marked secret, like the real value would be."""
+def set_secret_command(path: str) -> str:
+    """How to set a secret: `--path` for an entry of an object (`secrets.<name>`)."""
+    if "." in path:
+        return f"pulumi config set --secret --path '{path}'"
+    command = f"pulumi config set --secret {path}"
+    if path in PROVIDER_TOKENS:
+        command += f"  (or {PROVIDER_TOKENS[path]} in the environment)"
+    return command
+
+
+def _is_secure(value: Any) -> bool:
+    return isinstance(value, dict) and set(value) == {"secure"}
+
+
+def secure_stand_in(project: str, path: str) -> str:
+    """What the offline engine reads for an encrypted value at `path` ("key" or "key.sub"),
+    which it cannot decrypt: a value of the key's own form, where the key has one."""
+    from config.secrets import SECRET_KEYS, SECRETS_BAG  # noqa: PLC0415 -- only offline
+
+    key, _, rest = path.partition(".")
+    if ":" not in key and key in SECRET_KEYS and not rest:
+        return SECRET_KEYS[key].stand_in
+    if key == SECRETS_BAG and rest:
+        return f"offline-placeholder-{rest}"
+    return f"offline-placeholder-for-{project}:{path}" if ":" not in key else f"offline-{path}"
+
+
+def _decrypted(project: str, path: str, value: Any, secure: list[str]) -> Any:
+    """`value` with every encrypted leaf replaced by its stand-in; their paths go to `secure`."""
+    if _is_secure(value):
+        secure.append(path)
+        return secure_stand_in(project, path)
+    if isinstance(value, dict):
+        return {k: _decrypted(project, f"{path}.{k}", v, secure) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decrypted(project, f"{path}[{n}]", v, secure) for n, v in enumerate(value)]
+    return value
+
+
+def config_values(
+    project: str, raw: dict[str, Any], secure: list[str] | None = None
+) -> tuple[dict[str, str], list[str]]:
+    """Stack-file config -> ("project:key" -> string, secret keys), as the CLI passes it:
+    objects and lists become JSON text and scalars strings, and a key that holds an encrypted
+    value anywhere (`pulumi config set --secret`, or with `--path` for a nested one) is a
+    secret key. An encrypted value cannot be read offline: it becomes a stand-in of the same
+    form; the paths of those that were set go to `secure` (without the project's prefix)."""
     values: dict[str, str] = {}
     secret_keys: list[str] = []
     for key, value in raw.items():
         full_key = key if ":" in key else f"{project}:{key}"
-        if isinstance(value, dict) and set(value) == {"secure"}:
-            values[full_key] = f"offline-placeholder-for-{full_key}"
+        path = full_key.removeprefix(f"{project}:")
+        found: list[str] = []
+        plain = _decrypted(project, path, value, found)
+        values[full_key] = plain if isinstance(plain, str) else json.dumps(plain)
+        if found:
             secret_keys.append(full_key)
-        elif isinstance(value, str):
-            values[full_key] = value
-        else:
-            values[full_key] = json.dumps(value)
+        if secure is not None:
+            secure += found
     return values, secret_keys
 
 
@@ -69,27 +120,39 @@ def stack_config(project: str, config: dict[str, str]) -> StackConfig:
     return parse_stack_config(settings, project)
 
 
-def _secret_stand_ins(project: str, config: dict[str, str], secret_keys: list[str]) -> None:
-    """Add stand-ins for the secret config the stack needs and the file does not hold: a
-    stack file never holds secrets, and the offline plan must run without them."""
+def _needed_secrets(
+    project: str, config: dict[str, str], secret_keys: list[str], secure: list[str]
+) -> dict[str, str]:
+    """Every secret the stack needs, "set" where the file holds it, else "missing"; a stand-in
+    is added for each missing one, so that the offline plan runs without them. (A secret the
+    file holds and nothing needs is left for the program to refuse, as it does for real.)"""
     from config import ConfigError  # noqa: PLC0415 -- only offline
     from config.secrets import SECRET_KEYS, SECRETS_BAG  # noqa: PLC0415
 
     prefix = f"{project}:"
+    status = {key: "set" if key in secure else "missing" for key in PROVIDER_TOKENS}
     try:
         parsed = stack_config(project, config)
     except ConfigError:
-        return  # the evaluation reports the problems
+        return status  # the evaluation reports the problems
     for key, spec in SECRET_KEYS.items():
-        if spec.needed_by(parsed) and f"{prefix}{key}" not in config:
-            config[f"{prefix}{key}"] = spec.stand_in
-            secret_keys.append(f"{prefix}{key}")
-    names = parsed.secret_names()
-    if names and f"{prefix}{SECRETS_BAG}" not in config:
-        config[f"{prefix}{SECRETS_BAG}"] = json.dumps(
-            {n: f"offline-placeholder-{n}" for n in names}
-        )
-        secret_keys.append(f"{prefix}{SECRETS_BAG}")
+        if spec.needed_by(parsed):
+            status[key] = "set" if key in secure else "missing"
+            if f"{prefix}{key}" not in config:
+                config[f"{prefix}{key}"] = spec.stand_in
+                secret_keys.append(f"{prefix}{key}")
+    bag_key = f"{prefix}{SECRETS_BAG}"
+    bag = json.loads(config.get(bag_key, "{}"))
+    for name in parsed.secret_names():
+        path = f"{SECRETS_BAG}.{name}"
+        status[path] = "set" if path in secure else "missing"
+        if isinstance(bag, dict):
+            bag.setdefault(name, secure_stand_in(project, path))
+    if bag:
+        if bag_key not in config:  # else it is secret as the file has it (plain text is refused)
+            secret_keys.append(bag_key)
+        config[bag_key] = json.dumps(bag)
+    return status
 
 
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
@@ -103,6 +166,7 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
         stack = path.stem
     project = project_name(project_dir)
     document = yaml.safe_load(path.read_text()) or {}
-    config, secret_keys = config_values(project, document.get("config") or {})
-    _secret_stand_ins(project, config, secret_keys)
-    return StackFile(project=project, stack=stack, config=config, secret_keys=secret_keys)
+    secure: list[str] = []
+    config, secret_keys = config_values(project, document.get("config") or {}, secure)
+    secrets = _needed_secrets(project, config, secret_keys, secure)
+    return StackFile(project, stack, config, secret_keys, secrets)

@@ -178,8 +178,3 @@ def test_the_output_names_and_their_secretness_are_pinned() -> None:
 
 def test_deploy_keys_are_an_output_when_a_repository_is_private() -> None:
     assert "deployKeys" not in evaluate_stack("production").stack_outputs  # public repositories
-
-
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda path: Path(path).stem)
-def test_examples_hold_no_secrets(path: Path) -> None:
-    assert "secure:" not in path.read_text()

@@ -53,11 +53,14 @@ def test_every_stack_evaluates_with_its_outputs_and_no_leak(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", stack_names())
-def test_stack_files_hold_no_secrets(stack: str) -> None:
+def test_stack_files_hold_tokens_only_encrypted(stack: str) -> None:
+    """`pulumi config set --secret` writes ciphertext into the file, which is fine; a token in
+    plain text is not."""
     document = yaml.safe_load((PROJECT_DIR / f"Pulumi.{stack}.yaml").read_text())
     for key, value in document["config"].items():
-        assert not (isinstance(value, dict) and "secure" in value), key
-        assert not key.startswith(("hcloud:", "cloudflare:")), f"{key}: tokens belong in secrets"
+        if key.startswith(("hcloud:", "cloudflare:")):
+            assert isinstance(value, dict), key
+            assert set(value) == {"secure"}, key
 
 
 def test_production_is_the_tour_crm_platform_on_a_16_gb_server() -> None:
