@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pulumi
 from pulumi.runtime import mocks, rpc, set_all_config
@@ -289,12 +289,27 @@ _COMPUTED: dict[str, Callable[[mocks.MockResourceArgs], dict[str, Any]]] = {
 }
 
 
+class DynamicProviders(Protocol):
+    """Runs the dynamic resources' providers as the engine would (tests/simulated_up.py)."""
+
+    def register(self, urn: str, request: Any) -> tuple[str, dict[str, Any]]:
+        """A dynamic resource's registration (`request.object`: its inputs as the program
+        serialized them) -> its id and outputs."""
+        ...
+
+
 class RecordingMonitor(mocks.MockMonitor):
     """The SDK's mock monitor, plus what the real engine does with secrets, plus a record."""
 
-    def __init__(self, platform_mocks: PlatformMocks, recording: Recording) -> None:
+    def __init__(
+        self,
+        platform_mocks: PlatformMocks,
+        recording: Recording,
+        dynamic: DynamicProviders | None = None,
+    ) -> None:
         super().__init__(platform_mocks)
         self.recording = recording
+        self.dynamic = dynamic
         self.stack_urn = ""
 
     def RegisterResource(self, request: Any) -> Any:  # the gRPC method's name
@@ -307,7 +322,11 @@ class RecordingMonitor(mocks.MockMonitor):
         secret_names = set(request.additionalSecretOutputs)
         secret_names |= {name for name, value in inputs.items() if is_secret(value)}
         state = dict(registration.state)
-        if request.type.startswith(DYNAMIC_TYPE_PREFIX):
+        if self.dynamic is not None and request.type.startswith(DYNAMIC_TYPE_PREFIX):
+            id_, state = self.dynamic.register(response.urn, request)
+            registration = registration._replace(id=id_)
+            response.id = id_
+        elif request.type.startswith(DYNAMIC_TYPE_PREFIX):
             # No dynamic provider runs under mocks: its computed outputs get stand-ins.
             for name in (*request.additionalSecretOutputs, *DYNAMIC_COMPUTED[request.type]):
                 state.setdefault(name, f"mock-{name}-of-{request.name}")
@@ -376,14 +395,16 @@ def evaluate(
     config: dict[str, str],
     secret_keys: list[str] | None = None,
     preview: bool = False,
+    platform_mocks: PlatformMocks | None = None,
+    dynamic: DynamicProviders | None = None,
 ) -> Recording:
     """Run `program` (a Pulumi `__main__.py`) under the mocks with `config` ("project:key" ->
     value, objects as JSON text) and return what it registered, and in `error` what it raised.
     Each call gets a fresh event loop and fresh runtime settings, so evaluations never see each
-    other's state."""
+    other's state. `dynamic`: runs the dynamic resources' providers (else they get stand-ins)."""
     recording = Recording(project=project, stack=stack)
     recording.secret_config = {key: config[key] for key in secret_keys or [] if key in config}
-    platform_mocks = PlatformMocks()
+    platform_mocks = platform_mocks or PlatformMocks()
     logger = logging.getLogger(f"offline.{id(recording)}")
     logger.propagate = False
     logger.setLevel(logging.DEBUG)
@@ -403,7 +424,7 @@ def evaluate(
             stack=stack,
             preview=preview,
             logger=logger,
-            monitor=RecordingMonitor(platform_mocks, recording),
+            monitor=RecordingMonitor(platform_mocks, recording, dynamic),
         )
         set_all_config(config, secret_keys or [])
         pulumi.runtime.test(lambda: _run_program(program))()  # type: ignore[no-untyped-call]

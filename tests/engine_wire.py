@@ -87,17 +87,24 @@ def _engine_strips_secrets(value: Any) -> Any:
     return value
 
 
-def serialize(props: dict[str, Any]) -> struct_pb2.Struct:
-    """`props` as the program serializes them (the SDK's rpc.serialize_properties), then as the
-    engine passes them on to the dynamic provider host."""
+def program_serialized(props: dict[str, Any]) -> struct_pb2.Struct:
+    """`props` as the program hands them to the engine (the SDK's rpc.serialize_properties)."""
 
     async def program() -> struct_pb2.Struct:
         return await rpc.serialize_properties(_program_side(props), {})
 
-    serialized = asyncio.run(program())
+    return asyncio.run(program())
+
+
+def to_provider(struct: struct_pb2.Struct) -> struct_pb2.Struct:
+    """What the engine passes on to a dynamic provider host of what the program sent."""
     wire = struct_pb2.Struct()
-    wire.update(_engine_strips_secrets(json_format.MessageToDict(serialized)))
+    wire.update(_engine_strips_secrets(json_format.MessageToDict(struct)))
     return wire
+
+
+def serialize(props: dict[str, Any]) -> struct_pb2.Struct:
+    return to_provider(program_serialized(props))
 
 
 def deserialize(struct: struct_pb2.Struct) -> dict[str, Any]:

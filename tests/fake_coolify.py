@@ -796,10 +796,12 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def running_fake(token: str) -> Iterator[FakeCoolify]:
+def running_fake(token: str, port: int = 0) -> Iterator[FakeCoolify]:
+    """On 127.0.0.1:`port` (Coolify's own 8000 where a tunnel expects it; any free port by
+    default)."""
     fake = FakeCoolify(token=token)
     handler = type("Handler", (_Handler,), {"fake": fake})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     fake.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

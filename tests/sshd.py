@@ -72,15 +72,16 @@ class RunningSshd:
 
 
 @contextmanager
-def sshd_in(folder: Path) -> Iterator[RunningSshd]:
-    """A real sshd on loopback with the hardening drop-in, its files in `folder`."""
+def sshd_in(folder: Path, port: int = 0) -> Iterator[RunningSshd]:
+    """A real sshd on loopback with the hardening drop-in, its files in `folder`, on `port`
+    (a free one by default)."""
     client_key = folder / "client_key"
     assert (
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)]).returncode == 0
     )
     write(folder / "authorized_keys", Path(f"{client_key}.pub").read_text())
     config = ubuntu_like_sshd_config(folder, sshd_dropin("deploy", 3))
-    port = free_port()
+    port = port or free_port()
     command = [
         SSHD,
         "-D",

@@ -93,7 +93,9 @@ def test_every_workflow_that_touches_a_stack_runs_the_suite_first() -> None:
                 chain.append(jobs[chain[-1]]["needs"])
             assert len(chain) <= len(jobs), chain
     suite = load(ROOT / ".github" / "workflows" / "test.yml")
-    assert suite["jobs"]["suite"]["container"].startswith("debian:12")  # .ci/run's Debian
+    container = suite["jobs"]["suite"]["container"]
+    assert container["image"].startswith("debian:12")  # .ci/run's Debian
+    assert "--cap-add=SYS_ADMIN" in container["options"]  # for unshare --net
     assert [step.get("run") for step in steps(suite)][-1] == ".ci/run"
 
 

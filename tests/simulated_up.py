@@ -1,0 +1,243 @@
+"""A simulated `pulumi up`, `up` again and `destroy` of a stack file, with the Coolify resources
+really run: the program is evaluated under the offline engine (the cloud providers stay
+mocked), and every dynamic resource it registers goes through the SDK's provider host as the
+engine sends it (tests/engine_wire.py), through the real SSH tunnel into a real sshd, to the
+fake Coolify.
+
+The program connects to Coolify as it does for real: SSH as root to the server's address on
+port 22, pinning the host key the first remote step reported, and Coolify's API on the server's
+127.0.0.1:8000. So this runs in a network namespace of its own (`unshare --net`, loopback
+only), where the sshd can have port 22 and the fake Coolify port 8000, and nothing leaves the
+machine; the mocks give the server the address 127.0.0.1, the stack the sshd's key pair and
+host key, and Coolify's API token the fake's.
+
+    unshare --net .venv/bin/python -m tests.simulated_up <stack or stack file> <report.json>
+
+The report: each run's step per resource (create, update, replace, same; in the destroys
+delete, or skip for what is deleted with the server), errors, and what the fake holds after
+each phase.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf import struct_pb2
+from pulumi.runtime import mocks
+from pulumi.runtime.proto import provider_pb2
+
+from offline.engine import PlatformMocks, evaluate
+from offline.stack_files import PROGRAM, read_stack_file
+from tests.engine_wire import ProviderHost, deserialize, provider_host, to_provider
+from tests.fake_coolify import FakeCoolify, running_fake
+from tests.sshd import RunningSshd, sshd_in
+
+TOKEN = "SimulatedUpApiToken0123456789abcdefghijklmnopqrstuv"  # the fake Coolify's
+COOLIFY_PORT = 8000  # where the program's tunnel expects Coolify's API on the server
+
+
+@dataclass
+class Stored:
+    """What the engine keeps of a dynamic resource in the state."""
+
+    type: str
+    id: str
+    inputs: struct_pb2.Struct  # as Check returned them
+    outputs: struct_pb2.Struct  # as the provider returned them, `__provider` included
+    deleted_with: str
+
+
+class SimulatedEngine:
+    """The engine's steps for dynamic resources (Check, then Create; or Check, Diff and
+    Update or replace), with a state that outlives a run."""
+
+    def __init__(self, host: ProviderHost) -> None:
+        self.host = host
+        self.state: dict[str, Stored] = {}
+        self.created: list[str] = []  # in the order the creates finished: dependencies first
+        self.steps: dict[str, str] = {}
+        self.preview = False  # a preview calls neither Create nor Update, and keeps no state
+        self._lock = threading.Lock()
+
+    def register(self, urn: str, request: Any) -> tuple[str, dict[str, Any]]:
+        news = to_provider(request.object)
+        old = self.state.get(urn)
+        olds = old.inputs if old is not None else struct_pb2.Struct()
+        checked = self.host.call(
+            "Check",
+            provider_pb2.CheckRequest(urn=urn, olds=olds, news=news, type=request.type),
+        )
+        assert not checked.failures, checked.failures
+        if old is None:
+            stored, step = self._create(urn, request, checked.inputs), "create"
+        else:
+            stored, step = self._change(urn, request, old, checked.inputs)
+        with self._lock:
+            if not self.preview:
+                self.state[urn] = stored
+            self.steps[urn] = step
+        return stored.id, deserialize(stored.outputs)
+
+    def _create(self, urn: str, request: Any, inputs: struct_pb2.Struct) -> Stored:
+        created = self.host.call(
+            "Create", provider_pb2.CreateRequest(urn=urn, properties=inputs, type=request.type)
+        )
+        with self._lock:
+            self.created.append(urn)
+        return Stored(request.type, created.id, inputs, created.properties, request.deletedWith)
+
+    def _change(
+        self, urn: str, request: Any, old: Stored, inputs: struct_pb2.Struct
+    ) -> tuple[Stored, str]:
+        diff = self.host.call(
+            "Diff",
+            provider_pb2.DiffRequest(
+                id=old.id, urn=urn, olds=old.outputs, news=inputs, old_inputs=old.inputs,
+                type=request.type,
+            ),
+        )  # fmt: skip
+        if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
+            return Stored(old.type, old.id, inputs, old.outputs, request.deletedWith), "same"
+        if self.preview:  # the host has no preview: the engine shows the inputs as outputs
+            step = "replace" if diff.replaces else "update"
+            return Stored(old.type, old.id, inputs, inputs, request.deletedWith), step
+        if diff.replaces:
+            if diff.deleteBeforeReplace:
+                self._delete(urn, old)
+            new = self._create(urn, request, inputs)
+            if not diff.deleteBeforeReplace:
+                self._delete(urn, old)
+            return new, "replace"
+        updated = self.host.call(
+            "Update",
+            provider_pb2.UpdateRequest(
+                id=old.id, urn=urn, olds=old.outputs, news=inputs, old_inputs=old.inputs,
+                type=request.type,
+            ),
+        )  # fmt: skip
+        return Stored(old.type, old.id, inputs, updated.properties, request.deletedWith), "update"
+
+    def _delete(self, urn: str, stored: Stored) -> None:
+        self.host.call(
+            "Delete",
+            provider_pb2.DeleteRequest(
+                id=stored.id, urn=urn, properties=stored.outputs, old_inputs=stored.inputs,
+                type=stored.type,
+            ),
+        )  # fmt: skip
+
+    def destroy(self, deleting: set[str]) -> dict[str, str]:
+        """Delete every dynamic resource, dependents first; `deleting`: the other resources
+        deleted with them (a resource deleted with one of those is skipped, as the engine
+        skips it)."""
+        steps = {}
+        for urn in reversed(self.created):
+            stored = self.state.pop(urn)
+            if stored.deleted_with in deleting:
+                steps[urn] = "skip"
+            else:
+                self._delete(urn, stored)
+                steps[urn] = "delete"
+        self.created = []
+        return steps
+
+
+class TunnelledMocks(PlatformMocks):
+    """The offline mocks, with what the tunnel needs to reach the sshd and the fake: the
+    server at 127.0.0.1, the stack's automation key authorized by the sshd, the host key the
+    first remote step reports, and the fake's API token."""
+
+    def __init__(self, sshd: RunningSshd) -> None:
+        super().__init__()
+        self.sshd = sshd
+
+    def new_resource(self, args: mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        id_, outputs = super().new_resource(args)
+        if args.name == "server-server":
+            outputs["ipv4Address"] = "127.0.0.1"
+        elif args.name == "server-automation-key":
+            outputs["privateKeyOpenssh"] = self.sshd.client_key.read_text()
+            outputs["publicKeyOpenssh"] = Path(f"{self.sshd.client_key}.pub").read_text()
+        elif args.name == "coolify-wait-cloud-init":
+            outputs["stdout"] = self.sshd.host_key
+        elif args.name == "coolify-api-token":
+            outputs["result"] = TOKEN
+        return id_, outputs
+
+
+def with_disk_alert(config: dict[str, str], percent: int) -> dict[str, str]:
+    key = next(key for key in config if key.endswith(":coolify"))
+    coolify = json.loads(config[key])
+    return {**config, key: json.dumps({**coolify, "diskAlertPercent": percent})}
+
+
+def holdings(fake: FakeCoolify) -> dict[str, int]:
+    environments = sum(len(p["environments"]) for p in fake.projects.values())
+    return {
+        "projects": len(fake.projects), "environments": environments,
+        "resources": len(fake.resources), "keys": len(fake.keys), "servers": len(fake.servers),
+    }  # fmt: skip
+
+
+def simulate(stack: str) -> dict[str, Any]:
+    stack_file = read_stack_file(stack)
+    report: dict[str, Any] = {}
+    with (
+        tempfile.TemporaryDirectory(prefix="simulated-up-") as folder,
+        sshd_in(Path(folder), port=22) as sshd,
+        running_fake(TOKEN, port=COOLIFY_PORT) as fake,
+        provider_host() as host,
+    ):
+        engine = SimulatedEngine(host)
+
+        def up(config: dict[str, str] = stack_file.config, preview: bool = False) -> dict[str, Any]:
+            engine.steps, engine.preview = {}, preview
+            recording = evaluate(
+                PROGRAM, project=stack_file.project, stack=stack_file.stack, config=config,
+                secret_keys=stack_file.secret_keys, preview=preview,
+                platform_mocks=TunnelledMocks(sshd), dynamic=engine,
+            )  # fmt: skip
+            return {
+                "error": None if recording.error is None else str(recording.error),
+                "steps": dict(engine.steps),
+                "fake": holdings(fake),
+                "others": sorted(
+                    r.urn for r in recording.resources if r.custom and r.urn not in engine.steps
+                ),
+            }
+
+        report["up"] = up()
+        report["up_again"] = up()
+        report["deployments"] = len(fake.deployments)
+        # A pull request that changes one setting of the servers: its preview must show those
+        # servers changing, and nothing that `up` would leave alone.
+        report["preview_disk_alert"] = up(with_disk_alert(stack_file.config, 70), preview=True)
+        # `pulumi destroy`: the server goes, and with it what is deleted with it.
+        everything = set(report["up_again"]["others"])
+        saved = dict(engine.state), list(engine.created)
+        report["destroy"] = {"steps": engine.destroy(everything), "fake": holdings(fake)}
+        # The same resources deleted without the server (as a targeted destroy would).
+        engine.state, engine.created = saved
+        report["destroy_coolify_only"] = {"steps": engine.destroy(set()), "fake": holdings(fake)}
+    return report
+
+
+def main() -> int:
+    stack, out = sys.argv[1], Path(sys.argv[2])
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd insists on it
+    # A fresh network namespace has its loopback down.
+    subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+    out.write_text(json.dumps(simulate(stack), indent=2, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,91 @@
+"""`pulumi up`, `up` again, a preview of a change, and `destroy`, simulated for each kind of
+stack with the Coolify resources really run (tests/simulated_up.py: the program under the
+offline engine, every dynamic resource through the SDK's provider host over gRPC, the real SSH
+tunnel into a real sshd on port 22, the fake Coolify on the server's 127.0.0.1:8000), in a
+network namespace of the test's own."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections import Counter
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from offline.stack_files import PROJECT_DIR
+from tests.support import evaluate_stack
+
+STACKS = ["production", "examples/scale-out.yaml"]
+
+
+@cache
+def report(stack: str) -> dict[str, Any]:
+    out = Path(tempfile.mkdtemp(prefix="simulated-up-")) / "report.json"
+    command = ["unshare", "--net", sys.executable, "-m", "tests.simulated_up", stack, str(out)]
+    result = subprocess.run(
+        command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600, check=False
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(out.read_text())  # type: ignore[no-any-return]
+
+
+def names(steps: dict[str, str], step: str) -> list[str]:
+    return sorted(urn.rsplit("::", 1)[1] for urn, done in steps.items() if done == step)
+
+
+def coolify_resources(stack: str) -> list[str]:
+    recording = evaluate_stack(stack)
+    return sorted(r.name for r in recording.resources if r.type.startswith("pulumi-python:"))
+
+
+def test_the_tools_are_here() -> None:
+    assert shutil.which("unshare"), "util-linux's unshare (.ci/run installs it)"
+    assert shutil.which("ip"), "iproute2's ip (.ci/run installs it)"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_up_creates_every_coolify_resource(stack: str) -> None:
+    up = report(stack)["up"]
+    assert up["error"] is None
+    assert names(up["steps"], "create") == coolify_resources(stack)
+    assert up["fake"]["projects"] == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_second_up_with_the_same_config_changes_nothing(stack: str) -> None:
+    again = report(stack)["up_again"]
+    assert again["error"] is None
+    assert Counter(again["steps"].values()) == {"same": len(coolify_resources(stack))}
+    assert again["fake"] == report(stack)["up"]["fake"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_preview_shows_what_up_would_change_and_nothing_else(stack: str) -> None:
+    """Only the servers' disk alert changes: no app, and above all no deploy, may show as
+    changing (a computed output would be unknown in the preview and drag them along)."""
+    preview = report(stack)["preview_disk_alert"]
+    assert preview["error"] is None
+    changed = names(preview["steps"], "update")
+    assert changed == sorted(n for n in coolify_resources(stack) if n.endswith("-server"))
+    assert set(preview["steps"].values()) == {"update", "same"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_destroy_asks_nothing_of_a_coolify_that_goes_with_its_server(stack: str) -> None:
+    destroy = report(stack)["destroy"]
+    assert Counter(destroy["steps"].values()) == {"skip": len(coolify_resources(stack))}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deleting_the_coolify_resources_in_reverse_order_leaves_coolify_empty(stack: str) -> None:
+    destroy = report(stack)["destroy_coolify_only"]
+    assert Counter(destroy["steps"].values()) == {"delete": len(coolify_resources(stack))}
+    assert destroy["fake"] == {
+        "projects": 0, "environments": 0, "resources": 0, "keys": 0, "servers": 0
+    }  # fmt: skip
