@@ -27,7 +27,6 @@ from render.coolify_files import (
 from render.remote import remote_script
 from render.yaml_text import dump_yaml
 
-HOST_KEY_FILE = "/etc/ssh/ssh_host_ed25519_key.pub"
 # Coolify's rules for the root password: mixed case, digits and symbols; and install.sh
 # writes it with sed into an .env file, so none of | & \ $ # quotes or spaces.
 ROOT_PASSWORD_SYMBOLS = "-_.+:,@%!"  # noqa: S105 -- the alphabet, not a password
@@ -41,32 +40,36 @@ def cloud_init_done(
     name: str,
     *,
     host: pulumi.Input[str],
+    host_key: pulumi.Input[str],
     private_key: pulumi.Input[str],
     server_id: pulumi.Input[str],
     parent: pulumi.Resource,
 ) -> tuple[command.remote.Command, command.remote.ConnectionArgs]:
-    """The first contact with a new server: wait over SSH until cloud-init has finished, and
-    read its host key; then the connection that pins that key, for every later step."""
+    """The first contact with a new server: wait over SSH until cloud-init has finished; then
+    the connection for every later step. Both pin `host_key`, the host key the stack made for
+    the server (cloud-init installed it), so no connection trusts an unverified key."""
+    pinned = command.remote.ConnectionArgs(
+        host=host, user="root", private_key=private_key, host_key=host_key,
+        dial_error_limit=20, per_dial_timeout=10,
+    )  # fmt: skip
     wait = command.remote.Command(
         name,
+        # A new server takes a while to answer SSH: more tries than a later step's.
         connection=command.remote.ConnectionArgs(
             host=host,
             user="root",
             private_key=private_key,
+            host_key=host_key,
             dial_error_limit=60,
             per_dial_timeout=10,
         ),
-        create=remote_script("wait-cloud-init", HOST_KEY_FILE=HOST_KEY_FILE),
+        create=remote_script("wait-cloud-init"),
         add_previous_output_in_env=False,  # sshd refuses PULUMI_COMMAND_STDOUT (AcceptEnv)
         triggers=[server_id],
         opts=pulumi.ResourceOptions(
             parent=parent, custom_timeouts=pulumi.CustomTimeouts(create="25m", update="25m")
         ),
     )
-    pinned = command.remote.ConnectionArgs(
-        host=host, user="root", private_key=private_key, host_key=wait.stdout,
-        dial_error_limit=20, per_dial_timeout=10,
-    )  # fmt: skip
     return wait, pinned
 
 
@@ -129,6 +132,7 @@ class CoolifyInstall(pulumi.ComponentResource):
         wait, pinned = cloud_init_done(
             f"{name}-wait-cloud-init",
             host=host,
+            host_key=server.host_public_key,
             private_key=private_key,
             server_id=server_id,
             parent=self,
@@ -179,7 +183,7 @@ class CoolifyInstall(pulumi.ComponentResource):
                     "port": 22,
                     "user": "root",
                     "private_key": private_key,
-                    "host_key": wait.stdout,
+                    "host_key": server.host_public_key,
                 },
             }
         )
@@ -271,6 +275,7 @@ class CoolifyServer(pulumi.ComponentResource):
         wait, self.ssh = cloud_init_done(
             f"{name}-wait-cloud-init",
             host=server.ipv4,
+            host_key=server.host_public_key,
             private_key=server.automation_private_key,
             server_id=server.server_id,
             parent=self,

@@ -10,7 +10,7 @@ import pulumi_hcloud as hcloud
 import pulumi_tls as tls
 
 from config.model import ServerConfig, SshConfig
-from render.cloud_init import cloud_init, dump_user_data
+from render.cloud_init import HostKey, cloud_init, dump_user_data
 
 ANYWHERE = ("0.0.0.0/0", "::/0")
 
@@ -63,6 +63,8 @@ class Server(pulumi.ComponentResource):
     ipv4: pulumi.Output[str]
     ipv6: pulumi.Output[str]
     server_id: pulumi.Output[str]
+    host_public_key: pulumi.Output[str]  # its SSH host key ("ssh-ed25519 AAAA..."), to pin
+    user_data: pulumi.Output[str]  # secret: cloud-init's document, with the host key
     instance: hcloud.Server  # what lives only on it (Coolify's resources) is deleted with it
     automation_private_key: pulumi.Output[str]  # secret: root's key for automation
 
@@ -136,10 +138,23 @@ class Server(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        # Coolify installs Docker on the other servers itself: they get Docker's settings here.
-        self.user_data = dump_user_data(
-            cloud_init(server, ssh, docker_address_pool, docker_settings=keys_from is not None)
+        # Its SSH host key, made here so that the first contact already pins it (no trust on
+        # first use); the user data carries its private half, so the user data is secret.
+        host_key = tls.PrivateKey(f"{name}-host-key", algorithm="ED25519", opts=child)
+        self.host_public_key = host_key.public_key_openssh.apply(
+            lambda text: " ".join(text.split()[:2])
         )
+        # Coolify installs Docker on the other servers itself: they get Docker's settings here.
+        self.user_data = pulumi.Output.all(
+            host_key.private_key_openssh, host_key.public_key_openssh
+        ).apply(
+            lambda keys: dump_user_data(
+                cloud_init(
+                    server, ssh, docker_address_pool, HostKey(*keys),
+                    docker_settings=keys_from is not None,
+                )
+            )
+        )  # fmt: skip
         protected = server.delete_protection
         instance = hcloud.Server(
             f"{name}-server",

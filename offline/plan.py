@@ -15,6 +15,7 @@ also gets its architecture diagram (Graphviz: DOT, PNG and SVG).
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from config.hetzner import LOCATION_NAMES, SERVER_TYPES
 from config.model import EnvValue, GeneratedValue, SecretValue
 from offline import diagram
 from offline.costs import baseline, monthly_cost
-from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret
+from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret, reveal
 from offline.policy_check import check
 from offline.stack_files import read_stack_file, set_secret_command, stack_config, stack_names
 from policy.rules import POLICIES
@@ -36,6 +37,9 @@ FIREWALL_TYPE = "hcloud:index/firewall:Firewall"
 RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
 ZONE_SETTING_TYPE = "cloudflare:index/zoneSetting:ZoneSetting"
 MASK = "[secret]"
+PRIVATE_KEY_BLOCK = re.compile(
+    r"-----BEGIN OPENSSH PRIVATE KEY-----.*?-----END OPENSSH PRIVATE KEY-----", re.DOTALL
+)
 
 
 def masked(value: Any) -> Any:
@@ -133,9 +137,11 @@ def server_section(recording: Recording) -> list[str]:
             f"  deletion  {'protected' if server.protect else 'allowed (not protected)'}",
             f"  labels    {', '.join(f'{k}={v}' for k, v in sorted(inputs['labels'].items()))}",
         ]
-        user_data = inputs["userData"]
+        # The user data is secret for the host key's private half alone: shown without it.
+        user_data = reveal(server.inputs["userData"])
+        shown = PRIVATE_KEY_BLOCK.sub(MASK, user_data)
         lines.append(f"  cloud-init user data ({len(user_data.encode())} bytes):")
-        lines += [f"    {line}" for line in user_data.splitlines()]
+        lines += [f"    {line}" for line in shown.splitlines()]
     return lines
 
 

@@ -5,7 +5,7 @@ engine sends it (tests/engine_wire.py), through the real SSH tunnel into a real 
 fake Coolify.
 
 The program connects to Coolify as it does for real: SSH as root to the server's address on
-port 22, pinning the host key the first remote step reported, and Coolify's API on the server's
+port 22, pinning the host key the stack made for the server, and Coolify's API on the server's
 127.0.0.1:8000. So this runs in a network namespace of its own (`unshare --net`, loopback
 only), where the sshd can have port 22 and the fake Coolify port 8000, and nothing leaves the
 machine; the mocks give the server the address 127.0.0.1, the stack the sshd's key pair and
@@ -152,8 +152,8 @@ class SimulatedEngine:
 
 class TunnelledMocks(PlatformMocks):
     """The offline mocks, with what the tunnel needs to reach the sshd and the fake: the
-    server at 127.0.0.1, the stack's automation key authorized by the sshd, the host key the
-    first remote step reports, and the fake's API token."""
+    server at 127.0.0.1, the stack's automation key authorized by the sshd, the sshd's host
+    key as the one the stack made for the server, and the fake's API token."""
 
     def __init__(self, sshd: RunningSshd) -> None:
         super().__init__()
@@ -166,8 +166,8 @@ class TunnelledMocks(PlatformMocks):
         elif args.name == "server-automation-key":
             outputs["privateKeyOpenssh"] = self.sshd.client_key.read_text()
             outputs["publicKeyOpenssh"] = Path(f"{self.sshd.client_key}.pub").read_text()
-        elif args.name == "coolify-wait-cloud-init":
-            outputs["stdout"] = self.sshd.host_key
+        elif args.name == "server-host-key":  # as if cloud-init had installed it in the sshd
+            outputs["publicKeyOpenssh"] = self.sshd.host_key + "\n"
         elif args.name == "coolify-api-token":
             outputs["result"] = TOKEN
         return id_, outputs

@@ -6,12 +6,15 @@ import copy
 import json
 import re
 import subprocess
+import tempfile
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from offline import engine
-from offline.engine import Recording, evaluate
+from offline.engine import Recording, evaluate, reveal
 from offline.stack_files import PROGRAM
+from render.cloud_init import HostKey
 
 PROJECT = "platform"
 DELETE = object()
@@ -117,6 +120,21 @@ def evaluate_stack(stack: str) -> Recording:
     if recording.error is not None:
         raise recording.error
     return recording
+
+
+@cache
+def generated_host_key() -> HostKey:
+    """A real ED25519 key pair, as pulumi-tls makes a server's host key."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, "host_key")
+        assert run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(path)]).returncode == 0
+        return HostKey(path.read_text(), Path(f"{path}.pub").read_text())
+
+
+def server_host_key(recording: Recording, server: str = "server") -> str:
+    """The host key the stack made for `server` (a Server component's name), as pinned."""
+    public = reveal(recording.named(f"{server}-host-key").outputs["publicKeyOpenssh"])
+    return " ".join(str(public).split()[:2])
 
 
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:

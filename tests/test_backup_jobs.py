@@ -40,6 +40,7 @@ from tests.support import (
     evaluate_config,
     evaluate_stack,
     run,
+    server_host_key,
     tour_crm_config,
     with_value,
 )
@@ -329,8 +330,7 @@ def test_production_declares_the_backup_jobs() -> None:
     assert install.inputs["logging"] == "none"
     (server,) = recording.of_type("hcloud:index/server:Server")
     assert install.inputs["triggers"] == [server.id]
-    wait = recording.named("coolify-wait-cloud-init")
-    assert reveal(install.inputs["connection"])["hostKey"] == reveal(wait.outputs["stdout"])
+    assert reveal(install.inputs["connection"])["hostKey"] == server_host_key(recording)
     assert "remove-backups" not in install.inputs["create"]
     assert "backup jobs removed" in install.inputs["delete"]
     assert recording.stack_outputs["backupSchedules"] == {

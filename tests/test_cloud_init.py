@@ -11,22 +11,34 @@ import yaml
 
 from config import parse_stack_config
 from config.model import ServerConfig
+from offline.engine import is_secret, reveal
 from offline.stack_files import stack_names
 from render.cloud_init import MAX_USER_DATA_BYTES, cloud_init, dump_user_data
 from render.host_files import FAIL2BAN_JAIL_PATH, SSHD_DROPIN_PATH, SYSCTL_PATH
-from tests.support import PROJECT, evaluate_stack, minimal_config, run, with_value, write
+from tests.support import (
+    PROJECT,
+    evaluate_stack,
+    generated_host_key,
+    minimal_config,
+    run,
+    with_value,
+    write,
+)
 
 SCHEMA = Path("/usr/lib/python3/dist-packages/cloudinit/config/schemas/schema-cloud-config-v1.json")
 
 
 def user_data_of_stack(stack: str) -> str:
     (server,) = evaluate_stack(stack).of_type("hcloud:index/server:Server")
-    return str(server.inputs["userData"])
+    assert is_secret(server.inputs["userData"])  # it carries the host key's private half
+    return str(reveal(server.inputs["userData"]))
 
 
 def render(values: dict[str, Any]) -> dict[str, Any]:
     config = parse_stack_config(values, PROJECT)
-    return cloud_init(config.server, config.ssh, config.coolify.docker_address_pool)
+    return cloud_init(
+        config.server, config.ssh, config.coolify.docker_address_pool, generated_host_key()
+    )
 
 
 def schema_check(path: Path) -> tuple[int, str]:
@@ -109,11 +121,27 @@ def test_swap_is_sized_from_ram(server_type: str, swap_gb: int) -> None:
     server = ServerConfig.model_validate({"type": server_type, "location": "fsn1"})
     assert server.swap_size_gb == swap_gb
     document = cloud_init(
-        server, parse_stack_config(minimal_config(), PROJECT).ssh, "172.16.0.0/12"
+        server,
+        parse_stack_config(minimal_config(), PROJECT).ssh,
+        "172.16.0.0/12",
+        generated_host_key(),
     )
     assert document["swap"] == {
         "filename": "/swapfile", "size": swap_gb * 1024**3, "maxsize": swap_gb * 1024**3
     }  # fmt: skip
+
+
+def test_the_server_gets_the_stacks_host_key_and_no_other() -> None:
+    """The first SSH contact pins this key: cloud-init installs it in place of the image's and
+    generates none (it makes keys only when it is given none)."""
+    document = render(minimal_config())
+    key = generated_host_key()
+    assert document["ssh_deletekeys"] is True
+    assert document["ssh_keys"] == {
+        "ed25519_private": key.private_openssh,
+        "ed25519_public": key.public_openssh.strip(),
+    }
+    assert "ssh_genkeytypes" not in document
 
 
 def test_swap_size_can_be_set_or_turned_off() -> None:

@@ -14,7 +14,15 @@ from offline.engine import RecordedResource, Recording, find_leaks, is_secret, r
 from render.coolify_files import compose_override, origin_certificate_config
 from render.remote import remote_script
 from render.yaml_text import dump_yaml
-from tests.support import evaluate_ok, evaluate_stack, run, tour_crm_config, with_value, write
+from tests.support import (
+    evaluate_ok,
+    evaluate_stack,
+    run,
+    server_host_key,
+    tour_crm_config,
+    with_value,
+    write,
+)
 
 COMMAND = "command:remote:Command"
 
@@ -53,12 +61,18 @@ def test_every_step_runs_again_on_a_new_server() -> None:
         assert command.replace_on_changes == ["triggers[*]"]
 
 
-def test_later_steps_pin_the_host_key_the_first_one_reported() -> None:
-    first = step("wait-cloud-init")
-    assert "hostKey" not in reveal(first.inputs["connection"])
-    reported = reveal(first.outputs["stdout"])
-    for name in ("install", "bootstrap-api", "origin-certificate"):
-        assert reveal(step(name).inputs["connection"])["hostKey"] == reported
+def test_every_step_pins_the_host_key_the_stack_made_from_the_first_contact() -> None:
+    """No trust on first use: the server boots with the host key the stack generated (its
+    cloud-init installs it), so even the first connection, and the Coolify tunnel, pin it."""
+    generated = server_host_key(production())
+    assert generated.startswith("ssh-ed25519 ")
+    for name in ("wait-cloud-init", "install", "bootstrap-api", "origin-certificate"):
+        assert reveal(step(name).inputs["connection"])["hostKey"] == generated
+    coolify = reveal(production().named("coolify-project-project").inputs["connection"])
+    assert coolify["ssh"]["host_key"] == generated
+    host_key = production().named("server-host-key")
+    assert host_key.inputs["algorithm"] == "ED25519"
+    assert is_secret(host_key.outputs["privateKeyOpenssh"])
 
 
 def test_commands_connect_as_root_with_the_stacks_automation_key() -> None:
@@ -138,7 +152,7 @@ def test_secrets_travel_on_stdin_and_are_not_logged() -> None:
         assert token not in command.inputs["create"]
     assert bootstrap.inputs["logging"] == "none"
     assert step("origin-certificate").inputs["logging"] == "none"
-    assert "logging" not in step("wait-cloud-init").inputs  # its output is the host key
+    assert "logging" not in step("wait-cloud-init").inputs  # it reads no secret
     assert find_leaks(production()) == []
 
 
@@ -150,7 +164,7 @@ def test_a_steps_output_is_secret_in_state_when_it_read_a_secret() -> None:
         if "stdin" in command.inputs:
             assert {"stdout", "stderr"} <= set(command.additional_secret_outputs), command.name
         else:
-            assert command.name == "coolify-wait-cloud-init"  # the host key: public
+            assert command.name == "coolify-wait-cloud-init"  # says when cloud-init is done
 
 
 def test_generated_passwords_satisfy_coolify() -> None:

@@ -19,6 +19,7 @@ from tests.support import (
     evaluate_config,
     evaluate_stack,
     run,
+    server_host_key,
     tour_crm_config,
     with_value,
     write,
@@ -137,10 +138,9 @@ def test_the_backup_jobs_run_on_the_database_server() -> None:
     assert recording.error is None, recording.error
     install = recording.named("backups-install")
     (database,) = [r for r in recording.of_type(SERVER) if r.inputs["name"].endswith("-db")]
-    wait = recording.named("coolify-database-server-wait-cloud-init")
     connection = reveal(install.inputs["connection"])
     assert connection["host"] == database.outputs["ipv4Address"]
-    assert connection["hostKey"] == reveal(wait.outputs["stdout"])
+    assert connection["hostKey"] == server_host_key(recording, "database-server")
     assert install.inputs["triggers"] == [database.id]
 
 
@@ -188,13 +188,13 @@ def test_the_diagram_draws_the_database_server() -> None:
 def test_the_database_servers_cloud_init_sets_dockers_pool_and_passes_the_schema(
     tmp_path: Path,
 ) -> None:
-    user_data = servers()["platform-scale-out-db"].inputs["userData"]
+    user_data = reveal(servers()["platform-scale-out-db"].inputs["userData"])
     document = yaml.safe_load(user_data)
     (daemon,) = [f for f in document["write_files"] if f["path"] == "/etc/docker/daemon.json"]
     assert json.loads(daemon["content"]) == {
         "default-address-pools": [{"base": "172.16.0.0/12", "size": 24}]
     }
-    main = yaml.safe_load(servers()["platform-scale-out"].inputs["userData"])
+    main = yaml.safe_load(reveal(servers()["platform-scale-out"].inputs["userData"]))
     assert "/etc/docker/daemon.json" not in [f["path"] for f in main["write_files"]]
     result = run(["cloud-init", "schema", "--config-file", str(write(tmp_path / "ud", user_data))])
     assert result.returncode == 0, result.stdout + result.stderr

@@ -12,7 +12,7 @@ from components.server import ANYWHERE, firewall_rules, label_value, server_name
 from config import parse_stack_config
 from config.model import SshConfig
 from offline.engine import Recording, is_secret, reveal
-from render.cloud_init import cloud_init, dump_user_data
+from render.cloud_init import HostKey, cloud_init, dump_user_data
 from tests.support import (
     ED25519_ALICE,
     ED25519_BOB,
@@ -93,7 +93,7 @@ def test_each_key_is_uploaded_and_given_to_the_server() -> None:
 
 def test_the_stack_has_its_own_automation_key_for_root() -> None:
     recording = evaluate_ok(minimal_config())
-    (generated,) = recording.of_type("tls:index/privateKey:PrivateKey")
+    generated = recording.named("server-automation-key")
     assert generated.inputs["algorithm"] == "ED25519"
     assert is_secret(generated.outputs["privateKeyOpenssh"])
     automation = recording.named("server-key-automation")
@@ -149,10 +149,14 @@ def test_server_settings_come_from_the_config() -> None:
 def test_the_server_boots_with_the_rendered_cloud_init() -> None:
     values = minimal_config()
     config = parse_stack_config(values, PROJECT)
+    recording = evaluate_ok(values)
+    key = recording.named("server-host-key").outputs
+    host_key = HostKey(reveal(key["privateKeyOpenssh"]), reveal(key["publicKeyOpenssh"]))
     expected = dump_user_data(
-        cloud_init(config.server, config.ssh, config.coolify.docker_address_pool)
+        cloud_init(config.server, config.ssh, config.coolify.docker_address_pool, host_key)
     )
-    assert only(evaluate_ok(values), SERVER)["userData"] == expected
+    assert is_secret(only(recording, SERVER)["userData"])
+    assert reveal(only(recording, SERVER)["userData"]) == expected
 
 
 def test_labels_name_the_stack_and_role() -> None:

@@ -1,13 +1,11 @@
 # Wait until cloud-init has finished the first boot. Exit 2 means done with recoverable
-# errors (cloud-init >= 23.4); only 1 is a failure. Then print the server's host key, the
-# only output, which every later SSH connection pins.
+# errors (cloud-init >= 23.4); only 1 is a failure. (The host key this connection pinned is
+# the one the stack generated and cloud-init installed.)
 set -u
-: "${HOST_KEY_FILE:?}"
 rc=0
 timeout 1200 cloud-init status --wait >/dev/null 2>&1 || rc=$?
 if [ "$rc" -eq 0 ] || [ "$rc" -eq 2 ]; then
-  echo "cloud-init finished (status $rc)" >&2
-  cut -d ' ' -f 1,2 "$HOST_KEY_FILE"
+  echo "cloud-init finished (status $rc)"
   exit 0
 fi
 echo "cloud-init failed (status $rc):" >&2
