@@ -15,6 +15,7 @@ import binascii
 import json
 import re
 import threading
+import time
 import uuid as uuid_module
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -250,6 +251,8 @@ class FakeCoolify:
     deployments: dict[str, dict[str, Any]] = field(default_factory=dict)
     deleted: dict[str, dict[str, str]] = field(default_factory=dict)  # uuid -> delete query flags
     deploy_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
+    # How long a build runs, in wall-clock seconds (bench/provider_host.py); 0: one step per look.
+    build_seconds: float = 0.0
     # The outcome of every deployment on a server, by the server's name (additional servers).
     server_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     server_uuid: str = field(default_factory=_new_uuid)
@@ -692,7 +695,7 @@ class FakeCoolify:
         self.deployments[deployment_uuid] = {
             "deployment_uuid": deployment_uuid, "application_id": resource_uuid,
             "server_name": self._server_name(server), "status": "queued", "_final": status,
-            "logs": json.dumps(entries), "force_rebuild": force,
+            "logs": json.dumps(entries), "force_rebuild": force, "_started": time.monotonic(),
         }  # fmt: skip
         return deployment_uuid
 
@@ -714,9 +717,11 @@ class FakeCoolify:
         deployment = self.deployments.get(uuid)
         if deployment is None:
             raise Reply(404, {"message": "Deployment not found."})
-        # queued -> in_progress -> the outcome, one step per look.
+        # queued -> in_progress -> the outcome, one step per look (and the build's time).
         before = deployment["status"]
-        deployment["status"] = {"queued": "in_progress"}.get(before, deployment["_final"])
+        building = time.monotonic() < deployment["_started"] + self.build_seconds
+        if before == "queued" or not building:
+            deployment["status"] = {"queued": "in_progress"}.get(before, deployment["_final"])
         resource = self.resources.get(deployment["application_id"], {})
         if (
             before != "finished"
