@@ -97,13 +97,12 @@ class SimulatedEngine:
     def _change(
         self, urn: str, request: Any, old: Stored, inputs: struct_pb2.Struct
     ) -> tuple[Stored, str]:
-        diff = self.host.call(
-            "Diff",
-            provider_pb2.DiffRequest(
-                id=old.id, urn=urn, olds=old.outputs, news=inputs, old_inputs=old.inputs,
-                type=request.type,
-            ),
-        )  # fmt: skip
+        # Diff and Update get the same: the old outputs and inputs, the checked new inputs.
+        change = {
+            "id": old.id, "urn": urn, "olds": old.outputs, "news": inputs,
+            "old_inputs": old.inputs, "type": request.type,
+        }  # fmt: skip
+        diff = self.host.call("Diff", provider_pb2.DiffRequest(**change))
         if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
             return Stored(old.type, old.id, inputs, old.outputs, request.deletedWith), "same"
         if self.preview:  # the host has no preview: the engine shows the inputs as outputs
@@ -116,13 +115,7 @@ class SimulatedEngine:
             if not diff.deleteBeforeReplace:
                 self._delete(urn, old)
             return new, "replace"
-        updated = self.host.call(
-            "Update",
-            provider_pb2.UpdateRequest(
-                id=old.id, urn=urn, olds=old.outputs, news=inputs, old_inputs=old.inputs,
-                type=request.type,
-            ),
-        )  # fmt: skip
+        updated = self.host.call("Update", provider_pb2.UpdateRequest(**change))
         return Stored(old.type, old.id, inputs, updated.properties, request.deletedWith), "update"
 
     def _delete(self, urn: str, stored: Stored) -> None:
