@@ -8,11 +8,11 @@ What the provider sees is what it sees under `pulumi up`:
 - the program's secrets (the connection, `__provider`) are serialized as secrets, and the
   engine unwraps them before it calls a provider that does not accept secrets, as the dynamic
   provider host answers to Configure;
-- a value the program does not know yet (`UNKNOWN`) reaches Check and Diff in a preview;
+- a value the program does not know yet (`rpc.UNKNOWN`) reaches Check and Diff in a preview;
 - Check runs before Create, Diff and Update, and what it returns is what they get;
 - Diff and Update get the old outputs from the state, Read and Delete the stored outputs;
 - a preview never calls Create or Update: the host does not support previews, so the engine
-  takes the checked inputs as the outputs;
+  takes the checked inputs as the outputs (tests/simulated_up.py);
 - a provider's exception reaches the engine as the traceback text of a gRPC error.
 
 `__provider` is serialized by the SDK's own `serialize_provider`, as `pulumi.dynamic.Resource`
@@ -40,12 +40,13 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from offline.engine import reveal
+
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 # A sitecustomize that makes the host's sleeps (Coolify's retry back-off, the providers'
 # polling) a hundredth as long; nothing else in the host changes.
 FAST_CLOCK = Path(__file__).resolve().parent / "provider_host"
 PROVIDER_KEY = "__provider"
-UNKNOWN = rpc.UNKNOWN
 
 
 @dataclass(frozen=True)
@@ -76,17 +77,6 @@ def _program_side(value: Any) -> Any:
     return value
 
 
-def _engine_strips_secrets(value: Any) -> Any:
-    """The engine's marshalling for a provider that does not accept secrets: the value only."""
-    if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _engine_strips_secrets(value["value"])
-        return {key: _engine_strips_secrets(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_engine_strips_secrets(item) for item in value]
-    return value
-
-
 def program_serialized(props: dict[str, Any]) -> struct_pb2.Struct:
     """`props` as the program hands them to the engine (the SDK's rpc.serialize_properties)."""
 
@@ -97,9 +87,10 @@ def program_serialized(props: dict[str, Any]) -> struct_pb2.Struct:
 
 
 def to_provider(struct: struct_pb2.Struct) -> struct_pb2.Struct:
-    """What the engine passes on to a dynamic provider host of what the program sent."""
+    """What the engine passes on to a dynamic provider host of what the program sent: the
+    host does not accept secrets, so the engine unwraps every one."""
     wire = struct_pb2.Struct()
-    wire.update(_engine_strips_secrets(json_format.MessageToDict(struct)))
+    wire.update(reveal(json_format.MessageToDict(struct)))
     return wire
 
 
@@ -137,7 +128,7 @@ class ProviderHost:
                 args=struct_pb2.Struct(), acceptSecrets=True, acceptResources=True
             )
         )
-        self.accepts_secrets = answer.acceptSecrets
+        assert not answer.acceptSecrets  # why to_provider unwraps the secrets
 
     def close(self) -> None:
         self.channel.close()
@@ -197,29 +188,20 @@ class WireProvider:
         assert not answer.failures, answer.failures
         return answer.inputs
 
-    def create(self, props: dict[str, Any], *, preview: bool = False) -> CreateResult:
+    def create(self, props: dict[str, Any]) -> CreateResult:
         inputs = self.check({}, props)
-        if preview:  # the host does not support previews: the engine keeps the inputs
-            return CreateResult("", deserialize(inputs))
         answer = self.host.call(
             "Create", provider_pb2.CreateRequest(urn=self.urn, properties=inputs, type=self.type)
         )
         return CreateResult(answer.id, deserialize(answer.properties))
 
-    def diff(
-        self,
-        id_: str,
-        olds: dict[str, Any],
-        news: dict[str, Any],
-        *,
-        old_inputs: dict[str, Any] | None = None,
-    ) -> DiffResult:
-        inputs = self.check(old_inputs if old_inputs is not None else olds, news)
+    def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
+        inputs = self.check(olds, news)
         answer = self.host.call(
             "Diff",
             provider_pb2.DiffRequest(
                 id=id_, urn=self.urn, olds=self._props(olds), news=inputs, type=self.type,
-                old_inputs=self._props(old_inputs if old_inputs is not None else olds),
+                old_inputs=self._props(olds),
             ),
         )  # fmt: skip
         changes = {
@@ -232,12 +214,8 @@ class WireProvider:
             delete_before_replace=answer.deleteBeforeReplace,
         )
 
-    def update(
-        self, id_: str, olds: dict[str, Any], news: dict[str, Any], *, preview: bool = False
-    ) -> UpdateResult:
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
         inputs = self.check(olds, news)
-        if preview:
-            return UpdateResult(deserialize(inputs))
         answer = self.host.call(
             "Update",
             provider_pb2.UpdateRequest(
