@@ -142,7 +142,10 @@ def _needed_secrets(
                 config[f"{prefix}{key}"] = spec.stand_in
                 secret_keys.append(f"{prefix}{key}")
     bag_key = f"{prefix}{SECRETS_BAG}"
-    bag = json.loads(config.get(bag_key, "{}"))
+    try:
+        bag = json.loads(config.get(bag_key, "{}"))
+    except ValueError:
+        bag = None  # not an object: the program says so, as it does for real
     for name in parsed.secret_names():
         path = f"{SECRETS_BAG}.{name}"
         status[path] = "set" if path in secure else "missing"

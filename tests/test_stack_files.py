@@ -86,6 +86,12 @@ def test_a_misspelled_secret_is_an_error_as_for_real(tmp_path: Path) -> None:
     assert CIPHERTEXT["secure"] not in str(raised.value)
 
 
+def test_a_bag_that_is_not_an_object_is_refused_as_for_real(tmp_path: Path) -> None:
+    path = stack_file(tmp_path, "Pulumi.staging.yaml", **{"platform:secrets": "not-an-object"})
+    with pytest.raises(ConfigError, match="platform:secrets"):
+        plan(str(path))
+
+
 def test_a_setting_stored_encrypted_is_refused_as_for_real(tmp_path: Path) -> None:
     path = stack_file(tmp_path, "Pulumi.staging.yaml", **{"platform:domain": CIPHERTEXT})
     with pytest.raises(ConfigError, match="platform:domain"):
