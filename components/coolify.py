@@ -18,7 +18,14 @@ from components.server import Server as HetznerServer
 from components.tls import OriginCertificate
 from config.model import CoolifyConfig
 from coolify.providers import b64
-from coolify.resources import Connection, Environment, Project, RemoteServer, Server
+from coolify.resources import (
+    Connection,
+    Environment,
+    Project,
+    RemoteServer,
+    Server,
+    long_wait_provider,
+)
 from render.coolify_files import (
     COOLIFY_DIR,
     compose_override,
@@ -194,6 +201,9 @@ class CoolifyInstall(pulumi.ComponentResource):
                 pulumi.Output.all(connection, bootstrap.id).apply(lambda both: both[0])
             ),
             host=server.instance,
+            long_waits=long_wait_provider(
+                f"{name}-long-waits", pulumi.ResourceOptions(parent=self)
+            ),
         )
         self.root_password = root_password.result
         self.ssh = pinned

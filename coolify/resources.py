@@ -37,16 +37,32 @@ class Connection:
     Coolify runs on. Every resource is deleted with it (`deleted_with`): when that server is
     replaced, the engine replaces them too, so the new Coolify gets its own, and neither that
     nor a destroy tries to delete what died with the old server through a tunnel to nowhere.
+    `long_waits`: a provider of our own (`long_wait_provider`) for the resources whose
+    operations wait for Coolify (a deploy, a server's validation), or None for the default one.
     """
 
     value: pulumi.Input[dict[str, Any]]
     host: pulumi.Resource | None = None
+    long_waits: pulumi.ProviderResource | None = None
+
+
+def long_wait_provider(name: str, opts: pulumi.ResourceOptions) -> pulumi.ProviderResource:
+    """A second instance of the dynamic provider, for the operations that wait.
+
+    The engine starts one provider process per provider resource, and the SDK's process serves
+    four operations at a time. A deploy waits up to 30 minutes for its build, a server up to 15
+    for its validation: four of them in the default process would hold every other Coolify
+    operation of the stack until one ends. In a process of their own, they only queue behind
+    each other (Coolify builds two at a time per server anyway).
+    """
+    return pulumi.ProviderResource("pulumi-python", name, {}, opts)
 
 
 class _CoolifyResource(pulumi.dynamic.Resource):
     provider: ResourceProvider
     secret_outputs: tuple[str, ...] = ()
     computed: tuple[str, ...] = ()
+    waits_long = False  # its operations wait for Coolify: they run in `long_waits`
 
     def __init__(
         self,
@@ -58,6 +74,7 @@ class _CoolifyResource(pulumi.dynamic.Resource):
         ours = pulumi.ResourceOptions(
             additional_secret_outputs=["connection", *self.secret_outputs],
             deleted_with=connection.host,
+            provider=connection.long_waits if self.waits_long else None,
         )
         super().__init__(
             self.provider,
@@ -134,6 +151,7 @@ class RemoteServer(_PropsResource, module="coolify", name="RemoteServer"):
     """Another server for Coolify (a database or app server): see RemoteServerProvider."""
 
     provider = RemoteServerProvider()
+    waits_long = True  # for its validation
 
 
 class Database(_PropsResource, module="coolify", name="Database"):
@@ -195,6 +213,7 @@ class EnvVars(_CoolifyResource, module="coolify", name="EnvVars"):
 
 class Deploy(_CoolifyResource, module="coolify", name="Deploy"):
     provider = DeployProvider()
+    waits_long = True  # for the build
     computed = ("deployment_uuid",)
     deployment_uuid: pulumi.Output[str]
 

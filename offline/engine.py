@@ -63,6 +63,7 @@ class RecordedResource:
     additional_secret_outputs: list[str]
     replace_on_changes: list[str]
     deleted_with: str  # the URN of the resource it is deleted with, or ""
+    provider: str  # its explicit provider ("<urn>::<id>"), or "" for the package's default
 
 
 @dataclass
@@ -353,6 +354,7 @@ class RecordingMonitor(mocks.MockMonitor):
                 additional_secret_outputs=list(request.additionalSecretOutputs),
                 replace_on_changes=list(request.replaceOnChanges),
                 deleted_with=request.deletedWith,
+                provider=request.provider,
             )
         )
         return response

@@ -253,6 +253,9 @@ class FakeCoolify:
     deploy_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     # How long a build runs, in wall-clock seconds (bench/provider_host.py); 0: one step per look.
     build_seconds: float = 0.0
+    # How long a server's validation (and Docker's install) runs, in wall-clock seconds
+    # (bench/long_waits.py); 0: done when the request is answered.
+    validation_seconds: float = 0.0
     # The outcome of every deployment on a server, by the server's name (additional servers).
     server_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     server_uuid: str = field(default_factory=_new_uuid)
@@ -399,7 +402,13 @@ class FakeCoolify:
         if server["ip"] in self.unreachable:
             server["validation_logs"] = "<p>Server is not reachable.</p><p>Error: timeout</p>"
         else:
-            server["settings"] = {"is_reachable": True, "is_usable": bool(body.get("install"))}
+            validated = {"is_reachable": True, "is_usable": bool(body.get("install"))}
+            if self.validation_seconds:
+                threading.Timer(
+                    self.validation_seconds, server.update, [{"settings": validated}]
+                ).start()
+            else:
+                server["settings"] = validated
         return 201, {"message": "Validation and installation started."}
 
     def delete_server(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:

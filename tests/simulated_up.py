@@ -26,7 +26,9 @@ import subprocess
 import sys
 import tempfile
 import threading
-from dataclasses import dataclass
+import time
+from contextlib import ExitStack
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -53,25 +55,42 @@ class Stored:
     inputs: struct_pb2.Struct  # as Check returned them
     outputs: struct_pb2.Struct  # as the provider returned them, `__provider` included
     deleted_with: str
+    provider: str  # its explicit provider's reference, or "" for the default
 
 
 class SimulatedEngine:
     """The engine's steps for dynamic resources (Check, then Create; or Check, Diff and
-    Update or replace), with a state that outlives a run."""
+    Update or replace), with a state that outlives a run.
 
-    def __init__(self, host: ProviderHost) -> None:
-        self.host = host
+    As the engine does, it starts one provider host per provider resource (the default, and
+    each explicit one) when a resource first needs it, and keeps it for the rest of the run."""
+
+    def __init__(self, hosts: ExitStack, *, one_host: bool = False) -> None:
+        self._started = hosts  # closes the hosts it starts
+        self._one_host = one_host
+        self.hosts: dict[str, ProviderHost] = {}  # by provider reference; "" is the default
         self.state: dict[str, Stored] = {}
         self.created: list[str] = []  # in the order the creates finished: dependencies first
         self.steps: dict[str, str] = {}
+        # How long the provider took over each resource's steps (Check, Create or Diff...).
+        self.seconds: dict[str, float] = {}
         self.preview = False  # a preview calls neither Create nor Update, and keeps no state
         self._lock = threading.Lock()
 
+    def host(self, provider: str) -> ProviderHost:
+        provider = "" if self._one_host else provider
+        with self._lock:
+            if provider not in self.hosts:
+                started = provider_host()
+                self.hosts[provider] = self._started.enter_context(started)
+            return self.hosts[provider]
+
     def register(self, urn: str, request: Any) -> tuple[str, dict[str, Any]]:
+        start = time.monotonic()
         news = to_provider(request.object)
         old = self.state.get(urn)
         olds = old.inputs if old is not None else struct_pb2.Struct()
-        checked = self.host.call(
+        checked = self.host(request.provider).call(
             "Check",
             provider_pb2.CheckRequest(urn=urn, olds=olds, news=news, type=request.type),
         )
@@ -84,15 +103,19 @@ class SimulatedEngine:
             if not self.preview:
                 self.state[urn] = stored
             self.steps[urn] = step
+            self.seconds[urn] = time.monotonic() - start
         return stored.id, deserialize(stored.outputs)
 
     def _create(self, urn: str, request: Any, inputs: struct_pb2.Struct) -> Stored:
-        created = self.host.call(
+        created = self.host(request.provider).call(
             "Create", provider_pb2.CreateRequest(urn=urn, properties=inputs, type=request.type)
         )
         with self._lock:
             self.created.append(urn)
-        return Stored(request.type, created.id, inputs, created.properties, request.deletedWith)
+        return Stored(
+            request.type, created.id, inputs, created.properties, request.deletedWith,
+            request.provider,
+        )  # fmt: skip
 
     def _change(
         self, urn: str, request: Any, old: Stored, inputs: struct_pb2.Struct
@@ -102,12 +125,13 @@ class SimulatedEngine:
             "id": old.id, "urn": urn, "olds": old.outputs, "news": inputs,
             "old_inputs": old.inputs, "type": request.type,
         }  # fmt: skip
-        diff = self.host.call("Diff", provider_pb2.DiffRequest(**change))
+        host = self.host(request.provider)
+        kept = replace(old, inputs=inputs, deleted_with=request.deletedWith)
+        diff = host.call("Diff", provider_pb2.DiffRequest(**change))
         if diff.changes != provider_pb2.DiffResponse.DIFF_SOME:
-            return Stored(old.type, old.id, inputs, old.outputs, request.deletedWith), "same"
+            return kept, "same"
         if self.preview:  # the host has no preview: the engine shows the inputs as outputs
-            step = "replace" if diff.replaces else "update"
-            return Stored(old.type, old.id, inputs, inputs, request.deletedWith), step
+            return replace(kept, outputs=inputs), "replace" if diff.replaces else "update"
         if diff.replaces:
             if diff.deleteBeforeReplace:
                 self._delete(urn, old)
@@ -115,11 +139,11 @@ class SimulatedEngine:
             if not diff.deleteBeforeReplace:
                 self._delete(urn, old)
             return new, "replace"
-        updated = self.host.call("Update", provider_pb2.UpdateRequest(**change))
-        return Stored(old.type, old.id, inputs, updated.properties, request.deletedWith), "update"
+        updated = host.call("Update", provider_pb2.UpdateRequest(**change))
+        return replace(kept, outputs=updated.properties), "update"
 
     def _delete(self, urn: str, stored: Stored) -> None:
-        self.host.call(
+        self.host(stored.provider).call(
             "Delete",
             provider_pb2.DeleteRequest(
                 id=stored.id, urn=urn, properties=stored.outputs, old_inputs=stored.inputs,
@@ -180,39 +204,66 @@ def holdings(fake: FakeCoolify) -> dict[str, int]:
     }  # fmt: skip
 
 
+class Simulation:
+    """The sshd on port 22, the fake Coolify on 8000, and an engine with its state: each `up`
+    evaluates the program once more against them."""
+
+    def __init__(self, stack: str, resources: ExitStack, *, one_host: bool = False) -> None:
+        """`one_host`: every resource in the default provider's host, as if the program had
+        no provider of its own for long waits (for the bench)."""
+        self.stack_file = read_stack_file(stack)
+        folder = resources.enter_context(tempfile.TemporaryDirectory(prefix="simulated-up-"))
+        self.sshd = resources.enter_context(sshd_in(Path(folder), port=22))
+        self.fake = resources.enter_context(running_fake(TOKEN, port=COOLIFY_PORT))
+        self.engine = SimulatedEngine(resources, one_host=one_host)
+
+    def up(self, config: dict[str, str] | None = None, preview: bool = False) -> dict[str, Any]:
+        engine, stack_file = self.engine, self.stack_file
+        engine.steps, engine.preview = {}, preview
+        recording = evaluate(
+            PROGRAM, project=stack_file.project, stack=stack_file.stack,
+            config=stack_file.config if config is None else config,
+            secret_keys=stack_file.secret_keys, preview=preview,
+            platform_mocks=TunnelledMocks(self.sshd), dynamic=engine,
+        )  # fmt: skip
+        return {
+            "error": None if recording.error is None else str(recording.error),
+            "steps": dict(engine.steps),
+            "fake": holdings(self.fake),
+            "others": sorted(
+                r.urn for r in recording.resources if r.custom and r.urn not in engine.steps
+            ),
+        }
+
+
+def kind(urn: str) -> str:
+    """A dynamic resource's URN -> its resource class's name ("Deploy")."""
+    return urn.split("::")[2].rsplit(":", 1)[1]
+
+
+def provider_name(reference: str) -> str:
+    """ "<urn>::<id>" -> the provider's name; "" (the package's default) -> "default"."""
+    return reference.split("::")[-2] if reference else "default"
+
+
 def simulate(stack: str) -> dict[str, Any]:
-    stack_file = read_stack_file(stack)
     report: dict[str, Any] = {}
-    with (
-        tempfile.TemporaryDirectory(prefix="simulated-up-") as folder,
-        sshd_in(Path(folder), port=22) as sshd,
-        running_fake(TOKEN, port=COOLIFY_PORT) as fake,
-        provider_host() as host,
-    ):
-        engine = SimulatedEngine(host)
-
-        def up(config: dict[str, str] = stack_file.config, preview: bool = False) -> dict[str, Any]:
-            engine.steps, engine.preview = {}, preview
-            recording = evaluate(
-                PROGRAM, project=stack_file.project, stack=stack_file.stack, config=config,
-                secret_keys=stack_file.secret_keys, preview=preview,
-                platform_mocks=TunnelledMocks(sshd), dynamic=engine,
-            )  # fmt: skip
-            return {
-                "error": None if recording.error is None else str(recording.error),
-                "steps": dict(engine.steps),
-                "fake": holdings(fake),
-                "others": sorted(
-                    r.urn for r in recording.resources if r.custom and r.urn not in engine.steps
-                ),
-            }
-
-        report["up"] = up()
-        report["up_again"] = up()
+    with ExitStack() as resources:
+        simulation = Simulation(stack, resources)
+        engine, fake = simulation.engine, simulation.fake
+        report["up"] = simulation.up()
+        report["providers"] = {
+            urn: provider_name(stored.provider) for urn, stored in engine.state.items()
+        }
+        report["host_pids"] = {
+            provider_name(reference): host.process.pid for reference, host in engine.hosts.items()
+        }
+        report["up_again"] = simulation.up()
         report["deployments"] = len(fake.deployments)
         # A pull request that changes one setting of the servers: its preview must show those
         # servers changing, and nothing that `up` would leave alone.
-        report["preview_disk_alert"] = up(with_disk_alert(stack_file.config, 70), preview=True)
+        config = with_disk_alert(simulation.stack_file.config, 70)
+        report["preview_disk_alert"] = simulation.up(config, preview=True)
         # `pulumi destroy`: the server goes, and with it what is deleted with it.
         everything = set(report["up_again"]["others"])
         saved = dict(engine.state), list(engine.created)
@@ -223,11 +274,16 @@ def simulate(stack: str) -> dict[str, Any]:
     return report
 
 
-def main() -> int:
-    stack, out = sys.argv[1], Path(sys.argv[2])
+def in_namespace() -> None:
+    """Ready a fresh network namespace (`unshare --net`) for the sshd and the fake."""
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd insists on it
     # A fresh network namespace has its loopback down.
     subprocess.run(["ip", "link", "set", "lo", "up"], check=True)
+
+
+def main() -> int:
+    stack, out = sys.argv[1], Path(sys.argv[2])
+    in_namespace()
     out.write_text(json.dumps(simulate(stack), indent=2, sort_keys=True))
     return 0
 

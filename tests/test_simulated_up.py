@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from offline.stack_files import PROJECT_DIR
+from tests.simulated_up import kind
 from tests.support import evaluate_stack
 
 STACKS = ["production", "examples/scale-out.yaml"]
@@ -55,6 +56,18 @@ def test_up_creates_every_coolify_resource(stack: str) -> None:
     assert up["error"] is None
     assert names(up["steps"], "create") == coolify_resources(stack)
     assert up["fake"]["projects"] == 1
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_deploys_and_server_validations_wait_in_a_provider_host_of_their_own(stack: str) -> None:
+    """The engine starts a host per provider, each serving four operations at a time: the
+    waits for builds and validations must not hold the other Coolify operations back."""
+    ran = report(stack)["providers"]
+    waiting = {"Deploy", "RemoteServer"}
+    for urn, provider in ran.items():
+        assert provider == ("coolify-long-waits" if kind(urn) in waiting else "default"), urn
+    assert sorted(report(stack)["host_pids"]) == ["coolify-long-waits", "default"]
+    assert len(set(report(stack)["host_pids"].values())) == 2
 
 
 @pytest.mark.parametrize("stack", STACKS)
