@@ -44,6 +44,26 @@ def _retry_after(response: httpx.Response) -> float | None:
     return float(value) if value.isdigit() else None
 
 
+def _messages(value: Any) -> list[str]:
+    return [str(item) for item in value] if isinstance(value, list) else [str(value)]
+
+
+def _field_errors(response: httpx.Response) -> dict[str, list[str]]:
+    """A 422's `errors` by field. Coolify's controllers answer {field: [messages]} from the
+    validator, but some build their own: {field: "message"}, a list, or one string (kept under
+    the field name "")."""
+    try:
+        payload = response.json()
+    except ValueError:
+        return {}
+    errors = payload.get("errors") if isinstance(payload, dict) else None
+    if isinstance(errors, dict):
+        return {str(field): _messages(value) for field, value in errors.items()}
+    if errors:
+        return {"": _messages(errors)}
+    return {}
+
+
 class CoolifyClient:
     def __init__(
         self,
@@ -154,10 +174,11 @@ class CoolifyClient:
             return response.json() if is_json else response.text
         message = self._message(response)
         if status == 422:
-            payload = response.json() if response.content else {}
-            errors = payload.get("errors") if isinstance(payload, dict) else None
-            fields = {str(k): [str(m) for m in v] for k, v in (errors or {}).items()}
-            detail = "; ".join(f"{field}: {' '.join(msgs)}" for field, msgs in fields.items())
+            fields = _field_errors(response)
+            detail = "; ".join(
+                f"{field}: {' '.join(msgs)}" if field else " ".join(msgs)
+                for field, msgs in fields.items()
+            )
             raise CoolifyError(
                 self._masked(f"{what} was rejected by Coolify: {message} ({detail})"),
                 status=status,

@@ -239,6 +239,7 @@ class Injected:
     status: int | None  # None: no answer until the client gives up; DROP: the connection closes
     retry_after: int | None = None
     message: str = "Injected failure."
+    errors: Any = None  # a 422's `errors`, as the controller that answers builds it
 
 
 @dataclass
@@ -275,10 +276,11 @@ class FakeCoolify:
         *statuses: int,
         retry_after: int | None = None,
         message: str = "Injected failure.",
+        errors: Any = None,
     ) -> None:
         """Answer the next requests to `path` with these statuses, in order."""
         self._injected += [
-            Injected(method, path, status, retry_after, message) for status in statuses
+            Injected(method, path, status, retry_after, message, errors) for status in statuses
         ]
 
     def drop_next(self, method: str, path: str) -> None:
@@ -317,7 +319,10 @@ class FakeCoolify:
                 threading.Event().wait(0.8)
                 return 504, {"message": "stalled"}, {}
             extra = {"Retry-After": str(injected.retry_after)} if injected.retry_after else {}
-            return injected.status, {"message": injected.message}, extra
+            payload = {"message": injected.message}
+            if injected.errors is not None:
+                payload["errors"] = injected.errors
+            return injected.status, payload, extra
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"message": "Unauthenticated."}, {}
         for route in ROUTES:

@@ -54,6 +54,32 @@ def test_a_422_names_the_field_and_coolifys_message(fake: FakeCoolify) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("errors", "fields", "detail"),
+    [
+        (
+            {"domains": "Domain conflict."},
+            {"domains": ["Domain conflict."]},
+            "domains: Domain conflict.",
+        ),
+        (["Image tag is invalid."], {"": ["Image tag is invalid."]}, "Image tag is invalid."),
+        ("Invalid docker image.", {"": ["Invalid docker image."]}, "Invalid docker image."),
+        (None, {}, ""),
+    ],
+)
+def test_a_422_whose_errors_are_not_lists_by_field_still_reads(
+    fake: FakeCoolify, errors: object, fields: dict[str, list[str]], detail: str
+) -> None:
+    """Some controllers build their 422 by hand: a string per field, a list, one string."""
+    fake.fail_next("POST", "/projects", 422, message="Validation failed.", errors=errors)
+    with client(fake.url) as coolify, pytest.raises(CoolifyError) as raised:
+        coolify.post("/projects", {"name": "tour-crm"})
+    assert raised.value.field_errors == fields
+    assert str(raised.value) == (
+        f"POST /projects was rejected by Coolify: Validation failed. ({detail})"
+    )
+
+
 def test_a_missing_resource_is_a_not_found(fake: FakeCoolify) -> None:
     with client(fake.url) as coolify, pytest.raises(CoolifyNotFound):
         coolify.get("/databases/nosuchuuid")
