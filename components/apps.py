@@ -31,6 +31,12 @@ from config.model import (
 )
 from coolify.resources import Application, Connection, Deploy, EnvVars, PrivateKey
 
+# The settings of an app that reach its container only through a deploy (with its source):
+# Coolify writes the proxy labels, port, health check and limits when it deploys.
+RUNNING_FROM = (
+    "domains", "ports_exposes", "limits_memory", "health_check_enabled", "health_check_path",
+    "health_check_interval",
+)  # fmt: skip
 WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain routed to it
 
 
@@ -94,7 +100,7 @@ class Apps(pulumi.ComponentResource):
         servers = app_servers or AppServers(placement, [], tls_at_load_balancer=False)
         others = servers.others
         for app in config.deploy_order():
-            application = self._application(config, app, servers)
+            application, running_from = self._application(config, app, servers)
             variables = self._variables(app)
             env = EnvVars(
                 f"{name}-{app.name}-env",
@@ -113,16 +119,23 @@ class Apps(pulumi.ComponentResource):
                 connection=connection,
                 resource_uuid=application.id,
                 # A change of any variable redeploys; the hash carries none of the values. So
-                # does another app server: the new one needs the app. Only values a preview
-                # knows (inputs and ids, never a dynamic resource's computed output), so a
-                # pull request's preview shows a redeploy only where `up` makes one.
-                triggers=[variables.apply(_digest), *others],
+                # does a change of what the app is built or started from (Coolify stores a
+                # PATCH and applies it at the next deploy), and another app server: the new
+                # one needs the app. Only values a preview knows (inputs and ids, never a
+                # dynamic resource's computed output), so a pull request's preview shows a
+                # redeploy only where `up` makes one.
+                triggers=[variables.apply(_digest), _digest(running_from), *others],
                 servers=1 + len(others),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[env, *waits]),
             )
         self.register_outputs({"urls": self.urls})
 
-    def _application(self, config: StackConfig, app: AppConfig, servers: AppServers) -> Application:
+    def _application(
+        self, config: StackConfig, app: AppConfig, servers: AppServers
+    ) -> tuple[Application, dict[str, Any]]:
+        """The app in Coolify, and the settings it runs from: what reaches the running app only
+        through a deploy (the source, domains, port, health check and memory limit; not its
+        name or the auto-deploy flag)."""
         child = pulumi.ResourceOptions(parent=self)
         source: dict[str, Any]
         if app.image is not None:
@@ -174,9 +187,14 @@ class Apps(pulumi.ComponentResource):
                 "health_check_path": app.health.path,
                 "health_check_interval": app.health.interval,
             }
-        return Application(
+        application = Application(
             f"{self._name}-{app.name}", connection=self._connection, props=props, opts=child
         )
+        running_from = {
+            "source": {k: v for k, v in source.items() if k != "private_key_uuid"},
+            **{key: props.get(key) for key in RUNNING_FROM},
+        }
+        return application, running_from
 
     def _variables(self, app: AppConfig) -> pulumi.Output[dict[str, dict[str, Any]]]:
         """A variable in env is for run time, in buildArgs for build time, in both for both

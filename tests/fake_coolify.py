@@ -737,6 +737,11 @@ class FakeCoolify:
         if before == "queued" or not building:
             deployment["status"] = {"queued": "in_progress"}.get(before, deployment["_final"])
         resource = self.resources.get(deployment["application_id"], {})
+        if before == "queued":
+            # The job reads the app's stored settings when it starts (RUNNING_FROM_CITE).
+            deployment["_settings"] = self._public(resource)
+        if before != "finished" and deployment["status"] == "finished":
+            resource["_running"] = deployment["_settings"]
         if (
             before != "finished"
             and deployment["status"] == "finished"
@@ -750,6 +755,11 @@ class FakeCoolify:
                                      deployment["force_rebuild"])  # fmt: skip
                 self.deployments[queued]["_additional"] = True
         return 200, {k: v for k, v in deployment.items() if not k.startswith("_")}
+
+    def running(self, uuid: str) -> dict[str, Any] | None:
+        """The settings an app's containers run with: its stored settings as the last finished
+        deployment read them (None before one finished)."""
+        return self.resources[uuid].get("_running")
 
     def list_app_deployments(
         self, _: Route, __: Any, query: dict[str, str], uuid: str

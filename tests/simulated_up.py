@@ -196,6 +196,24 @@ def with_disk_alert(config: dict[str, str], percent: int) -> dict[str, str]:
     return {**config, key: json.dumps({**coolify, "diskAlertPercent": percent})}
 
 
+def with_first_app_memory(config: dict[str, str], memory_mb: int) -> dict[str, str]:
+    key = next(key for key in config if key.endswith(":apps"))
+    first, *rest = json.loads(config[key])
+    return {**config, key: json.dumps([{**first, "memoryMb": memory_mb}, *rest])}
+
+
+def apps(fake: FakeCoolify) -> dict[str, dict[str, Any]]:
+    """Each app's memory limit as stored, and as its containers run with it."""
+    return {
+        app["name"]: {
+            "stored": app.get("limits_memory"),
+            "running": (fake.running(uuid) or {}).get("limits_memory"),
+        }
+        for uuid, app in fake.resources.items()
+        if app["_kind"] == "applications"
+    }
+
+
 def holdings(fake: FakeCoolify) -> dict[str, int]:
     environments = sum(len(p["environments"]) for p in fake.projects.values())
     return {
@@ -264,6 +282,12 @@ def simulate(stack: str) -> dict[str, Any]:
         # servers changing, and nothing that `up` would leave alone.
         config = with_disk_alert(simulation.stack_file.config, 70)
         report["preview_disk_alert"] = simulation.up(config, preview=True)
+        # A change of what an app runs with reaches its containers, through a deploy.
+        report["apps_before_change"] = apps(fake)
+        report["up_app_memory"] = simulation.up(
+            with_first_app_memory(simulation.stack_file.config, 1024)
+        )
+        report["apps_after_change"] = apps(fake)
         # `pulumi destroy`: the server goes, and with it what is deleted with it.
         everything = set(report["up_again"]["others"])
         saved = dict(engine.state), list(engine.created)

@@ -75,6 +75,15 @@ printf '%s\\n' "version=$1" "autoupdate=$AUTOUPDATE" "user=$USER" "root=$ROOT_US
   "email=$ROOT_USER_EMAIL" "pool=$DOCKER_ADDRESS_POOL_BASE/$DOCKER_ADDRESS_POOL_SIZE" \\
   "password_given=$([ -n "$ROOT_USER_PASSWORD" ] && echo yes)" > "$STUB_STATE/installer-env"
 echo "Root user password: $ROOT_USER_PASSWORD"  # as chatty as the real one
+# A first install makes Coolify's own key and takes root's authorized_keys' lines that name
+# coolify (scripts/install.sh:890-909 at v4.3.10), failed or not.
+if [ ! -f "$STUB_STATE/coolify_db_volume" ]; then
+  mkdir -p ~/.ssh && touch ~/.ssh/authorized_keys
+  sed -i "/coolify/d" ~/.ssh/authorized_keys
+  echo "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAICoolifysOwnKeyForLocalhost0000000000000 coolify" \
+    >> ~/.ssh/authorized_keys
+  touch "$STUB_STATE/coolify_db_volume"
+fi
 [ -f "$STUB_STATE/installer_fails" ] && exit 3
 [ -f "$STUB_STATE/installer_breaks" ] && exit 0
 echo "docker.io/coollabsio/coolify:$1" > "$STUB_STATE/image"
@@ -89,6 +98,7 @@ class Host:
     bin: Path
     state: Path
     coolify_dir: Path
+    home: Path  # root's
 
     def set(self, **answers: str) -> None:
         for key, value in answers.items():
@@ -97,7 +107,7 @@ class Host:
     def run(self, script: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
         (self.state / "calls.jsonl").write_text("")
         environment = {**os.environ, "PATH": f"{self.bin}:{os.environ['PATH']}",
-                       "STUB_STATE": str(self.state)}  # fmt: skip
+                       "STUB_STATE": str(self.state), "HOME": str(self.home)}  # fmt: skip
         return subprocess.run(
             ["bash", "-c", script], input=stdin, capture_output=True, text=True,
             env=environment, timeout=60, check=False,
@@ -124,7 +134,8 @@ def host(tmp_path: Path) -> Host:
     # sleep would make the health wait take minutes; the stub answers at once anyway.
     (bin_dir / "sleep").write_text("#!/bin/sh\nexit 0\n")
     (bin_dir / "sleep").chmod(0o755)
-    return Host(bin_dir, state, tmp_path / "data" / "coolify")
+    (tmp_path / "root").mkdir()
+    return Host(bin_dir, state, tmp_path / "data" / "coolify", tmp_path / "root")
 
 
 def never_in_argv(host: Host, *secrets: str) -> None:
@@ -228,6 +239,32 @@ def test_the_installers_output_stays_on_the_server_in_a_root_only_log(host: Host
         == f"Coolify's install.sh failed; its output is in {log} on the server"
     )
     assert PASSWORD not in failed.stdout + failed.stderr
+
+
+ADMIN_KEYS = [
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIP2n8PVvPvwWQNWI8BZtMxlYuIaXW43cZ8ikYYlbSuPh "
+    "ops@coolify.example.com",
+    "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFhQ3DQxMvj8xk9lUPb0sGsXx6GJ8RbNqc5ZCQ3Yc1Ll alice",
+]
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_the_installer_cannot_take_an_admins_key(host: Host, fails: bool) -> None:
+    """install.sh deletes every authorized_keys line that contains "coolify": an admin whose
+    key's comment is ops@coolify.example.com keeps it, even when the install fails."""
+    keys = host.home / ".ssh" / "authorized_keys"
+    keys.parent.mkdir()
+    keys.write_text("".join(f"{key}\n" for key in ADMIN_KEYS))
+    host.set(installer=FAKE_INSTALLER, **({"installer_fails": ""} if fails else {}))
+    result = host.run(install_script(host), stdin=PASSWORD + "\n")
+    assert result.returncode == (1 if fails else 0), result.stderr
+    lines = keys.read_text().splitlines()
+    assert sorted(lines) == sorted([*ADMIN_KEYS, lines[1]])
+    assert lines[1].endswith(" coolify")  # Coolify's own key, which it needs for localhost
+    assert (
+        "put back a key install.sh removed from root's authorized_keys: ops@coolify.example.com"
+        in result.stdout
+    )
 
 
 def test_a_rerun_changes_nothing(host: Host) -> None:

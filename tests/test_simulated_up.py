@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from offline.stack_files import PROJECT_DIR
+from offline.stack_files import PROJECT_DIR, read_stack_file
 from tests.simulated_up import kind
 from tests.support import evaluate_stack
 
@@ -87,6 +87,24 @@ def test_a_preview_shows_what_up_would_change_and_nothing_else(stack: str) -> No
     changed = names(preview["steps"], "update")
     assert changed == sorted(n for n in coolify_resources(stack) if n.endswith("-server"))
     assert set(preview["steps"].values()) == {"update", "same"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_changed_app_setting_is_deployed_not_only_stored(stack: str) -> None:
+    """Coolify stores a PATCH and applies it at the next deploy: the first app's memory
+    limit must reach its containers, and no other app may be redeployed."""
+    before, after = report(stack)["apps_before_change"], report(stack)["apps_after_change"]
+    assert all(app["running"] == app["stored"] for app in before.values())
+    config = read_stack_file(stack).config
+    first = json.loads(next(v for k, v in config.items() if k.endswith(":apps")))[0]["name"]
+    assert report(stack)["up_app_memory"]["error"] is None
+    assert before[first]["running"] != "1024m"
+    assert after[first] == {"stored": "1024m", "running": "1024m"}
+    assert {name: app for name, app in after.items() if name != first} == {
+        name: app for name, app in before.items() if name != first
+    }
+    steps = report(stack)["up_app_memory"]["steps"]
+    assert names(steps, "update") == sorted([f"apps-{first}", f"apps-{first}-deploy"])
 
 
 @pytest.mark.parametrize("stack", STACKS)

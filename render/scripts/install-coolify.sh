@@ -25,7 +25,8 @@ fi
 
 # The installer of the pinned tag, not the CDN's always-latest copy, checked before it runs.
 installer=$(mktemp)
-trap 'rm -f "$installer"' EXIT
+keys_before=$(mktemp)
+trap 'rm -f "$installer" "$keys_before"' EXIT
 curl -fsSL --retry 5 -o "$installer" \
   "https://raw.githubusercontent.com/coollabsio/coolify/v$VERSION/scripts/install.sh"
 if ! echo "$SCRIPT_SHA256  $installer" | sha256sum --check --quiet -; then
@@ -39,7 +40,22 @@ export DOCKER_ADDRESS_POOL_BASE="$POOL_BASE" DOCKER_ADDRESS_POOL_SIZE=24
 log="$source_dir/install-by-pulumi.log"
 (umask 077 && touch "$log")
 echo "--- $(date -u +%FT%TZ) install.sh of Coolify $VERSION" >>"$log"
-if ! bash "$installer" "$VERSION" >>"$log" 2>&1; then
+# On a first install, install.sh deletes every line of root's authorized_keys that contains
+# "coolify" before it adds its own key, comment "coolify" (scripts/install.sh:907-908 at
+# v4.3.10): an admin key with "coolify" anywhere in it would be gone. Whatever it took is put
+# back, failed or not, except an earlier key of Coolify's own.
+keys="$HOME/.ssh/authorized_keys"
+if [ -f "$keys" ]; then cp "$keys" "$keys_before"; fi
+installed=true
+bash "$installer" "$VERSION" >>"$log" 2>&1 || installed=false
+while IFS= read -r line; do
+  case "$line" in *" coolify" | "") continue ;; esac
+  if ! grep -qxF -- "$line" "$keys" 2>/dev/null; then
+    printf '%s\n' "$line" >>"$keys"
+    echo "put back a key install.sh removed from root's authorized_keys: ${line##* }"
+  fi
+done <"$keys_before"
+if [ "$installed" = false ]; then
   echo "Coolify's install.sh failed; its output is in $log on the server" >&2
   exit 1
 fi
