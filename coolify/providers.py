@@ -632,6 +632,7 @@ class EnvVarsProvider(CoolifyProvider):
 
 
 LOG_TAIL = 20
+SKIPPED = "Deployment already queued for this commit."  # bootstrap/helpers/applications.php:60
 
 
 class DeployProvider(CoolifyProvider):
@@ -644,17 +645,50 @@ class DeployProvider(CoolifyProvider):
     computed = ("deployment_uuid",)
 
     def _deploy(self, props: dict[str, Any]) -> str:
-        query = {"uuid": props["resource_uuid"], "force": "true" if props.get("force") else "false"}
         deadline = time.monotonic() + float(props.get("timeout_seconds") or 1800)
         with self.client(props) as coolify:
-            (started,) = coolify.post("/deploy", params=query)["deployments"]
-            deployment_uuid = str(started["deployment_uuid"])
+            deployment_uuid = self._start(coolify, props, deadline)
             self._wait(coolify, props, deployment_uuid, deadline)
             others = int(props.get("servers") or 1) - 1
             if others > 0:
                 for other in self._additional(coolify, props, deployment_uuid, others, deadline):
                     self._wait(coolify, props, other, deadline)
         return deployment_uuid
+
+    def _start(self, coolify: CoolifyClient, props: dict[str, Any], deadline: float) -> str:
+        """Queue a deployment, and the uuid of the one that will carry the app's settings.
+
+        When one of the same commit is already queued or running, Coolify skips ours and still
+        answers with a fresh uuid that names no deployment (bootstrap/helpers/applications.php
+        :47-63, app/Http/Controllers/Api/DeployController.php:539-551 at v4.3.10). A queued
+        one reads the app's settings when it starts, after our PATCH: it is ours to follow. A
+        running one may have read them before: let it end, then deploy again."""
+        query = {"uuid": props["resource_uuid"], "force": "true" if props.get("force") else "false"}
+        while True:
+            (started,) = coolify.post("/deploy", params=query)["deployments"]
+            if started.get("message") != SKIPPED:
+                return str(started["deployment_uuid"])
+            listed = coolify.get(
+                f"/deployments/applications/{props['resource_uuid']}",
+                params={"skip": "0", "take": "10"},
+            )["deployments"]
+            pending = [d for d in listed if d["status"] in ("queued", "in_progress")]
+            if not pending:  # it ended in between: deploying again is no longer skipped
+                self._pause(props, deadline, "Coolify skipped the deployment of a finished one")
+                continue
+            existing = pending[-1]  # the oldest: the newest first
+            if existing["status"] == "queued":
+                return str(existing["deployment_uuid"])
+            self._settle(coolify, props, str(existing["deployment_uuid"]), deadline)
+
+    def _settle(
+        self, coolify: CoolifyClient, props: dict[str, Any], deployment_uuid: str, deadline: float
+    ) -> None:
+        """Wait for someone else's deployment to end, however it ends."""
+        while coolify.get(f"/deployments/{deployment_uuid}")["status"] in ("queued", "in_progress"):
+            self._pause(
+                props, deadline, f"deployment {deployment_uuid} (not ours) is still running"
+            )
 
     def _wait(
         self, coolify: CoolifyClient, props: dict[str, Any], deployment_uuid: str, deadline: float

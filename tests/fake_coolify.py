@@ -702,8 +702,11 @@ class FakeCoolify:
     def _server_name(self, uuid: str) -> str:
         return "localhost" if uuid == self.server_uuid else str(self._server(uuid)["name"])
 
-    def _queue(self, resource_uuid: str, server: str, outcome: tuple[str, list[str]], force: bool) -> str:  # fmt: skip
-        deployment_uuid = _new_uuid()
+    def _queue(
+        self, resource_uuid: str, server: str, outcome: tuple[str, list[str]], force: bool,
+        deployment_uuid: str | None = None,
+    ) -> str:  # fmt: skip
+        deployment_uuid = deployment_uuid or _new_uuid()
         status, log = self.server_outcome.get(self._server_name(server), outcome)
         entries = [{"output": line, "type": "stdout", "hidden": False} for line in log]
         self.deployments[deployment_uuid] = {
@@ -719,12 +722,24 @@ class FakeCoolify:
             if resource_uuid not in self.resources:
                 raise Reply(404, {"message": "Resource not found."})
             resource = self.resources[resource_uuid]
-            outcome = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
-            deployment_uuid = self._queue(
-                resource_uuid, resource["server_uuid"], outcome, query.get("force") == "true"
+            force = query.get("force") == "true"
+            # DeployController.php:539 makes the uuid it answers with before it asks the queue.
+            answered = _new_uuid()
+            pending = any(
+                d["application_id"] == resource_uuid and d["status"] in ("queued", "in_progress")
+                for d in self.deployments.values()
             )
-            deployments.append({"message": "Deployment request queued.", "resource_uuid": resource_uuid,
-                                "deployment_uuid": deployment_uuid})  # fmt: skip
+            if pending and not force:
+                # bootstrap/helpers/applications.php:47-63: a deployment of the same commit
+                # queued or in progress, and no force: skipped, no row made. The controller
+                # still answers with its own uuid (DeployController.php:550-551, :599).
+                message = "Deployment already queued for this commit."
+            else:
+                outcome = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
+                self._queue(resource_uuid, resource["server_uuid"], outcome, force, answered)
+                message = f"Application {resource['name']} deployment queued."
+            deployments.append({"message": message, "resource_uuid": resource_uuid,
+                                "deployment_uuid": answered})  # fmt: skip
         return 200, {"deployments": deployments}
 
     def get_deployment(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
@@ -755,6 +770,20 @@ class FakeCoolify:
                                      deployment["force_rebuild"])  # fmt: skip
                 self.deployments[queued]["_additional"] = True
         return 200, {k: v for k, v in deployment.items() if not k.startswith("_")}
+
+    def deploy_from_elsewhere(self, app_uuid: str, *, started: bool) -> str:
+        """A deployment Pulumi did not ask for (a push's webhook, the dashboard): queued, or
+        already started (it read the app's settings as they were)."""
+        app = self.resources[app_uuid]
+        deployment_uuid = self._queue(
+            app_uuid, app["server_uuid"], ("finished", ["Deployed."]), False
+        )
+        if started:
+            self.deployments[deployment_uuid] |= {
+                "status": "in_progress",
+                "_settings": self._public(app),
+            }
+        return deployment_uuid
 
     def running(self, uuid: str) -> dict[str, Any] | None:
         """The settings an app's containers run with: its stored settings as the last finished

@@ -557,6 +557,36 @@ def test_deploy_waits_for_finished_and_runs_again_on_new_triggers(
     assert second.outs["deployment_uuid"] != created.id
 
 
+def test_a_deploy_skipped_for_a_queued_one_follows_that_one(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    """Coolify skips a deploy while one of the same commit is queued, and answers with a uuid
+    that names nothing; the queued one reads the settings when it starts."""
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC)).id
+    queued = fake.deploy_from_elsewhere(app, started=False)
+    created = wire(DeployProvider).create(deploy_props(connection, app))
+    assert created.id == queued
+    assert list(fake.deployments) == [queued]
+    assert fake.deployments[queued]["status"] == "finished"
+
+
+def test_a_deploy_skipped_for_a_running_one_deploys_again_after_it(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    """A running deployment may have read the app's settings before Pulumi changed them: it
+    ends, then ours runs with them."""
+    apps = wire(ApplicationProvider)
+    props = application(connection, placement, PUBLIC)
+    created_app = apps.create(props)
+    running = fake.deploy_from_elsewhere(created_app.id, started=True)
+    apps.update(created_app.id, created_app.outs, {**props, "limits_memory": "768m"})  # type: ignore[arg-type]
+    created = wire(DeployProvider).create(deploy_props(connection, created_app.id))
+    assert created.id != running
+    assert fake.deployments[running]["status"] == "finished"
+    assert fake.deployments[created.id]["status"] == "finished"
+    assert fake.running(created_app.id)["limits_memory"] == "768m"  # type: ignore[index]
+
+
 def test_a_failed_deploy_fails_with_the_tail_of_its_log(
     wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
 ) -> None:
