@@ -410,12 +410,16 @@ class ServiceProvider(PlacedResourceProvider):
             "description": props.get("description") or "",
             "docker_compose_raw": b64(props["compose"]),
             "urls": props.get("urls") or [],
-            "instant_deploy": True,
+            # Started below: StartService reads connect_to_docker_network when it runs, and a
+            # start queued by the create would run before the PATCH below sets it.
+            "instant_deploy": False,
         }
         with self.client(props) as coolify:
             uuid = coolify.post("/services", body)["uuid"]
-            # Coolify 4.3 rejects this field on create (an allow-list bug); it takes it on PATCH.
+            # The create's allow-list has no connect_to_docker_network (ServicesController.php
+            # :362 at v4.3.10); a PATCH stores it (:1253-1254) and starts nothing.
             coolify.patch(f"/services/{uuid}", {"connect_to_docker_network": True})
+            coolify.post(f"/services/{uuid}/start")
         return CreateResult(uuid, self.outputs(props))
 
 

@@ -176,7 +176,8 @@ ROUTES = [
         base64=frozenset({"docker_compose_raw"}),
     )),
     Route("DELETE", "/services/{uuid}", "delete_resource", query=DELETE_FLAGS),
-    Route("POST", "/services/{uuid}/restart", "start_resource"),
+    Route("POST", "/services/{uuid}/start", "start_service"),
+    Route("POST", "/services/{uuid}/restart", "restart_service", query=frozenset({"latest"})),
     _app_create("/applications/public", set(GIT), {"git_repository", "git_branch", "build_pack", "ports_exposes"}),
     _app_create("/applications/private-deploy-key", {*GIT, "private_key_uuid"},
                 {"git_repository", "git_branch", "build_pack", "ports_exposes", "private_key_uuid"}),
@@ -572,8 +573,38 @@ class FakeCoolify:
 
     def create_service(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
         resource = self._store("services", "services", body)
-        resource["connect_to_docker_network"] = False
+        # The first allow-list (ServicesController.php:362, checked at :400-413) has no
+        # connect_to_docker_network, so a create never sets it (the model's default: false).
+        resource |= {"connect_to_docker_network": False, "status": "exited"}
+        if body.get("instant_deploy"):
+            # ServicesController.php:753-755: StartService is queued before the answer, and
+            # reads the flag when it runs, before any PATCH can set it.
+            self._start_service(resource)
         return 201, {"uuid": resource["uuid"], "domains": [u["url"] for u in body.get("urls", [])]}
+
+    @staticmethod
+    def _start_service(service: dict[str, Any]) -> None:
+        # app/Actions/Service/StartService.php:45-50: the containers join the destination's
+        # network (`coolify`) only if connect_to_docker_network is set when the job runs.
+        service["status"] = "running:healthy"
+        service["_on_network"] = bool(service.get("connect_to_docker_network"))
+
+    def on_coolify_network(self, uuid: str) -> bool:
+        """Whether a service's running containers joined the `coolify` network."""
+        return bool(self.resources[uuid].get("_on_network"))
+
+    def start_service(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
+        service = self._resource("services", uuid)
+        if "running" in str(service.get("status")):  # ServicesController.php:2092-2094
+            raise Reply(400, {"message": "Service is already running."})
+        self._start_service(service)  # :2095
+        return 200, {"message": "Service starting request queued."}
+
+    def restart_service(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
+        # ServicesController.php:2285-2299; app/Actions/Service/RestartService.php:16-20
+        # runs StartService again, stopping first.
+        self._start_service(self._resource("services", uuid))
+        return 200, {"message": "Service restarting request queued."}
 
     def create_application(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
         taken = {
@@ -614,6 +645,8 @@ class FakeCoolify:
     ) -> tuple[int, Any]:
         resource = self._resource(self._kind(route), uuid)
         resource.update({k: v for k, v in body.items() if k != "instant_deploy"})
+        if resource["_kind"] == "services" and body.get("instant_deploy"):
+            self._start_service(resource)  # ServicesController.php:1282-1284
         return 200, {"uuid": uuid}
 
     def delete_resource(

@@ -270,6 +270,11 @@ def simulate(stack: str) -> dict[str, Any]:
         simulation = Simulation(stack, resources)
         engine, fake = simulation.engine, simulation.fake
         report["up"] = simulation.up()
+        report["services_on_network"] = {
+            service["name"]: fake.on_coolify_network(uuid)
+            for uuid, service in fake.resources.items()
+            if service["_kind"] == "services"
+        }
         report["providers"] = {
             urn: provider_name(stored.provider) for urn, stored in engine.state.items()
         }

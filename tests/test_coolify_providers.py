@@ -283,6 +283,10 @@ def test_service_lifecycle(
     (post,) = requests_to(fake, "POST", "/services")
     assert "connect_to_docker_network" not in post  # Coolify 4.3 refuses it on create...
     assert fake.resources[created.id]["connect_to_docker_network"] is True  # ...so it is patched
+    # ...before the service starts: the containers joined the network apps resolve it on.
+    assert post["instant_deploy"] is False
+    assert fake.on_coolify_network(created.id)
+    assert fake.resources[created.id]["status"] == "running:healthy"
     assert decoded(fake.resources[created.id]["docker_compose_raw"]) == COMPOSE
     assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
 

@@ -71,6 +71,15 @@ def test_deploys_and_server_validations_wait_in_a_provider_host_of_their_own(sta
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_every_service_runs_on_coolifys_network(stack: str) -> None:
+    """PgBouncer, MinIO and Uptime Kuma are reached by name from apps and databases: their
+    containers must have joined the network when they started."""
+    on_network = report(stack)["services_on_network"]
+    assert on_network
+    assert all(on_network.values()), on_network
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_a_second_up_with_the_same_config_changes_nothing(stack: str) -> None:
     again = report(stack)["up_again"]
     assert again["error"] is None
