@@ -92,6 +92,19 @@ ResourceName = Annotated[str, _matching(
     "with '-' (names become hostnames)",
 )]  # fmt: skip
 
+# Coolify's patterns for an app's Dockerfile and base directory (bootstrap/helpers/api.php:162,
+# :197; app/Support/ValidationPatterns.php:24, :30 at v4.3.10).
+RepositoryFile = Annotated[str, _matching(
+    r"/[a-zA-Z0-9._\-/~@+]+",
+    "path for Coolify: from the repository's root, starting with '/' (/apps/web/Dockerfile), "
+    "of letters, digits and . _ - / ~ @ + only",
+)]  # fmt: skip
+RepositoryDirectory = Annotated[str, _matching(
+    r"/([a-zA-Z0-9._\-/~@+]*)?",
+    "directory for Coolify: from the repository's root, starting with '/' (/ or /apps/web), "
+    "of letters, digits and . _ - / ~ @ + only",
+)]  # fmt: skip
+
 _RESERVED_USERS = frozenset(
     {"root", "daemon", "bin", "sys", "sync", "games", "man", "mail", "news", "nobody",
      "sshd", "systemd-network", "syslog", "messagebus", "ubuntu", "admin"}

@@ -50,13 +50,35 @@ def parse_stack_config(values: dict[str, Any], namespace: str) -> StackConfig:
         raise ConfigError(describe(error, namespace)) from None
 
 
+# Coolify's rule for project and environment names (app/Support/ValidationPatterns.php:13,
+# :417-433; ProjectController.php:249, :638 at v4.3.10): 3 to 255 characters.
+COOLIFY_NAME_LENGTH = (3, 255)
+
+
+def coolify_name_problems(project: str, stack: str) -> list[str]:
+    """The stack's Coolify project is named after the Pulumi project, its environment after the
+    stack: a name Coolify refuses would fail the first `up` halfway."""
+    low, high = COOLIFY_NAME_LENGTH
+    named = [
+        ("project", project, "project", "rename it in Pulumi.yaml (`name:`)"),
+        ("stack", stack, "environment", "rename the stack: pulumi stack rename <new name>"),
+    ]
+    return [
+        f"{what} name {name!r}: Coolify names its {coolify} after it and refuses names "
+        f"shorter than {low} or longer than {high} characters; {fix}"
+        for what, name, coolify, fix in named
+        if not low <= len(name) <= high
+    ]
+
+
 def load_stack_config() -> StackConfig:
     namespace = pulumi.get_project()
     raw = _project_config(namespace)
     secret_keys = {*SECRET_KEYS, SECRETS_BAG}
     secrets = {key: value for key, value in raw.items() if key in SECRET_KEYS}
     settings = {key: value for key, value in raw.items() if key not in secret_keys}
-    problems = [
+    problems = coolify_name_problems(namespace, pulumi.get_stack())
+    problems += [
         f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
         f"read as plain text; set it again without --secret"
         for key, (_, secret) in sorted(settings.items())

@@ -34,6 +34,8 @@ from config.fields import (
     LinuxUserName,
     PinnedImage,
     PrivateIPv4Cidr,
+    RepositoryDirectory,
+    RepositoryFile,
     ResourceName,
     SshPublicKey,
     config_error,
@@ -776,8 +778,12 @@ class GitSource(Model):
     private: bool = Field(
         False, description="private repository: the stack generates a deploy key (output)"
     )
-    dockerfile: str = Field("/Dockerfile", description="the Dockerfile's path in the repository")
-    base_directory: str = Field("/", description="the build context in the repository")
+    dockerfile: RepositoryFile = Field(
+        "/Dockerfile", description="the Dockerfile's path in the repository: /apps/web/Dockerfile"
+    )
+    base_directory: RepositoryDirectory = Field(
+        "/", description="the build context in the repository: / or /apps/web"
+    )
 
     @model_validator(mode="after")
     def _ssh_for_private(self) -> GitSource:

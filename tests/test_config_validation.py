@@ -107,6 +107,8 @@ BAD_INPUT = [
     ("app-name-invalid", with_value(BASE, "apps", [{"name": "Web App", "git": GIT}]), "platform:apps[0].name", "not a valid name"),
     ("app-name-twice", with_value(BASE, "apps", [{"name": "web", "git": GIT}, {"name": "web", "git": GIT}]), "platform:apps[1].name", "two apps"),
     ("app-domains-no-port", with_value(BASE, "apps", [{"name": "web", "git": GIT, "domains": ["www"]}]), "platform:apps[0].port", "no port"),
+    ("app-dockerfile-relative", with_value(BASE, "apps", [{"name": "web", "git": {**GIT, "dockerfile": "apps/web/Dockerfile"}}]), "platform:apps[0].git.dockerfile", "starting with '/'"),
+    ("app-base-directory-space", with_value(BASE, "apps", [{"name": "web", "git": {**GIT, "baseDirectory": "/my app"}}]), "platform:apps[0].git.baseDirectory", "directory for Coolify"),
     ("app-port-range", with_value(BASE, "apps", [{"name": "web", "git": GIT, "port": 70000}]), "platform:apps[0].port", "65535"),
     ("app-domain-key-typo", with_value(BASE, "apps", [{"name": "web", "git": GIT, "port": 80, "domains": [{"host": "www", "proxy": True}]}]), "platform:apps[0].domains[0].proxy", "did you mean 'proxied'"),
     ("hostname-twice", with_value(FULL, "apps[0].domains", ["files"]), "platform:apps[0].domains[0]", "served twice"),

@@ -69,3 +69,16 @@ def test_secret_keys_from_the_clis_environment_are_honoured(
     recording = evaluate(PROGRAM, project="platform", stack="test", config={})
     assert isinstance(recording.error, ConfigError)
     assert recording.error.problems[0].startswith("platform:ssh: stored as a secret")
+
+
+@pytest.mark.parametrize("stack", ["qa", "x" * 256])
+def test_a_stack_name_coolify_refuses_is_a_config_error(stack: str) -> None:
+    """The stack names the Coolify environment: Coolify wants 3 to 255 characters."""
+    recording = evaluate(
+        PROGRAM, project="platform", stack=stack, config=config_strings(minimal_config())
+    )
+    assert isinstance(recording.error, ConfigError)
+    (problem,) = recording.error.problems
+    assert problem.startswith(f"stack name {stack!r}: Coolify names its environment after it")
+    assert problem.endswith("rename the stack: pulumi stack rename <new name>")
+    assert recording.resources == []
