@@ -53,6 +53,15 @@ APP_SETTINGS = LIMITS | {
     "health_check_start_period", "health_check_return_code", "health_check_scheme",
     "health_check_method", "is_consistent_container_name_enabled", "max_restart_count",
 }  # fmt: skip
+# app/Support/ValidationPatterns.php at v4.3.10: FILE_PATH_PATTERN (:24) for
+# dockerfile_location and DIRECTORY_PATH_PATTERN (:30) for base_directory (bootstrap/helpers/
+# api.php:162, :197); DOCKER_IMAGE_TAG_PATTERN (:146); nameRules (:417-433): 3 characters.
+PATH_PATTERNS = (
+    ("dockerfile_location", r"/[a-zA-Z0-9._\-/~@+]+"),
+    ("base_directory", r"/([a-zA-Z0-9._\-/~@+]*)?"),
+    ("docker_registry_image_tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+)
+NAME_MIN = (("name", 3),)
 # Only for apps built from a git repository.
 GIT = frozenset({
     "git_repository", "git_branch", "git_commit_sha", "build_pack", "base_directory",
@@ -74,6 +83,8 @@ class Body:
     one_of: frozenset[str] = frozenset()  # at least one of these must be present
     base64: frozenset[str] = frozenset()
     items: Body | None = None  # the schema of each element of the `data` array (bulk)
+    patterns: tuple[tuple[str, str], ...] = ()  # (field, regex) Laravel's `regex:` rules
+    min_length: tuple[tuple[str, int], ...] = ()  # (field, characters) Laravel's `min:` rules
 
 
 @dataclass(frozen=True)
@@ -115,6 +126,7 @@ def _app_create(path: str, extra: set[str], required: set[str], base64: set[str]
             required=frozenset({"server_uuid", "project_uuid", *required}),
             one_of=ENVIRONMENT,
             base64=frozenset(base64),
+            patterns=PATH_PATTERNS,
         ),
     )
 
@@ -143,12 +155,12 @@ ROUTES = [
     Route("DELETE", "/servers/{uuid}", "delete_server"),
     Route("GET", "/servers/{server_uuid}/destinations", "list_server_destinations"),
     Route("GET", "/projects", "list_projects"),
-    Route("POST", "/projects", "create_project", Body(frozenset({"name", "description"}), frozenset({"name"}))),
+    Route("POST", "/projects", "create_project", Body(frozenset({"name", "description"}), frozenset({"name"}), min_length=NAME_MIN)),
     Route("GET", "/projects/{uuid}", "get_project"),
     Route("PATCH", "/projects/{uuid}", "update_project", Body(frozenset({"name", "description"}))),
     Route("DELETE", "/projects/{uuid}", "delete_project"),
     Route("GET", "/projects/{uuid}/environments", "list_environments"),
-    Route("POST", "/projects/{uuid}/environments", "create_environment", Body(frozenset({"name"}), frozenset({"name"}))),
+    Route("POST", "/projects/{uuid}/environments", "create_environment", Body(frozenset({"name"}), frozenset({"name"}), min_length=NAME_MIN)),
     Route("DELETE", "/projects/{uuid}/environments/{environment_name_or_uuid}", "delete_environment"),
     Route("GET", "/projects/{uuid}/{environment_name_or_uuid}", "get_environment"),
     *(_database_create(engine) for engine in ENGINE_FIELDS),
@@ -186,7 +198,8 @@ ROUTES = [
                 {"docker_registry_image_name", "ports_exposes"}),
     Route("GET", "/applications/{uuid}", "get_resource"),
     Route("PATCH", "/applications/{uuid}", "update_resource", Body(
-        APP_SETTINGS | GIT | {"docker_registry_image_name", "docker_registry_image_tag"}
+        APP_SETTINGS | GIT | {"docker_registry_image_name", "docker_registry_image_tag"},
+        patterns=PATH_PATTERNS,
     )),
     Route("DELETE", "/applications/{uuid}", "delete_resource", query=DELETE_FLAGS),
     Route("GET", "/applications/{uuid}/destinations", "list_app_destinations"),
@@ -770,7 +783,7 @@ class FakeCoolify:
             else:
                 outcome = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
                 self._queue(resource_uuid, resource["server_uuid"], outcome, force, answered)
-                message = f"Application {resource['name']} deployment queued."
+                message = f"Application {resource.get('name') or resource_uuid} deployment queued."
             deployments.append({"message": message, "resource_uuid": resource_uuid,
                                 "deployment_uuid": answered})  # fmt: skip
         return 200, {"deployments": deployments}
@@ -838,6 +851,18 @@ class FakeCoolify:
         }
 
 
+def _rule_errors(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:
+    """Laravel's `regex:` and `min:` rules, with its messages."""
+    errors = {}
+    for name, pattern in schema.patterns:
+        if body.get(name) is not None and not re.fullmatch(pattern, str(body[name])):
+            errors[name] = [f"The {name.replace('_', ' ')} field format is invalid."]
+    for name, length in schema.min_length:
+        if name in body and len(str(body[name])) < length:
+            errors[name] = [f"The {name} field must be at least {length} characters."]
+    return errors
+
+
 def _validate(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in sorted(set(body) - schema.allowed):
@@ -852,6 +877,7 @@ def _validate(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:
             base64.b64decode(str(body[name]), validate=True)
         except binascii.Error:
             errors[name] = [f"The {name} should be base64 encoded."]
+    errors |= _rule_errors(schema, body)
     if schema.items is not None:
         for index, item in enumerate(body.get("data") or []):
             for name, messages in _validate(schema.items, item).items():

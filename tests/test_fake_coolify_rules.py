@@ -1,0 +1,121 @@
+"""The fake Coolify behaves as Coolify 4.3.10's controllers and jobs do (each rule cites its
+source in tests/fake_coolify.py): asked over real HTTP, as the providers ask it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from coolify.client import CoolifyClient, CoolifyError, CoolifyNotFound
+from coolify.providers import b64
+from tests.fake_coolify import FakeCoolify, running_fake
+
+TOKEN = "fake-rules-token-0123456789abcdef"
+COMPOSE = "services:\n  minio:\n    image: minio/minio:RELEASE.2025-04-22T22-12-26Z\n"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeCoolify]:
+    with running_fake(TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def coolify(fake: FakeCoolify) -> Iterator[CoolifyClient]:
+    with CoolifyClient(fake.url, TOKEN, attempts=1) as client:
+        yield client
+
+
+@pytest.fixture
+def placement(fake: FakeCoolify, coolify: CoolifyClient) -> dict[str, str]:
+    project = coolify.post("/projects", {"name": "platform"})["uuid"]
+    return {"server_uuid": fake.server_uuid, "project_uuid": project,
+            "environment_name": "production"}  # fmt: skip
+
+
+def image_app(coolify: CoolifyClient, placement: dict[str, str], **fields: Any) -> str:
+    body = {**placement, "docker_registry_image_name": "nginx", "ports_exposes": "80", **fields}
+    return str(coolify.post("/applications/dockerimage", body)["uuid"])
+
+
+@pytest.mark.parametrize("path", ["/projects", "/projects/{project}/environments"])
+def test_names_shorter_than_three_characters_are_refused(
+    coolify: CoolifyClient, placement: dict[str, str], path: str
+) -> None:
+    with pytest.raises(CoolifyError) as raised:
+        coolify.post(path.format(project=placement["project_uuid"]), {"name": "qa"})
+    assert raised.value.field_errors == {"name": ["The name field must be at least 3 characters."]}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("dockerfile_location", "apps/web/Dockerfile"),
+        ("base_directory", "apps/web"),
+        ("docker_registry_image_tag", "sha256:" + "a" * 64),
+    ],
+)
+def test_paths_and_tags_coolify_refuses(
+    coolify: CoolifyClient, placement: dict[str, str], field: str, value: str
+) -> None:
+    app = image_app(coolify, placement)
+    with pytest.raises(CoolifyError) as raised:
+        coolify.patch(f"/applications/{app}", {field: value})
+    assert raised.value.status == 422
+    assert list(raised.value.field_errors) == [field]
+
+
+def test_a_deploy_while_one_is_pending_is_skipped_with_a_uuid_that_names_nothing(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    app = image_app(coolify, placement)
+    (first,) = coolify.post("/deploy", params={"uuid": app})["deployments"]
+    assert first["message"].endswith(" deployment queued.")
+    (second,) = coolify.post("/deploy", params={"uuid": app})["deployments"]
+    assert second["message"] == "Deployment already queued for this commit."
+    assert second["deployment_uuid"] != first["deployment_uuid"]
+    with pytest.raises(CoolifyNotFound):
+        coolify.get(f"/deployments/{second['deployment_uuid']}")
+    (forced,) = coolify.post("/deploy", params={"uuid": app, "force": "true"})["deployments"]
+    assert coolify.get(f"/deployments/{forced['deployment_uuid']}")["status"] == "in_progress"
+
+
+def test_patch_stores_and_only_a_finished_deploy_runs_the_settings(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    app = image_app(coolify, placement, limits_memory="512m")
+    assert fake.running(app) is None  # created, never deployed
+    (queued,) = coolify.post("/deploy", params={"uuid": app})["deployments"]
+    while coolify.get(f"/deployments/{queued['deployment_uuid']}")["status"] != "finished":
+        pass
+    coolify.patch(f"/applications/{app}", {"limits_memory": "768m"})
+    assert fake.running(app)["limits_memory"] == "512m"  # type: ignore[index]
+    (again,) = coolify.post("/deploy", params={"uuid": app})["deployments"]
+    while coolify.get(f"/deployments/{again['deployment_uuid']}")["status"] != "finished":
+        pass
+    assert fake.running(app)["limits_memory"] == "768m"  # type: ignore[index]
+
+
+def test_a_service_joins_the_network_only_if_the_flag_is_set_when_it_starts(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    body = {**placement, "name": "minio", "docker_compose_raw": b64(COMPOSE)}
+    with pytest.raises(CoolifyError) as refused:  # not in the create's allow-list
+        coolify.post("/services", {**body, "connect_to_docker_network": True})
+    assert refused.value.field_errors == {
+        "connect_to_docker_network": ["This field is not allowed."]
+    }
+    started_at_create = coolify.post("/services", {**body, "instant_deploy": True})["uuid"]
+    coolify.patch(f"/services/{started_at_create}", {"connect_to_docker_network": True})
+    assert not fake.on_coolify_network(started_at_create)  # stored; nothing restarted
+    with pytest.raises(CoolifyError, match="Service is already running"):
+        coolify.post(f"/services/{started_at_create}/start")
+    coolify.post(f"/services/{started_at_create}/restart")
+    assert fake.on_coolify_network(started_at_create)
+
+    started_after = coolify.post("/services", body)["uuid"]
+    coolify.patch(f"/services/{started_after}", {"connect_to_docker_network": True})
+    coolify.post(f"/services/{started_after}/start")
+    assert fake.on_coolify_network(started_after)
