@@ -598,6 +598,7 @@ class EnvVarsProvider(CoolifyProvider):
 
     @staticmethod
     def _remove(coolify: CoolifyClient, props: dict[str, Any], keys: Iterable[str]) -> None:
+        """Each key, and its preview copy with it."""
         wanted = set(keys)
         for env in coolify.get(EnvVarsProvider._path(props)):
             if env["key"] in wanted:
@@ -611,9 +612,13 @@ class EnvVarsProvider(CoolifyProvider):
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as coolify:
             try:
-                live = {env["key"]: env for env in coolify.get(self._path(props))}
+                listed = coolify.get(self._path(props))
             except CoolifyNotFound:
                 return ReadResult(None, {})
+        # An application's variable gets a preview copy (is_preview) when it is created
+        # (app/Models/EnvironmentVariable.php:95-120 at v4.3.10), listed after the variables
+        # (ApplicationsController.php:3218): the copies are Coolify's, not drift.
+        live = {env["key"]: env for env in listed if not env.get("is_preview")}
         variables = {
             key: {"value": live[key].get("value"), **{f: bool(live[key].get(f)) for f in ENV_FLAGS}}
             for key in props["variables"] if key in live

@@ -84,6 +84,7 @@ class Body:
     base64: frozenset[str] = frozenset()
     items: Body | None = None  # the schema of each element of the `data` array (bulk)
     patterns: tuple[tuple[str, str], ...] = ()  # (field, regex) Laravel's `regex:` rules
+    drops_unknown: bool = False  # unknown fields are dropped, not refused
     min_length: tuple[tuple[str, int], ...] = ()  # (field, characters) Laravel's `min:` rules
 
 
@@ -213,7 +214,7 @@ ROUTES = [
             Route("GET", f"/{kind}/{{uuid}}/envs", "list_envs"),
             Route("PATCH", f"/{kind}/{{uuid}}/envs/bulk", "bulk_envs", Body(
                 frozenset({"data"}), frozenset({"data"}),
-                items=Body(ENV_VAR, required=frozenset({"key", "value"})),
+                items=Body(ENV_VAR, required=frozenset({"key", "value"}), drops_unknown=True),
             )),
             Route("DELETE", f"/{kind}/{{uuid}}/envs/{{env_uuid}}", "delete_env"),
         )
@@ -555,6 +556,7 @@ class FakeCoolify:
             "_kind": kind,
             "_list": listed_as,
             "envs": {},
+            "preview_envs": {},
             **self._place(body),
             **fields,
         }
@@ -563,7 +565,11 @@ class FakeCoolify:
 
     @staticmethod
     def _public(resource: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in resource.items() if not k.startswith("_") and k != "envs"}
+        return {
+            k: v
+            for k, v in resource.items()
+            if not k.startswith("_") and k not in ("envs", "preview_envs")
+        }
 
     def create_database(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
         engine = route.path.rsplit("/", 1)[1]
@@ -677,7 +683,7 @@ class FakeCoolify:
     # --- environment variables ----------------------------------------------------------------
 
     def list_envs(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
-        return 200, list(self._resource(self._kind(route), uuid)["envs"].values())
+        return 200, self._envs(self._resource(self._kind(route), uuid))
 
     def list_app_destinations(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
         app = self._resource("applications", uuid)
@@ -709,21 +715,39 @@ class FakeCoolify:
         return 200, {"message": "Destination detached."}
 
     def bulk_envs(self, route: Route, body: dict[str, Any], _: Any, uuid: str) -> tuple[int, Any]:
-        envs = self._resource(self._kind(route), uuid)["envs"]
-        for item in body["data"]:
+        resource = self._resource(self._kind(route), uuid)
+        for given in body["data"]:
+            # ApplicationsController.php:3558: each item keeps only the known fields.
+            item = {k: v for k, v in given.items() if k in ENV_VAR}
             key = item["key"].strip().replace(" ", "_")
-            existing = envs.get(key, {"uuid": _new_uuid()})
+            envs = resource["preview_envs" if item.get("is_preview") else "envs"]
+            existing = envs.get(key, {"uuid": _new_uuid(), "is_preview": False})
             envs[key] = {**existing, **item, "key": key}
-        return 201, list(envs.values())
+            twins = resource["preview_envs"]
+            if (
+                resource["_kind"] == "applications"
+                and not item.get("is_preview")
+                and key not in twins
+            ):
+                # app/Models/EnvironmentVariable.php:95-120: a new variable of an application
+                # gets its preview copy, with the same value and flags.
+                twins[key] = {**envs[key], "uuid": _new_uuid(), "is_preview": True}
+        return 201, self._envs(resource)
+
+    @staticmethod
+    def _envs(resource: dict[str, Any]) -> list[dict[str, Any]]:
+        # ApplicationsController.php:3218: the variables, then their preview copies.
+        return [*resource["envs"].values(), *resource["preview_envs"].values()]
 
     def delete_env(
         self, route: Route, _: Any, __: Any, uuid: str, env_uuid: str
     ) -> tuple[int, Any]:
-        envs = self._resource(self._kind(route), uuid)["envs"]
-        for key, env in list(envs.items()):
-            if env["uuid"] == env_uuid:
-                del envs[key]
-                return 200, {"message": "Environment variable deleted."}
+        resource = self._resource(self._kind(route), uuid)
+        for envs in (resource["envs"], resource["preview_envs"]):
+            for key, env in list(envs.items()):
+                if env["uuid"] == env_uuid:
+                    del envs[key]
+                    return 200, {"message": "Environment variable deleted."}
         raise Reply(404, {"message": "Environment variable not found."})
 
     # --- keys and deployments -----------------------------------------------------------------
@@ -866,7 +890,8 @@ def _rule_errors(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:
 def _validate(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     for name in sorted(set(body) - schema.allowed):
-        errors[name] = ["This field is not allowed."]
+        if not schema.drops_unknown:
+            errors[name] = ["This field is not allowed."]
     for name in sorted(schema.required - set(body)):
         errors[name] = [f"The {name} field is required."]
     if schema.one_of and not schema.one_of & set(body):

@@ -121,7 +121,7 @@ def test_a_project_with_resources_is_not_deleted(
 def test_environment_lifecycle_adopts_production_and_replaces_on_rename(
     wire: Wire, fake: FakeCoolify, connection: dict[str, str]
 ) -> None:
-    project = wire(ProjectProvider).create({"connection": connection, "name": "p1"}).id
+    project = wire(ProjectProvider).create({"connection": connection, "name": "tour-crm"}).id
     provider = wire(EnvironmentProvider)
     production = {"connection": connection, "project_uuid": project, "name": "production"}
     adopted = provider.create(production)  # Coolify made it with the project: 409, adopted
@@ -485,6 +485,8 @@ def test_env_vars_lifecycle(
     assert envs["VITE_API_URL"]["is_buildtime"] is True
     assert envs["NODE_ENV"]["is_buildtime"] is False
     assert provider.diff(created.id, created.outs, props).changes is False  # type: ignore[arg-type]
+    # Coolify made a preview copy of each; a refresh must not take them for drift.
+    assert set(fake.resources[app]["preview_envs"]) == set(props["variables"])  # type: ignore[arg-type]
     assert provider.read(created.id, props).outs["variables"] == props["variables"]  # type: ignore[index]
 
     changed = {
@@ -507,6 +509,7 @@ def test_env_vars_lifecycle(
     ).replaces == ["resource_uuid"]  # type: ignore[arg-type]
     provider.delete(created.id, changed)
     assert envs == {}
+    assert fake.resources[app]["preview_envs"] == {}  # the copies went with them
 
 
 def test_env_vars_of_a_deleted_app_are_gone(
@@ -867,10 +870,12 @@ def test_a_setting_the_config_no_longer_gives_goes_back_to_coolifys_default(
     }  # fmt: skip
     undescribed = {k: v for k, v in created.outs.items() if k != "description"}
     project = wire(ProjectProvider).create(
-        {"connection": connection, "name": "p2", "description": "old"}
+        {"connection": connection, "name": "project-two", "description": "old"}
     )
     assert (
-        wire(ProjectProvider).diff(project.id, project.outs, undescribed | {"name": "p2"}).changes
+        wire(ProjectProvider)
+        .diff(project.id, project.outs, undescribed | {"name": "project-two"})
+        .changes
     )
 
 
@@ -899,10 +904,12 @@ def test_concurrent_operations_each_get_their_own_tunnel(
     with ThreadPoolExecutor(max_workers=8) as pool:
         created = list(
             pool.map(
-                lambda n: wire(ProjectProvider).create({"connection": connection, "name": f"p{n}"}),
+                lambda n: wire(ProjectProvider).create(
+                    {"connection": connection, "name": f"project-{n}"}
+                ),
                 range(12),
             )
         )
     assert sorted(fake.projects[c.id]["name"] for c in created) == sorted(
-        f"p{n}" for n in range(12)
+        f"project-{n}" for n in range(12)
     )
