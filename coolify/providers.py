@@ -27,6 +27,10 @@ from coolify.client import CoolifyClient, CoolifyError, CoolifyNotFound
 from coolify.connection import connect
 
 PROVIDER_KEY = "__provider"
+# How long a deleted database, service or application may take to be gone (its containers
+# stopped), and how often to look.
+DELETE_TIMEOUT_SECONDS = 300
+DELETE_POLL_SECONDS = 2
 PLACEMENT = ("server_uuid", "project_uuid", "environment_uuid")
 SECRET_FIELDS = frozenset(
     {"token", "postgres_password", "redis_password", "mariadb_password", "mariadb_root_password",
@@ -334,6 +338,26 @@ class PlacedResourceProvider(CoolifyProvider):
                 coolify.delete(f"/{self.kind}/{id_}", params=delete_query(props))
             except CoolifyNotFound:
                 return
+            self._wait_gone(coolify, id_)
+
+    def _wait_gone(self, coolify: CoolifyClient, id_: str) -> None:
+        """A DELETE only queues Coolify's DeleteResourceJob, which stops the containers before
+        it removes the row (app/Jobs/DeleteResourceJob.php:60-73, :130 at v4.3.10). Until then
+        the row holds its domains (a replacement with the same domain gets 409), its deploy
+        key and its project: wait for it to be gone."""
+        deadline = time.monotonic() + DELETE_TIMEOUT_SECONDS
+        while True:
+            try:
+                coolify.get(f"/{self.kind}/{id_}")
+            except CoolifyNotFound:
+                return
+            if time.monotonic() > deadline:
+                raise CoolifyError(
+                    f"Coolify has not finished deleting {self.kind[:-1]} {id_} after "
+                    f"{DELETE_TIMEOUT_SECONDS}s; see its containers on the server, then run "
+                    "`pulumi up` again"
+                )
+            time.sleep(DELETE_POLL_SECONDS)
 
 
 ENGINE_CONF = {"postgresql": "postgres_conf", "redis": "redis_conf", "mariadb": "mariadb_conf"}
@@ -425,9 +449,10 @@ class ServiceProvider(PlacedResourceProvider):
 
 class PrivateKeyProvider(CoolifyProvider):
     """A private key stored in Coolify (a deploy key for a private repository). Inputs:
-    connection, name, private_key. Any change replaces it."""
+    connection, name, private_key. A new key replaces it; a new name is set in place (a
+    PATCH takes the key along: SecurityController.php:321-324 at v4.3.10 requires it)."""
 
-    replace_on = frozenset({"name", "private_key"})
+    replace_on = frozenset({"private_key"})
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         body = {"name": props["name"], "private_key": props["private_key"]}
@@ -443,7 +468,11 @@ class PrivateKeyProvider(CoolifyProvider):
                 return ReadResult(None, {})
         return ReadResult(id_, props)
 
-    def update(self, _id: str, _olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        if olds.get("name") != news["name"]:
+            with self.client(news) as coolify:
+                body = {"name": news["name"], "private_key": news["private_key"]}
+                coolify.patch(f"/security/keys/{id_}", body)
         return UpdateResult(self.outputs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

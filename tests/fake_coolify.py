@@ -223,6 +223,10 @@ ROUTES = [
         frozenset({"name", "description", "private_key"}), frozenset({"private_key"})
     )),
     Route("GET", "/security/keys/{uuid}", "get_key"),
+    # SecurityController.php:311-324: private_key is required on a PATCH too.
+    Route("PATCH", "/security/keys/{uuid}", "update_key", Body(
+        frozenset({"name", "description", "private_key"}), frozenset({"private_key"})
+    )),
     Route("DELETE", "/security/keys/{uuid}", "delete_key"),
     Route("POST", "/deploy", "deploy", query=frozenset({"uuid", "force"})),
     Route("GET", "/deployments/{uuid}", "get_deployment"),
@@ -272,6 +276,8 @@ class FakeCoolify:
     # How long a server's validation (and Docker's install) runs, in wall-clock seconds
     # (bench/long_waits.py); 0: done when the request is answered.
     validation_seconds: float = 0.0
+    # How long DeleteResourceJob runs (stopping the containers) before the row is gone.
+    delete_seconds: float = 0.3
     # The outcome of every deployment on a server, by the server's name (additional servers).
     server_outcome: dict[str, tuple[str, list[str]]] = field(default_factory=dict)
     server_uuid: str = field(default_factory=_new_uuid)
@@ -325,6 +331,7 @@ class FakeCoolify:
             return 200, "OK", {}
         body = json.loads(raw) if raw else None
         self.requests.append((method, path, query, body))
+        self._finish_deletes()
         injected = self._take_injected(method, path)
         if injected is not None:
             if injected.status == DROP:
@@ -671,10 +678,21 @@ class FakeCoolify:
     def delete_resource(
         self, route: Route, _: Any, query: dict[str, str], uuid: str
     ) -> tuple[int, Any]:
-        self._resource(self._kind(route), uuid)
-        del self.resources[uuid]
+        resource = self._resource(self._kind(route), uuid)
+        # ApplicationsController.php:2558-2564 (and the databases' and services'): DELETE only
+        # queues DeleteResourceJob, which stops the containers and only then removes the row
+        # (app/Jobs/DeleteResourceJob.php:60-73, :130). Until then the row is there for
+        # everyone: its domains, its key, its project.
+        resource.setdefault("_gone_at", time.monotonic() + self.delete_seconds)
         self.deleted[uuid] = {flag: query.get(flag, "true") for flag in sorted(DELETE_FLAGS)}
         return 200, {"message": "Deletion request queued."}
+
+    def _finish_deletes(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for uuid, resource in list(self.resources.items()):
+                if resource.get("_gone_at", now + 1) <= now:
+                    del self.resources[uuid]
 
     def start_resource(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
         self._resource(self._kind(route), uuid)["status"] = "running:healthy"
@@ -764,9 +782,24 @@ class FakeCoolify:
             raise Reply(404, {"message": "Private Key not found."})
         return 200, {k: v for k, v in self.keys[uuid].items() if k != "private_key"}
 
-    def delete_key(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
-        if self.keys.pop(uuid, None) is None:
+    def update_key(self, _: Route, body: dict[str, Any], __: Any, uuid: str) -> tuple[int, Any]:
+        if uuid not in self.keys:
             raise Reply(404, {"message": "Private Key not found."})
+        self.keys[uuid].update(body)  # SecurityController.php:348
+        return 201, {"uuid": uuid}
+
+    def delete_key(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        if uuid not in self.keys:
+            raise Reply(404, {"message": "Private Key not found."})
+        # SecurityController.php:433-437, app/Models/PrivateKey.php:326-332: a key a server or
+        # an application (a row, even one whose deletion is queued) uses stays.
+        users = [*self.servers.values(), *self.resources.values()]
+        if any(user.get("private_key_uuid") == uuid for user in users):
+            raise Reply(422, {
+                "message": "Private Key is in use and cannot be deleted.",
+                "details": "This private key is currently being used by servers, applications, or Git integrations.",
+            })  # fmt: skip
+        del self.keys[uuid]
         return 200, {"message": "Private Key deleted."}
 
     def _server_name(self, uuid: str) -> str:

@@ -324,6 +324,10 @@ def test_private_key_lifecycle(wire: Wire, fake: FakeCoolify, connection: dict[s
     assert provider.diff(created.id, created.outs, {**props, "private_key": "other"}).replaces == [
         "private_key"
     ]  # type: ignore[arg-type]
+    renamed = {**props, "name": "crm deploy key"}
+    assert provider.diff(created.id, created.outs, renamed).replaces == []  # type: ignore[arg-type]
+    provider.update(created.id, created.outs, renamed)  # type: ignore[arg-type]
+    assert fake.keys[created.id]["name"] == "crm deploy key"  # in place: the same key
     provider.delete(created.id, props)
     assert provider.read(created.id, props).id is None
 
@@ -877,6 +881,41 @@ def test_a_setting_the_config_no_longer_gives_goes_back_to_coolifys_default(
         .diff(project.id, project.outs, undescribed | {"name": "project-two"})
         .changes
     )
+
+
+def test_replacing_an_app_with_a_domain_waits_for_coolify_to_delete_the_old_one(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    """Coolify deletes in a queued job and the old row keeps its domain until the job ends:
+    the replacement (delete first, then create) must wait, or Coolify answers 409."""
+    fake.delete_seconds = 0.5
+    apps = wire(ApplicationProvider)
+    props = application(connection, placement, PUBLIC, domains="https://crm.example.com")
+    old = apps.create(props)
+    replacement = {**props, "source": {**props["source"], "kind": "image",
+                                       "docker_registry_image_name": "nginx"}}  # fmt: skip
+    diff = apps.diff(old.id, old.outs, replacement)
+    assert diff.replaces
+    assert diff.delete_before_replace
+    apps.delete(old.id, old.outs)
+    assert old.id not in fake.resources  # gone when the delete returned
+    new = apps.create(replacement)
+    assert fake.resources[new.id]["domains"] == "https://crm.example.com"
+
+
+def test_a_project_is_deleted_after_what_was_in_it_is_gone(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    """`destroy` deletes the app, then its project: Coolify refuses the project while the
+    app's row lives."""
+    fake.delete_seconds = 0.5
+    app = wire(ApplicationProvider).create(application(connection, placement, PUBLIC))
+    wire(ApplicationProvider).delete(app.id, app.outs)
+    environment = placement["environment_uuid"]
+    project = {"connection": connection, "project_uuid": placement["project_uuid"]}
+    wire(EnvironmentProvider).delete(environment, {**project, "name": "production"})
+    wire(ProjectProvider).delete(placement["project_uuid"], {**project, "name": "tour-crm"})
+    assert fake.projects == {}
 
 
 def test_an_app_scaled_down_to_one_server_is_detached_from_the_others(
