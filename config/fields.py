@@ -281,13 +281,18 @@ def image_pin_problem(image: str) -> str | None:
 
 
 def image_name_and_tag(image: str) -> tuple[str, str]:
-    """A pinned image as repository and tag, a digest kept with its tag
-    ("registry:5000/team/api:1.2@sha256:..." -> "registry:5000/team/api", "1.2@sha256:...")."""
+    """A pinned image as Coolify stores it: repository and tag, or for a digest the
+    repository with `@sha256` and the digest's hex as the tag, which is what Coolify's own
+    parser makes of `repo@sha256:<hex>` (app/Services/DockerImageParser.php:18-21,
+    ApplicationsController.php:2206-2219 at v4.3.10; a tag holding `@` or `:` is refused,
+    ValidationPatterns.php:146). A digest decides what runs, so a tag beside it is dropped:
+    ghcr.io/acme/api:1.2@sha256:ab.. -> (ghcr.io/acme/api@sha256, ab..)."""
     match = _IMAGE.match(image)
     assert match, image  # a PinnedImage: checked by the config
-    tag = match.group("tag") or "latest"  # with a digest only, the digest decides
     digest = match.group("digest")
-    return match.group("name"), f"{tag}@sha256:{digest}" if digest else tag
+    if digest:
+        return f"{match.group('name')}@sha256", digest
+    return match.group("name"), match.group("tag") or "latest"
 
 
 def _pinned_image(value: str) -> str:

@@ -55,10 +55,17 @@ APP_SETTINGS = LIMITS | {
 }  # fmt: skip
 # app/Support/ValidationPatterns.php at v4.3.10: FILE_PATH_PATTERN (:24) for
 # dockerfile_location and DIRECTORY_PATH_PATTERN (:30) for base_directory (bootstrap/helpers/
-# api.php:162, :197); DOCKER_IMAGE_TAG_PATTERN (:146); nameRules (:417-433): 3 characters.
+# api.php:162, :197); DOCKER_IMAGE_NAME_PATTERN (:138) and DOCKER_IMAGE_TAG_PATTERN (:146);
+# nameRules (:417-433): 3 characters.
 PATH_PATTERNS = (
     ("dockerfile_location", r"/[a-zA-Z0-9._\-/~@+]+"),
     ("base_directory", r"/([a-zA-Z0-9._\-/~@+]*)?"),
+    (
+        "docker_registry_image_name",
+        r"(?=.{1,255}$)(?:(?:[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?"
+        r"(?::[0-9]+)?/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)"
+        r"[a-z0-9]+)*)*)(?:@sha256)?",
+    ),
     ("docker_registry_image_tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
 )
 NAME_MIN = (("name", 3),)

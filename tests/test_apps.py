@@ -171,8 +171,9 @@ def test_a_prebuilt_image_is_deployed_as_is() -> None:
     ("image", "name", "tag"),
     [
         ("registry.example.com:5000/team/api:2.0.1", "registry.example.com:5000/team/api", "2.0.1"),
-        (f"ghcr.io/acme/api:1.2@sha256:{'a' * 64}", "ghcr.io/acme/api", f"1.2@sha256:{'a' * 64}"),
-        (f"ghcr.io/acme/api@sha256:{'b' * 64}", "ghcr.io/acme/api", f"latest@sha256:{'b' * 64}"),
+        # As Coolify's DockerImageParser stores a digest: the name with @sha256, the hex.
+        (f"ghcr.io/acme/api:1.2@sha256:{'a' * 64}", "ghcr.io/acme/api@sha256", "a" * 64),
+        (f"ghcr.io/acme/api@sha256:{'b' * 64}", "ghcr.io/acme/api@sha256", "b" * 64),
     ],
 )
 def test_an_image_is_split_into_repository_and_tag(image: str, name: str, tag: str) -> None:

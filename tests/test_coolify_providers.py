@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import ResourceProvider
 
+from config.fields import image_name_and_tag
 from coolify.providers import (
     ENV_FLAGS,
     ApplicationProvider,
@@ -355,6 +356,33 @@ PUBLIC = {
     "build_pack": "dockerfile",
     "dockerfile_location": "/apps/crm/Dockerfile",
 }
+
+
+@pytest.mark.parametrize(
+    ("image", "pulled"),
+    [
+        ("ghcr.io/acme/api:1.2.0", "ghcr.io/acme/api:1.2.0"),
+        (f"ghcr.io/acme/api:1.2@sha256:{'a' * 64}", f"ghcr.io/acme/api@sha256:{'a' * 64}"),
+        (f"registry.example.com:5000/api@sha256:{'b' * 64}",
+         f"registry.example.com:5000/api@sha256:{'b' * 64}"),
+    ],
+)  # fmt: skip
+def test_an_image_app_is_accepted_pinned_by_tag_or_digest(
+    wire: Wire,
+    fake: FakeCoolify,
+    connection: dict[str, str],
+    placement: dict[str, str],
+    *,
+    image: str,
+    pulled: str,
+) -> None:
+    """Coolify refuses a tag holding `@` or `:`; a digest goes as its parser stores it, and
+    Coolify pulls `name:tag`, which is then the digest's reference."""
+    name, tag = image_name_and_tag(image)
+    source = {"kind": "image", "docker_registry_image_name": name, "docker_registry_image_tag": tag}
+    created = wire(ApplicationProvider).create(application(connection, placement, source))
+    stored = fake.resources[created.id]
+    assert f"{stored['docker_registry_image_name']}:{stored['docker_registry_image_tag']}" == pulled
 
 
 def test_application_from_a_public_repository(
