@@ -32,7 +32,7 @@ from config.secrets import read_secret
 from coolify.resources import Connection, Database, Service
 from render.minio import CONSOLE_PORT, S3_PORT, AppKey, minio_compose
 from render.pgbouncer import PORT as PGBOUNCER_PORT
-from render.pgbouncer import PoolSettings, pgbouncer_compose, pgbouncer_ini, userlist
+from render.pgbouncer import PoolSettings, pgbouncer_compose
 from render.postgres import postgres_settings, postgresql_conf
 from render.redis import redis_conf
 from render.urls import mysql_url, postgres_url, redis_url
@@ -280,17 +280,15 @@ class DataServices(pulumi.ComponentResource):
 
         def compose(values: list[Any]) -> str:
             host, secret = values
-            ini = pgbouncer_ini(
-                database=postgres.database,
-                postgres_host=host,
-                pool=pool_settings(pgbouncer),
-                version=pgbouncer.version,
-            )
             return dump_yaml(
                 pgbouncer_compose(
                     image=pgbouncer.image,
-                    ini=ini,
-                    auth=userlist(postgres.user, secret),
+                    database=postgres.database,
+                    postgres_host=host,
+                    pool=pool_settings(pgbouncer),
+                    version=pgbouncer.version,
+                    user=postgres.user,
+                    password=secret,
                     memory_mb=pgbouncer.memory_mb,
                     publish_on=self._database_host.private_ip if self._database_host else None,
                 )

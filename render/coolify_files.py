@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
 from typing import Any
 
 import yaml
@@ -34,14 +37,29 @@ def origin_certificate_config() -> str:
     return yaml.safe_dump({"tls": {"certificates": [certificate]}}, sort_keys=False)
 
 
-def mounted_file(source: str, target: str, content: str) -> dict[str, Any]:
-    """A read-only file in a Coolify service's container: Coolify writes a bind volume's
-    `content` to `source` (relative to the service's folder) before it starts the service
-    (its compose extension), so no file has to be copied to the server."""
-    return {
-        "type": "bind",
-        "source": source,
-        "target": target,
-        "read_only": True,
-        "content": content,
-    }
+def mounted_folder(
+    source_dir: str, target_dir: str, files: Mapping[str, str]
+) -> tuple[str, list[dict[str, Any]]]:
+    """Read-only files in a Coolify service's container, in a folder named after their content:
+    (the folder in the container, the compose volumes).
+
+    Coolify writes a bind volume's `content` to the service's folder on the server only when
+    it first meets the volume's mount path; from then on it keeps what it stored and ignores
+    a new `content` (bootstrap/helpers/parsers.php:2187-2190, :2216-2230; the file is written
+    on `created` only, app/Models/LocalFileVolume.php:54-61, at v4.3.10). So a file keeps
+    its first version forever at a fixed path. Named after the digest of the files, the folder
+    is a new mount path whenever one of them changes, and the next start of the service sees
+    the new files; the program in the container is pointed at the folder."""
+    digest = hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()[:12]
+    folder = f"{target_dir}/{digest}"
+    volumes = [
+        {
+            "type": "bind",
+            "source": f"{source_dir}/{digest}/{name}",
+            "target": f"{folder}/{name}",
+            "read_only": True,
+            "content": content,
+        }
+        for name, content in sorted(files.items())
+    ]
+    return folder, volumes

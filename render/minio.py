@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from render.coolify_files import mounted_file
+from render.coolify_files import mounted_folder
 from render.remote import script_file
 
 S3_PORT = 9000
@@ -70,10 +70,6 @@ class AppKey:
     buckets: list[str]
 
 
-def _mounted(name: str, content: str) -> dict[str, Any]:
-    return mounted_file(f"./setup/{name}", f"{SETUP_DIR}/{name}", content)
-
-
 def minio_compose(
     *,
     image: str,
@@ -98,16 +94,17 @@ def minio_compose(
     }
     if console_url is not None:
         environment["MINIO_BROWSER_REDIRECT_URL"] = console_url
-    files = [_mounted("minio-setup.sh", script_file("minio-setup"))]
-    files += [
-        _mounted(f"bucket-{name}.json", json.dumps(public_read_policy(name), indent=2))
+    files = {"minio-setup.sh": script_file("minio-setup")}
+    files |= {
+        f"bucket-{name}.json": json.dumps(public_read_policy(name), indent=2)
         for name, access in buckets
         if access == "public-read"
-    ]
-    files += [
-        _mounted(f"app-{key.app}.json", json.dumps(app_policy(key.buckets), indent=2))
-        for key in app_keys
-    ]
+    }
+    files |= {
+        f"app-{key.app}.json": json.dumps(app_policy(key.buckets), indent=2) for key in app_keys
+    }
+    # A folder named after its files (mounted_folder): a changed grant reaches the setup.
+    setup_folder, setup_volumes = mounted_folder("./setup", SETUP_DIR, files)
     return {
         "services": {
             "minio": {
@@ -129,13 +126,14 @@ def minio_compose(
                 "image": image,
                 "restart": "no",
                 "depends_on": {"minio": {"condition": "service_healthy"}},
-                "entrypoint": ["/bin/sh", f"{SETUP_DIR}/minio-setup.sh"],
+                "entrypoint": ["/bin/sh", f"{setup_folder}/minio-setup.sh"],
                 "environment": {
+                    "SETUP_DIR": setup_folder,
                     "MC_HOST_platform": f"http://{root_user}:{root_password}@minio:{S3_PORT}",
                     "BUCKETS": " ".join(f"{name}:{access}" for name, access in buckets),
                     "APPS": " ".join(f"{k.app}:{k.access_key}:{k.secret_key}" for k in app_keys),
                 },
-                "volumes": files,
+                "volumes": setup_volumes,
             },
         },
         "volumes": {"minio-data": {}},

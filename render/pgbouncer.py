@@ -11,9 +11,10 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from render.coolify_files import mounted_file
+from render.coolify_files import mounted_folder
 
-AUTH_FILE = "/etc/pgbouncer/userlist.txt"
+CONFIG_DIR = "/etc/pgbouncer"
+PGBOUNCER_BINARY = "/usr/bin/pgbouncer"  # in edoburu/pgbouncer's image
 PORT = 6432
 # Prepared statements in transaction mode arrived in PgBouncer 1.21.
 PREPARED_STATEMENTS_SINCE = (1, 21)
@@ -37,7 +38,7 @@ def pgbouncer_ini(
     postgres_host: str,
     pool: PoolSettings,
     version: tuple[int, int],
-    auth_file: str = AUTH_FILE,
+    auth_file: str,
     listen_port: int = PORT,
     postgres_port: int = 5432,
 ) -> str:
@@ -79,25 +80,42 @@ def userlist(user: str, password: str) -> str:
 
 
 def pgbouncer_compose(
-    *, image: str, ini: str, auth: str, memory_mb: int, publish_on: str | None = None
+    *,
+    image: str,
+    database: str,
+    postgres_host: str,
+    pool: PoolSettings,
+    version: tuple[int, int],
+    user: str,
+    password: str,
+    memory_mb: int,
+    publish_on: str | None = None,
 ) -> dict[str, Any]:
-    """The Coolify service running PgBouncer with these files. Apps on the same server reach
-    it on Coolify's network; on a database server it is also published on `publish_on`, the
-    server's private address (never on its public one)."""
-    mounted = [
-        ("pgbouncer.ini", "/etc/pgbouncer/pgbouncer.ini", ini),
-        ("userlist.txt", AUTH_FILE, auth),
-    ]
+    """The Coolify service running PgBouncer with its ini and auth file. Apps on the same
+    server reach it on Coolify's network; on a database server it is also published on
+    `publish_on`, the server's private address (never on its public one).
+
+    Each file sits in a folder named after its content (`mounted_folder`: Coolify would keep
+    a file's first version at a fixed path), the ini naming the auth file's, and PgBouncer is
+    started on the ini's path itself, not through the image's entrypoint script, which would
+    write an ini of its own at /etc/pgbouncer when none is there."""
+    auth_folder, auth_volumes = mounted_folder(
+        "./pgbouncer", CONFIG_DIR, {"userlist.txt": userlist(user, password)}
+    )
+    ini = pgbouncer_ini(
+        database=database, postgres_host=postgres_host, pool=pool, version=version,
+        auth_file=f"{auth_folder}/userlist.txt",
+    )  # fmt: skip
+    ini_folder, ini_volumes = mounted_folder("./pgbouncer", CONFIG_DIR, {"pgbouncer.ini": ini})
     return {
         "services": {
             "pgbouncer": {
                 "image": image,
                 "restart": "unless-stopped",
                 "mem_limit": f"{memory_mb}m",
-                "volumes": [
-                    mounted_file(f"./pgbouncer/{name}", target, content)
-                    for name, target, content in mounted
-                ],
+                "entrypoint": [PGBOUNCER_BINARY],
+                "command": [f"{ini_folder}/pgbouncer.ini"],
+                "volumes": [*ini_volumes, *auth_volumes],
                 **({"ports": [f"{publish_on}:{PORT}:{PORT}"]} if publish_on else {}),
                 "healthcheck": {
                     "test": ["CMD-SHELL", f"nc -z 127.0.0.1 {PORT}"],

@@ -20,12 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from config.model import AUTOKUMA_MB, NotificationConfig
-from render.coolify_files import mounted_file
+from render.coolify_files import mounted_folder
 
 PORT = 3001
 USERNAME = "admin"
 SETUP_SCRIPT = Path(__file__).parent / "files" / "kuma-setup.js"
 MONITORS_DIR = "/autokuma/static-monitors"
+SETUP_DIR = "/setup"
 # The master plan's monitor settings: every minute, down after 3 retries 30 s apart.
 INTERVAL, RETRY_INTERVAL, MAX_RETRIES = 60, 30, 3
 
@@ -132,6 +133,12 @@ def uptime_kuma_compose(
     the monitor files. No port is published: Coolify's proxy serves Kuma at its hostname."""
     kuma_url = f"http://uptime-kuma:{PORT}"
     login = {"KUMA_URL": kuma_url, "KUMA_USERNAME": USERNAME, "KUMA_PASSWORD": password}
+    # Folders named after their files (mounted_folder): a changed monitor, notification or
+    # setup script reaches the containers; the monitors keep their names, so their ids.
+    setup_folder, setup_volumes = mounted_folder(
+        "./setup", SETUP_DIR, {"kuma-setup.js": SETUP_SCRIPT.read_text()}
+    )
+    monitors_folder, monitor_volumes = mounted_folder("./monitors", MONITORS_DIR, files)
     return {
         "services": {
             "uptime-kuma": {
@@ -151,13 +158,9 @@ def uptime_kuma_compose(
                 "image": image,
                 "restart": "no",
                 "depends_on": {"uptime-kuma": {"condition": "service_healthy"}},
-                "entrypoint": ["node", "/setup/kuma-setup.js"],
+                "entrypoint": ["node", f"{setup_folder}/kuma-setup.js"],
                 "environment": {**login, "NODE_PATH": "/app/node_modules"},
-                "volumes": [
-                    mounted_file(
-                        "./setup/kuma-setup.js", "/setup/kuma-setup.js", SETUP_SCRIPT.read_text()
-                    )
-                ],
+                "volumes": setup_volumes,
             },
             "autokuma": {
                 "image": autokuma_image,
@@ -168,17 +171,11 @@ def uptime_kuma_compose(
                     "AUTOKUMA__KUMA__URL": kuma_url,
                     "AUTOKUMA__KUMA__USERNAME": USERNAME,
                     "AUTOKUMA__KUMA__PASSWORD": password,
-                    "AUTOKUMA__STATIC_MONITORS": MONITORS_DIR,
+                    "AUTOKUMA__STATIC_MONITORS": monitors_folder,
                     "AUTOKUMA__DOCKER__ENABLED": "false",
                     "AUTOKUMA__ON_DELETE": "delete",  # a monitor gone from the config goes
                 },
-                "volumes": [
-                    "autokuma-data:/data",
-                    *(
-                        mounted_file(f"./monitors/{name}", f"{MONITORS_DIR}/{name}", text)
-                        for name, text in sorted(files.items())
-                    ),
-                ],
+                "volumes": ["autokuma-data:/data", *monitor_volumes],
             },
         },
         "volumes": {"uptime-kuma-data": {}, "autokuma-data": {}},

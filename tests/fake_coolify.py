@@ -24,6 +24,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import yaml
+
 VERSION = "4.3.10"
 ENVIRONMENT = frozenset({"environment_name", "environment_uuid"})
 PLACEMENT = frozenset({"server_uuid", "project_uuid", "destination_uuid"}) | ENVIRONMENT
@@ -609,6 +611,7 @@ class FakeCoolify:
         # The first allow-list (ServicesController.php:362, checked at :400-413) has no
         # connect_to_docker_network, so a create never sets it (the model's default: false).
         resource |= {"connect_to_docker_network": False, "status": "exited"}
+        self._parse_files(resource)  # ServicesController.php:727
         if body.get("instant_deploy"):
             # ServicesController.php:753-755: StartService is queued before the answer, and
             # reads the flag when it runs, before any PATCH can set it.
@@ -616,11 +619,28 @@ class FakeCoolify:
         return 201, {"uuid": resource["uuid"], "domains": [u["url"] for u in body.get("urls", [])]}
 
     @staticmethod
+    def _parse_files(service: dict[str, Any]) -> None:
+        # bootstrap/helpers/parsers.php:2187-2190, :2216-2230: a file volume's `content` is
+        # stored for a mount path met for the first time; for a known one the stored content
+        # wins and the compose's is ignored. It is written to the server on `created` only
+        # (app/Models/LocalFileVolume.php:54-61).
+        stored = service.setdefault("_files", {})
+        for target, content in _file_volumes(service["docker_compose_raw"]).items():
+            stored.setdefault(target, content)
+
+    @staticmethod
     def _start_service(service: dict[str, Any]) -> None:
         # app/Actions/Service/StartService.php:45-50: the containers join the destination's
         # network (`coolify`) only if connect_to_docker_network is set when the job runs.
         service["status"] = "running:healthy"
         service["_on_network"] = bool(service.get("connect_to_docker_network"))
+        # The containers mount what is stored at the mount paths the compose names now.
+        mounted = _file_volumes(service["docker_compose_raw"])
+        service["_seen"] = {target: service["_files"][target] for target in mounted}
+
+    def files_seen(self, uuid: str) -> dict[str, str]:
+        """The mounted files a service's containers saw when they last started, by path."""
+        return dict(self.resources[uuid].get("_seen", {}))
 
     def on_coolify_network(self, uuid: str) -> bool:
         """Whether a service's running containers joined the `coolify` network."""
@@ -678,8 +698,10 @@ class FakeCoolify:
     ) -> tuple[int, Any]:
         resource = self._resource(self._kind(route), uuid)
         resource.update({k: v for k, v in body.items() if k != "instant_deploy"})
-        if resource["_kind"] == "services" and body.get("instant_deploy"):
-            self._start_service(resource)  # ServicesController.php:1282-1284
+        if resource["_kind"] == "services":
+            self._parse_files(resource)  # ServicesController.php:1261
+            if body.get("instant_deploy"):
+                self._start_service(resource)  # :1282-1284
         return 200, {"uuid": uuid}
 
     def delete_resource(
@@ -863,7 +885,9 @@ class FakeCoolify:
             deployment["status"] = {"queued": "in_progress"}.get(before, deployment["_final"])
         resource = self.resources.get(deployment["application_id"], {})
         if before == "queued":
-            # The job reads the app's stored settings when it starts (RUNNING_FROM_CITE).
+            # The job reads the app's stored settings when a worker takes it: it holds the
+            # Application model (app/Jobs/ApplicationDeploymentJob.php:221), and SerializesModels
+            # (:43) fetches it anew from the database then, as the job turns in_progress (:309).
             deployment["_settings"] = self._public(resource)
         if before != "finished" and deployment["status"] == "finished":
             resource["_running"] = deployment["_settings"]
@@ -913,6 +937,17 @@ class FakeCoolify:
                 {k: v for k, v in d.items() if not k.startswith("_")} for d in newest_first
             ],
         }
+
+
+def _file_volumes(compose_base64: str) -> dict[str, str]:
+    """A compose's bind volumes with `content` (Coolify's extension): mount path -> content."""
+    compose = yaml.safe_load(base64.b64decode(compose_base64)) or {}
+    return {
+        volume["target"]: volume["content"]
+        for service in (compose.get("services") or {}).values()
+        for volume in service.get("volumes") or []
+        if isinstance(volume, dict) and "content" in volume
+    }
 
 
 def _rule_errors(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:

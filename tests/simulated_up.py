@@ -20,6 +20,7 @@ each phase.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -32,6 +33,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import yaml
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks
 from pulumi.runtime.proto import provider_pb2
@@ -214,6 +216,21 @@ def apps(fake: FakeCoolify) -> dict[str, dict[str, Any]]:
     }
 
 
+def with_pool_size(config: dict[str, str], size: int) -> dict[str, str]:
+    key = next(key for key in config if key.endswith(":services"))
+    services = json.loads(config[key])
+    pgbouncer = {**services["pgbouncer"], "defaultPoolSize": size}
+    return {**config, key: json.dumps({**services, "pgbouncer": pgbouncer})}
+
+
+def pgbouncer_ini_running(fake: FakeCoolify) -> str:
+    """The ini the running PgBouncer was started on, as its container sees it."""
+    (uuid,) = [u for u, r in fake.resources.items() if r.get("name") == "pgbouncer"]
+    compose = yaml.safe_load(base64.b64decode(fake.resources[uuid]["docker_compose_raw"]))
+    (ini,) = compose["services"]["pgbouncer"]["command"]
+    return fake.files_seen(uuid)[ini]
+
+
 def holdings(fake: FakeCoolify) -> dict[str, int]:
     environments = sum(len(p["environments"]) for p in fake.projects.values())
     return {
@@ -293,6 +310,12 @@ def simulate(stack: str) -> dict[str, Any]:
             with_first_app_memory(simulation.stack_file.config, 1024)
         )
         report["apps_after_change"] = apps(fake)
+        # A change of a mounted config file reaches the running service.
+        report["pgbouncer_ini_before"] = pgbouncer_ini_running(fake)
+        report["up_pool_size"] = simulation.up(
+            with_pool_size(with_first_app_memory(simulation.stack_file.config, 1024), 27)
+        )
+        report["pgbouncer_ini_after"] = pgbouncer_ini_running(fake)
         # `pulumi destroy`: the server goes, and with it what is deleted with it.
         everything = set(report["up_again"]["others"])
         saved = dict(engine.state), list(engine.created)

@@ -200,8 +200,10 @@ def test_150_clients_share_the_pool(postgres: Postgres, pgbouncer: int) -> None:
 
 
 def test_pgbouncer_ini_is_rendered_for_its_version() -> None:
-    old = pgbouncer_ini(database="app", postgres_host="postgres", pool=POOL, version=(1, 18))
-    new = pgbouncer_ini(database="app", postgres_host="postgres", pool=POOL, version=(1, 24))
+    common = {"database": "app", "postgres_host": "postgres", "pool": POOL,
+              "auth_file": "/etc/pgbouncer/userlist.txt"}  # fmt: skip
+    old = pgbouncer_ini(**common, version=(1, 18))  # type: ignore[arg-type]
+    new = pgbouncer_ini(**common, version=(1, 24))  # type: ignore[arg-type]
     assert "max_prepared_statements" not in old  # 1.18 refuses to start with it
     assert "max_prepared_statements = 100" in new
     assert "pool_mode = transaction" in new

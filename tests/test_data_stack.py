@@ -3,14 +3,23 @@ secrets wired into the connection URLs, all secret."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import cache
+from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import yaml
 
 from offline.engine import RecordedResource, Recording, find_leaks, is_secret, reveal
+from render.pgbouncer import PoolSettings, pgbouncer_compose
 from tests.support import evaluate_ok, evaluate_stack, tour_crm_config, with_value
+
+POOL = PoolSettings(
+    max_client_conn=100, default_pool_size=20, min_pool_size=5, reserve_pool_size=5,
+    reserve_pool_timeout=3, server_lifetime=3600, server_idle_timeout=600,
+    max_prepared_statements=100,
+)  # fmt: skip
 
 
 @cache
@@ -76,6 +85,36 @@ def test_pgbouncer_pools_to_postgres_by_its_coolify_hostname() -> None:
                  "default_pool_size = 20", "min_pool_size = 5", "reserve_pool_size = 5",
                  "reserve_pool_timeout = 3", "max_prepared_statements = 100"):  # fmt: skip
         assert line in ini
+
+
+def test_pgbouncer_starts_on_its_mounted_ini_which_names_its_mounted_auth_file() -> None:
+    pgbouncer = compose()["services"]["pgbouncer"]
+    targets = {PurePosixPath(v["target"]).name: v["target"] for v in pgbouncer["volumes"]}
+    assert pgbouncer["entrypoint"] == ["/usr/bin/pgbouncer"]
+    assert pgbouncer["command"] == [targets["pgbouncer.ini"]]
+    assert f"auth_file = {targets['userlist.txt']}" in mounted("pgbouncer.ini")
+
+
+def test_a_changed_pool_or_password_moves_its_file_to_a_new_mount_path() -> None:
+    """Coolify keeps a mounted file's first content at a given path: a change must come at a
+    new path, or the running PgBouncer never sees it."""
+    settings = {"image": "edoburu/pgbouncer:v1.24.1-p1", "database": "app",
+                "postgres_host": "postgres", "version": (1, 24), "user": "app",
+                "memory_mb": 64}  # fmt: skip
+
+    def targets(pool: PoolSettings, password: str) -> dict[str, str]:
+        service = pgbouncer_compose(**settings, pool=pool, password=password)["services"]
+        volumes = service["pgbouncer"]["volumes"]
+        return {PurePosixPath(v["target"]).name: v["target"] for v in volumes}
+
+    first = targets(POOL, "secret-one")
+    bigger = targets(replace(POOL, default_pool_size=POOL.default_pool_size + 5), "secret-one")
+    rotated = targets(POOL, "secret-two")
+    assert bigger["pgbouncer.ini"] != first["pgbouncer.ini"]
+    assert bigger["userlist.txt"] == first["userlist.txt"]
+    assert rotated["userlist.txt"] != first["userlist.txt"]
+    assert rotated["pgbouncer.ini"] != first["pgbouncer.ini"]  # it names the new auth file
+    assert targets(POOL, "secret-one") == first  # the same files: the same paths
 
 
 def test_pgbouncer_authenticates_with_postgres_own_secret() -> None:

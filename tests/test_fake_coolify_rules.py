@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import yaml
 
 from coolify.client import CoolifyClient, CoolifyError, CoolifyNotFound
 from coolify.providers import b64
@@ -119,3 +120,25 @@ def test_a_service_joins_the_network_only_if_the_flag_is_set_when_it_starts(
     coolify.patch(f"/services/{started_after}", {"connect_to_docker_network": True})
     coolify.post(f"/services/{started_after}/start")
     assert fake.on_coolify_network(started_after)
+
+
+def compose_with(target: str, content: str) -> str:
+    volume = {"type": "bind", "source": "./conf/app.ini", "target": target, "content": content}
+    return b64(yaml.safe_dump({"services": {"app": {"image": "nginx", "volumes": [volume]}}}))
+
+
+def test_a_mounted_files_content_is_taken_once_per_mount_path(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    body = {**placement, "name": "app", "docker_compose_raw": compose_with("/etc/app.ini", "v1")}
+    uuid = coolify.post("/services", body)["uuid"]
+    coolify.post(f"/services/{uuid}/start")
+    assert fake.files_seen(uuid) == {"/etc/app.ini": "v1"}
+    coolify.patch(f"/services/{uuid}", {"docker_compose_raw": compose_with("/etc/app.ini", "v2")})
+    coolify.post(f"/services/{uuid}/restart")
+    assert fake.files_seen(uuid) == {"/etc/app.ini": "v1"}  # the stored content wins
+    coolify.patch(
+        f"/services/{uuid}", {"docker_compose_raw": compose_with("/etc/v2/app.ini", "v2")}
+    )
+    coolify.post(f"/services/{uuid}/restart")
+    assert fake.files_seen(uuid) == {"/etc/v2/app.ini": "v2"}  # a new path: its content

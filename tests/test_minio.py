@@ -127,6 +127,7 @@ def run_setup(
 
 SETUP_ENV = {
     "MC_HOST_platform": "http://rootuser:rootpassword@minio:9000",
+    "SETUP_DIR": "/setup",
     "BUCKETS": "tour-images:public-read documents:private",
     "APPS": "crm:CRMKEY0123:crmSecretKey0123456789 book:BOOKKEY012:bookSecretKey0123456789",
 }
@@ -213,11 +214,15 @@ def test_the_setup_gets_each_app_its_own_key_for_its_buckets() -> None:
         f"book:{secret_of('data-minio-book-access-key')}:{secret_of('data-minio-book-secret-key')}"
     )
     assert setup["environment"]["APPS"] == f"{crm} {book}"  # the worker uses no bucket: no key
+    folder = setup["environment"]["SETUP_DIR"]
+    assert setup["entrypoint"] == ["/bin/sh", f"{folder}/minio-setup.sh"]
     files = {volume["target"]: volume["content"] for volume in setup["volumes"]}
-    assert json.loads(files["/setup/app-book.json"]) == app_policy(["tour-images"])
-    assert json.loads(files["/setup/bucket-tour-images.json"]) == public_read_policy("tour-images")
-    assert "/setup/bucket-documents.json" not in files
-    assert files["/setup/minio-setup.sh"] == script_file("minio-setup")
+    assert json.loads(files[f"{folder}/app-book.json"]) == app_policy(["tour-images"])
+    assert json.loads(files[f"{folder}/bucket-tour-images.json"]) == public_read_policy(
+        "tour-images"
+    )
+    assert f"{folder}/bucket-documents.json" not in files
+    assert files[f"{folder}/minio-setup.sh"] == script_file("minio-setup")
 
 
 def test_s3_outputs() -> None:

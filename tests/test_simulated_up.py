@@ -117,6 +117,17 @@ def test_a_changed_app_setting_is_deployed_not_only_stored(stack: str) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
+def test_a_changed_config_file_reaches_the_running_service(stack: str) -> None:
+    """Coolify keeps a mounted file's first content at its path: the new pool size must reach
+    the PgBouncer that runs, not only the stored compose."""
+    assert "default_pool_size = 20" in report(stack)["pgbouncer_ini_before"]
+    assert report(stack)["up_pool_size"]["error"] is None
+    assert "default_pool_size = 27" in report(stack)["pgbouncer_ini_after"]
+    steps = report(stack)["up_pool_size"]["steps"]
+    assert names(steps, "update") == ["data-pgbouncer"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
 def test_destroy_asks_nothing_of_a_coolify_that_goes_with_its_server(stack: str) -> None:
     destroy = report(stack)["destroy"]
     assert Counter(destroy["steps"].values()) == {"skip": len(coolify_resources(stack))}
