@@ -294,6 +294,7 @@ class CoolifyServer(pulumi.ComponentResource):
             f"{name}-server",
             connection=connection,
             props={
+                "machine_id": server.server_id,
                 "name": server.hostname,
                 "description": "Managed by Pulumi",
                 "ip": server.private_ipv4,

@@ -92,6 +92,7 @@ class CoolifyProvider(ResourceProvider):
                 setattr(cls, name, _with_engine_values(cls.__dict__[name]))
 
     replace_on: ClassVar[frozenset[str]] = frozenset()
+    delete_before_replace: ClassVar[bool] = False
     computed: ClassVar[tuple[str, ...]] = ()  # outputs the provider adds to the inputs
 
     def client(self, props: dict[str, Any]) -> AbstractContextManager[CoolifyClient]:
@@ -105,7 +106,11 @@ class CoolifyProvider(ResourceProvider):
             if key != PROVIDER_KEY and key not in self.computed and olds.get(key) != news.get(key)
         ]  # fmt: skip
         replaces = [key for key in changed if key in self.replace_on]
-        return DiffResult(changes=bool(changed), replaces=replaces, delete_before_replace=False)
+        return DiffResult(
+            changes=bool(changed),
+            replaces=replaces,
+            delete_before_replace=bool(replaces) and self.delete_before_replace,
+        )
 
     @staticmethod
     def changed(olds: dict[str, Any], news: dict[str, Any], fields: Iterable[str]) -> list[str]:
@@ -224,40 +229,68 @@ class ServerProvider(CoolifyProvider):
 
 class RemoteServerProvider(CoolifyProvider):
     """Another server for Coolify to deploy to (a database or app server), reached over SSH at
-    its private address with a key stored in Coolify. Inputs: connection, name, description,
-    ip, port, user, private_key_uuid, proxy_type (traefik for app servers, none for a database
-    server), settings (server fields a PATCH sets, e.g. the disk-usage notification threshold),
-    timeout_seconds, poll_seconds. Created, then validated with `install`: Coolify installs
-    Docker on it; waits until Coolify calls it usable, or fails with why not."""
+    its private address with a key stored in Coolify. Inputs: connection, machine_id (the
+    cloud server's id), name, description, ip, port, user, private_key_uuid, proxy_type
+    (traefik for app servers, none for a database server), settings (server fields a PATCH
+    sets, e.g. the disk-usage notification threshold), timeout_seconds, poll_seconds.
 
-    replace_on = frozenset({"ip", "port", "user", "private_key_uuid", "proxy_type"})
+    Created, then validated with `install`: Coolify installs Docker on it; waits until Coolify
+    calls it usable, or fails with why not. A change of how Coolify reaches it (address, port,
+    user, key, proxy) is made in place and validated again: the machine and the containers on
+    it stay. Only another machine replaces it, the old one deleted first: Coolify refuses to
+    delete a server that has resources, and the engine deletes those (replaced with it, since
+    they name its uuid) before it; protected databases stop that replacement."""
+
+    replace_on = frozenset({"machine_id"})
+    delete_before_replace = True
     settings = ("name", "description")
 
     def _validate(self, coolify: CoolifyClient, uuid: str, props: dict[str, Any]) -> None:
+        """Ask Coolify to validate the server (installing Docker if it lacks it) and wait for
+        that validation's end. It is a queued job (ServersController.php:985-987) that marks
+        the server `is_validating` while it runs, Docker's install included
+        (ValidateAndInstallServerJob.php:50,194), and writes `validation_logs` when it fails
+        (:63-66 and each failure after). A server validated before is usable already, so the
+        end of this run is what is waited for: `is_validating` seen, or the server or its log
+        changed since the request (a run too short to be seen between two looks)."""
+        before = coolify.get(f"/servers/{uuid}")
         coolify.post(f"/servers/{uuid}/validate", {"install": True})
-        deadline = time.monotonic() + float(props.get("timeout_seconds") or 900)
+        timeout = float(props.get("timeout_seconds") or 900)
+        deadline = time.monotonic() + timeout
+        ran = False
         while True:
             server = coolify.get(f"/servers/{uuid}")
-            if (server.get("settings") or {}).get("is_usable"):
-                return
-            if time.monotonic() > deadline:
-                logs = re.sub(r"<[^>]+>", " ", str(server.get("validation_logs") or ""))
-                raise CoolifyError(
-                    f"Coolify cannot use the server {props['name']} ({props['ip']}) after "
-                    f"{props.get('timeout_seconds') or 900}s of validation: "
-                    f"{' '.join(logs.split())[-1000:] or 'no validation log'}"
+            ran = (
+                ran
+                or bool(server.get("is_validating"))
+                or any(
+                    server.get(field) != before.get(field)
+                    for field in ("updated_at", "validation_logs")
                 )
-            time.sleep(float(props.get("poll_seconds") or 5))
+            )
+            settings = server.get("settings") or {}
+            usable = bool(settings.get("is_reachable") and settings.get("is_usable"))
+            if ran and not server.get("is_validating"):
+                if usable:
+                    return
+                raise self._unusable(props, server, "")
+            if time.monotonic() > deadline:
+                raise self._unusable(props, server, f" after {timeout:g}s of validation")
+            time.sleep(float(props.get("poll_seconds") or 2))
+
+    @staticmethod
+    def _unusable(props: dict[str, Any], server: dict[str, Any], waited: str) -> CoolifyError:
+        logs = " ".join(re.sub(r"<[^>]+>", " ", str(server.get("validation_logs") or "")).split())
+        return CoolifyError(
+            f"Coolify cannot use the server {props['name']} ({props['ip']}){waited}: "
+            f"{logs[-1000:] or 'no validation log'}"
+        )
 
     def create(self, props: dict[str, Any]) -> CreateResult:
         body = {
             "name": props["name"],
             "description": props.get("description") or "",
-            "ip": props["ip"],
-            "port": int(props.get("port") or 22),
-            "user": props.get("user") or "root",
-            "private_key_uuid": props["private_key_uuid"],
-            "proxy_type": props.get("proxy_type") or "none",
+            **self._reach(props),
             "instant_validate": False,  # validated below, with the install of Docker
         }
         with self.client(props) as coolify:
@@ -266,6 +299,16 @@ class RemoteServerProvider(CoolifyProvider):
                 coolify.patch(f"/servers/{uuid}", props["settings"])
             self._validate(coolify, uuid, props)
         return CreateResult(uuid, self.outputs(props))
+
+    @staticmethod
+    def _reach(props: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "ip": props["ip"],
+            "port": int(props.get("port") or 22),
+            "user": props.get("user") or "root",
+            "private_key_uuid": props["private_key_uuid"],
+            "proxy_type": props.get("proxy_type") or "none",
+        }
 
     def read(self, id_: str, props: dict[str, Any]) -> ReadResult:
         with self.client(props) as coolify:
@@ -281,9 +324,13 @@ class RemoteServerProvider(CoolifyProvider):
         body |= {
             f: settings[f] for f in self.changed(olds.get("settings") or {}, settings, settings)
         }
+        reach = self._reach(news)
+        body |= {f: reach[f] for f in self.changed(self._reach(olds), reach, reach)}
         if body:
             with self.client(news) as coolify:
                 coolify.patch(f"/servers/{id_}", body)
+                if body.keys() & reach.keys():
+                    self._validate(coolify, id_, news)
         return UpdateResult(self.outputs(news))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:

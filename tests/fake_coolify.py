@@ -141,7 +141,8 @@ def _app_create(path: str, extra: set[str], required: set[str], base64: set[str]
     )
 
 
-# The allow-lists of ServersController::create_server and ::update_server (4.3.10).
+# The allow-lists of ServersController::create_server and ::update_server
+# (app/Http/Controllers/Api/ServersController.php:484, :662 at v4.3.10).
 SERVER_CREATE = frozenset({
     "name", "description", "ip", "port", "user", "private_key_uuid", "is_build_server",
     "instant_validate", "proxy_type",
@@ -150,7 +151,7 @@ SERVER_SETTINGS = frozenset({
     "name", "description", "ip", "port", "user", "private_key_uuid", "is_build_server",
     "instant_validate", "proxy_type", "concurrent_builds", "dynamic_timeout",
     "deployment_queue_limit", "server_disk_usage_notification_threshold",
-    "server_disk_usage_check_frequency", "connection_timeout",
+    "server_disk_usage_check_frequency", "connection_timeout", "is_terminal_enabled",
 })  # fmt: skip
 DELETE_FLAGS = frozenset(
     {"delete_configurations", "delete_volumes", "docker_cleanup", "delete_connected_networks"}
@@ -283,8 +284,8 @@ class FakeCoolify:
     # How long a build runs, in wall-clock seconds (bench/provider_host.py); 0: one step per look.
     build_seconds: float = 0.0
     # How long a server's validation (and Docker's install) runs, in wall-clock seconds
-    # (bench/long_waits.py); 0: done when the request is answered.
-    validation_seconds: float = 0.0
+    # (bench/long_waits.py): a queued job, never done when the request is answered.
+    validation_seconds: float = 0.05
     # How long DeleteResourceJob runs (stopping the containers) before the row is gone.
     delete_seconds: float = 0.3
     # The outcome of every deployment on a server, by the server's name (additional servers).
@@ -404,6 +405,8 @@ class FakeCoolify:
             "uuid": uuid, "name": body.get("name") or "random-name", "ip": body["ip"],
             "port": body.get("port", 22), "user": body.get("user", "root"),
             "description": body.get("description"), "validation_logs": None,
+            "private_key_uuid": body["private_key_uuid"], "proxy_type": body.get("proxy_type"),
+            "is_validating": False, "updated_at": _timestamp(),
             "settings": {"is_reachable": False, "is_usable": False},
             # Server::created gives every new server its standalone destination.
             "_destinations": [{"uuid": _new_uuid(), "name": f"{uuid}-coolify", "network": "coolify",
@@ -434,18 +437,36 @@ class FakeCoolify:
     def validate_server(
         self, _: Route, body: dict[str, Any], __: Any, uuid: str
     ) -> tuple[int, Any]:
+        # ServersController.php:985-987 queues the job and answers at once (:997). The job
+        # marks the server validating (ValidateAndInstallServerJob.php:50) and, at its end,
+        # not (:194); unreachable, it writes why (:59-66), and Server::validateConnection turns
+        # is_reachable off but leaves is_usable as it was (app/Models/Server.php:1575-1582);
+        # Docker found, the server is usable (:1631). `install` false is the plain
+        # ValidateServer job, which installs nothing.
         server = self._server(uuid)
-        if server["ip"] in self.unreachable:
-            server["validation_logs"] = "<p>Server is not reachable.</p><p>Error: timeout</p>"
-        else:
-            validated = {"is_reachable": True, "is_usable": bool(body.get("install"))}
-            if self.validation_seconds:
-                threading.Timer(
-                    self.validation_seconds, server.update, [{"settings": validated}]
-                ).start()
+        self._touch(server, is_validating=True)
+
+        def finish() -> None:
+            settings = dict(server["settings"])
+            if server["ip"] in self.unreachable:
+                settings["is_reachable"] = False
+                server["validation_logs"] = (
+                    "Server is not reachable. Please validate your configuration and "
+                    "connection.<br><br>Error: timeout"
+                )
             else:
-                server["settings"] = validated
+                settings["is_reachable"] = True
+                settings["is_usable"] = settings["is_usable"] or bool(body.get("install"))
+            self._touch(server, settings=settings, is_validating=False)
+
+        threading.Timer(self.validation_seconds, finish).start()
         return 201, {"message": "Validation and installation started."}
+
+    @staticmethod
+    def _touch(server: dict[str, Any], **changes: Any) -> None:
+        # Eloquent's update() sets updated_at when a column changes; Coolify's columns keep
+        # whole seconds (timestamp(0)).
+        server.update(changes, updated_at=_timestamp())
 
     def delete_server(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
         self._server(uuid)
@@ -457,7 +478,15 @@ class FakeCoolify:
 
     def update_server(self, _: Route, body: dict[str, Any], __: Any, uuid: str) -> tuple[int, Any]:
         if uuid != self.server_uuid:
-            self._server(uuid).update(body)
+            server = self._server(uuid)
+            # ServersController.php:713-720: an unknown proxy type is refused; :722-728: so is
+            # a key the team does not have.
+            proxy = str(body.get("proxy_type") or "").lower()
+            if proxy and proxy not in {"traefik", "caddy", "none"}:
+                raise Reply(422, {"message": "Invalid proxy type."})
+            if body.get("private_key_uuid") and body["private_key_uuid"] not in self.keys:
+                raise Reply(404, {"message": "Private key not found."})
+            self._touch(server, **body)
             return 201, {"uuid": uuid}
         threshold = body.get("server_disk_usage_notification_threshold")
         if threshold is not None and not (isinstance(threshold, int) and 1 <= threshold <= 100):
@@ -937,6 +966,10 @@ class FakeCoolify:
                 {k: v for k, v in d.items() if not k.startswith("_")} for d in newest_first
             ],
         }
+
+
+def _timestamp() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S.000000Z", time.gmtime())
 
 
 def _file_volumes(compose_base64: str) -> dict[str, str]:

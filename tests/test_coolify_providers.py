@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -705,9 +706,10 @@ def remote_server(wire: Wire, connection: dict[str, str], **extra: Any) -> dict[
         {"connection": connection, "name": "automation", "private_key": KEY_PEM}
     )
     return {
-        "connection": connection, "name": "tour-crm-db", "description": "database server",
-        "ip": "10.0.1.3", "port": 22, "user": "root", "private_key_uuid": key.id,
-        "proxy_type": "none", "timeout_seconds": 0.2, "poll_seconds": 0.01, **extra,
+        "connection": connection, "machine_id": 7001, "name": "tour-crm-db",
+        "description": "database server", "ip": "10.0.1.3", "port": 22, "user": "root",
+        "private_key_uuid": key.id,
+        "proxy_type": "none", "timeout_seconds": 5, "poll_seconds": 0.01, **extra,
     }  # fmt: skip
 
 
@@ -724,7 +726,9 @@ def test_a_remote_server_is_added_and_validated_with_dockers_install(
     (create_body,) = [body for path, body in posted if path == "/servers"]
     assert create_body["instant_validate"] is False
     assert create_body["proxy_type"] == "none"
-    assert provider.diff(created.id, props, {**props, "ip": "10.0.1.4"}).replaces == ["ip"]  # type: ignore[arg-type]
+    another_machine = provider.diff(created.id, props, {**props, "machine_id": 7002})  # type: ignore[arg-type]
+    assert another_machine.replaces == ["machine_id"]
+    assert another_machine.delete_before_replace  # Coolify refuses a second server on its IP
     provider.update(created.id, created.outs, {**props, "name": "tour-crm-database"})  # type: ignore[arg-type]
     assert fake.servers[created.id]["name"] == "tour-crm-database"
     alert = {"server_disk_usage_notification_threshold": 80}
@@ -734,6 +738,59 @@ def test_a_remote_server_is_added_and_validated_with_dockers_install(
     assert (method, body) == ("PATCH", alert)  # the changed setting only
     provider.delete(created.id, props)
     assert provider.read(created.id, props).id is None
+
+
+def test_how_coolify_reaches_a_server_changes_in_place_and_is_validated_again(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    """Address, port, user, key and proxy: the same machine, its containers kept. The new
+    settings are stored, then validated; the wait is for that validation's end, since the
+    server was usable before it."""
+    provider = wire(RemoteServerProvider)
+    props = remote_server(wire, connection)
+    created = provider.create(props)
+    new_key = wire(PrivateKeyProvider).create(
+        {"connection": connection, "name": "automation-2", "private_key": KEY_PEM + "\n"}
+    )
+    fake.validation_seconds = 0.3
+    moved = {
+        **props, "ip": "10.0.1.9", "port": 2222, "user": "coolify",
+        "private_key_uuid": new_key.id, "proxy_type": "traefik", "timeout_seconds": 5,
+    }  # fmt: skip
+    diff = provider.diff(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert diff.changes
+    assert diff.replaces == []
+    provider.update(created.id, created.outs, moved)  # type: ignore[arg-type]
+    patched = requests_to(fake, "PATCH", f"/servers/{created.id}")
+    assert patched == [
+        {"ip": "10.0.1.9", "port": 2222, "user": "coolify",
+         "private_key_uuid": new_key.id, "proxy_type": "traefik"},
+    ]  # fmt: skip
+    validations = requests_to(fake, "POST", f"/servers/{created.id}/validate")
+    assert len(validations) == 2  # at its creation, and after the change
+    server = fake.servers[created.id]
+    assert not server["is_validating"]
+    assert server["ip"] == "10.0.1.9"
+    # The old key is no longer in use: Coolify lets it go.
+    wire(PrivateKeyProvider).delete(created.outs["private_key_uuid"], {"connection": connection})
+
+
+def test_a_change_coolify_cannot_use_fails_with_the_validation_log_at_its_end(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str]
+) -> None:
+    provider = wire(RemoteServerProvider)
+    props = remote_server(wire, connection)
+    created = provider.create(props)
+    fake.unreachable.add("10.0.1.3")
+    fake.validation_seconds = 0.3
+    started = time.monotonic()
+    with pytest.raises(ProviderError) as raised:
+        provider.update(created.id, created.outs, {**props, "port": 2222, "timeout_seconds": 60})  # type: ignore[arg-type]
+    assert time.monotonic() - started < 30  # at the job's end, not at the timeout
+    assert raised.value.message.endswith(
+        "Coolify cannot use the server tour-crm-db (10.0.1.3): Server is not reachable. "
+        "Please validate your configuration and connection. Error: timeout"
+    )
 
 
 def test_a_remote_servers_disk_alert_is_set_when_it_is_added(
@@ -751,8 +808,9 @@ def test_a_server_coolify_cannot_reach_fails_with_its_validation_log(
     with pytest.raises(ProviderError) as raised:
         wire(RemoteServerProvider).create(remote_server(wire, connection))
     message = raised.value.message
-    assert "Coolify cannot use the server tour-crm-db (10.0.1.3) after 0.2s" in message
-    assert "Server is not reachable. Error: timeout" in message
+    assert "Coolify cannot use the server tour-crm-db (10.0.1.3): " in message
+    assert "Server is not reachable." in message
+    assert message.endswith("Error: timeout")
 
 
 def test_a_server_with_resources_is_not_deleted(

@@ -21,6 +21,8 @@ UNDOCUMENTED_BUT_ACCEPTED = {
     "comment": "PR #6860",
     # Required by the controllers (column NOT NULL) for git and image apps.
     "ports_exposes": "ApplicationsController create rules",
+    # In update_server's allow-list (ServersController.php:662), not in its annotation.
+    "is_terminal_enabled": "ServersController.php:662,753-757",
 }
 # Fields the spec lists as required although the controller needs only one of them.
 ONE_OF_IN_CODE = {"environment_name", "environment_uuid"}
