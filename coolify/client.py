@@ -14,9 +14,12 @@ from typing import Any
 
 import httpx
 
+from coolify.budget import RequestBudget
+
 API_PREFIX = "/api/v1"
 IDEMPOTENT = frozenset({"GET", "PUT", "PATCH", "DELETE"})
 MASK = "[secret]"
+RETRY_AFTER_CAP = 120.0  # seconds: the longest Retry-After the client waits out
 
 
 class CoolifyError(Exception):
@@ -77,8 +80,12 @@ class CoolifyClient:
         redact: Iterable[str] = (),
         sleep: Callable[[float], None] | None = None,
         transport: httpx.BaseTransport | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
+        """`budget`: the requests a minute this client shares with the others of its Coolify
+        (coolify/budget.py); each attempt takes a slot first."""
         self._secrets = {token, *redact} - {""}
+        self._budget = budget
         self._attempts = attempts
         self._backoff = backoff
         self._max_backoff = max_backoff
@@ -129,6 +136,8 @@ class CoolifyClient:
         problem = ""
         for attempt in range(1, self._attempts + 1):
             delay = min(self._max_backoff, self._backoff * 2 ** (attempt - 1))
+            if self._budget is not None:
+                self._budget.take()
             try:
                 response = self._http.request(method, path, json=body, params=params)
             except (httpx.ConnectError, httpx.ConnectTimeout) as error:
@@ -147,7 +156,9 @@ class CoolifyClient:
             else:
                 if response.status_code == 429 or response.status_code >= 500:
                     problem = f"HTTP {response.status_code} {self._message(response)}"
-                    delay = max(delay, min(self._max_backoff, _retry_after(response) or 0))
+                    # Coolify's limit says when its window closes (up to a minute away; a full
+                    # deployment queue says 60): asking sooner is refused again.
+                    delay = max(delay, min(RETRY_AFTER_CAP, _retry_after(response) or 0))
                 else:
                     return self._result(what, response)
             if attempt < self._attempts:

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from coolify.budget import RequestBudget
 from coolify.client import MASK, CoolifyClient, CoolifyError
 
 COOLIFY_PORT = 8000
@@ -100,8 +101,12 @@ def _wait_for(local: Path, process: subprocess.Popen[bytes], log: Path) -> None:
 def connect(connection: dict[str, Any], redact: Iterable[str] = ()) -> Iterator[CoolifyClient]:
     """A client for `connection`, through its SSH tunnel when it has one."""
     ssh = connection.get("ssh")
+    # Keyed by Coolify's own address: every tunnel's local end looks the same.
+    budget = RequestBudget(connection["url"])
     if not ssh:
-        with CoolifyClient(connection["url"], connection["token"], redact=redact) as client:
+        with CoolifyClient(
+            connection["url"], connection["token"], redact=redact, budget=budget
+        ) as client:
             yield client
         return
     try:
@@ -113,6 +118,7 @@ def connect(connection: dict[str, Any], redact: Iterable[str] = ()) -> Iterator[
                 connection["token"],
                 redact=[*redact, ssh["private_key"]],
                 transport=httpx.HTTPTransport(uds=str(local)),
+                budget=budget,
             ) as client,
         ):
             yield client

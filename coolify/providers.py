@@ -275,7 +275,10 @@ class RemoteServerProvider(CoolifyProvider):
                     return
                 raise self._unusable(props, server, "")
             if time.monotonic() > deadline:
-                raise self._unusable(props, server, f" after {timeout:g}s of validation")
+                waited = f" after {timeout:g}s of validation"
+                if not ran:  # Coolify's queue never ran the job
+                    waited += " (Coolify never started it: is its queue worker, Horizon, up?)"
+                raise self._unusable(props, server, waited)
             time.sleep(float(props.get("poll_seconds") or 2))
 
     @staticmethod

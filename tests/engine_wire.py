@@ -40,12 +40,14 @@ from pulumi.dynamic.dynamic import serialize_provider
 from pulumi.runtime import rpc
 from pulumi.runtime.proto import provider_pb2, provider_pb2_grpc
 
+from coolify.budget import DEFAULT_RATE_LIMIT, RATE_LIMIT_VARIABLE
 from offline.engine import reveal
 
 PROGRAM_DIR = Path(__file__).resolve().parent.parent
 # A sitecustomize that makes the host's sleeps (Coolify's retry back-off, the providers'
 # polling) a hundredth as long; nothing else in the host changes.
 FAST_CLOCK = Path(__file__).resolve().parent / "provider_host"
+HOST_MINUTE = 0.6  # seconds: a minute of sleeps in a host on the fast clock
 PROVIDER_KEY = "__provider"
 
 
@@ -112,6 +114,8 @@ class ProviderHost:
         if fast_clock:
             paths = [str(FAST_CLOCK), *filter(None, [env.get("PYTHONPATH")])]
             env["PYTHONPATH"] = os.pathsep.join(paths)
+            # A minute of the host's sleeps lasts HOST_MINUTE: so do Coolify's 200 requests.
+            env[RATE_LIMIT_VARIABLE] = str(int(DEFAULT_RATE_LIMIT * 60 / HOST_MINUTE))
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.dynamic"],
             cwd=PROGRAM_DIR,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import threading
 import time
@@ -284,8 +285,9 @@ class FakeCoolify:
     # How long a build runs, in wall-clock seconds (bench/provider_host.py); 0: one step per look.
     build_seconds: float = 0.0
     # How long a server's validation (and Docker's install) runs, in wall-clock seconds
-    # (bench/long_waits.py): a queued job, never done when the request is answered.
-    validation_seconds: float = 0.05
+    # (bench/long_waits.py): a queued job of several SSH round trips, never done when the
+    # request is answered nor within the second it was made in (updated_at keeps seconds).
+    validation_seconds: float = 1.1
     # How long DeleteResourceJob runs (stopping the containers) before the row is gone.
     delete_seconds: float = 0.3
     # The outcome of every deployment on a server, by the server's name (additional servers).
@@ -294,7 +296,16 @@ class FakeCoolify:
     server_settings: dict[str, Any] = field(default_factory=dict)
     servers: dict[str, dict[str, Any]] = field(default_factory=dict)  # remote servers
     unreachable: set[str] = field(default_factory=set)  # IPs whose validation never succeeds
+    # Coolify's API limit: API_RATE_LIMIT requests a minute per user (config/api.php:4,
+    # app/Providers/RouteServiceProvider.php:47-52), on every /api route (the `api` group's
+    # ThrottleRequests, app/Http/Kernel.php:83-85); tests shorten the window.
+    rate_limit: int = 200
+    rate_window: float = 60.0
+    throttled: int = 0  # requests answered 429 by the limit
+    request_times: list[float] = field(default_factory=list)
+    ignored_query: list[tuple[str, str]] = field(default_factory=list)  # (path, parameter)
     url: str = ""
+    _windows: dict[str, tuple[float, int]] = field(default_factory=dict)
     _injected: list[Injected] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -341,6 +352,13 @@ class FakeCoolify:
             return 200, "OK", {}
         body = json.loads(raw) if raw else None
         self.requests.append((method, path, query, body))
+        self.request_times.append(time.monotonic())
+        retry_after = self._throttle(headers.get("authorization", ""))
+        if retry_after is not None:
+            return 429, {"message": "Too Many Attempts."}, {
+                "Retry-After": str(retry_after), "X-RateLimit-Limit": str(self.rate_limit),
+                "X-RateLimit-Remaining": "0",
+            }  # fmt: skip
         self._finish_deletes()
         injected = self._take_injected(method, path)
         if injected is not None:
@@ -373,11 +391,34 @@ class FakeCoolify:
             return 405, {"message": "Method not allowed."}, {}
         return 404, {"message": "Not found."}, {}
 
+    def _throttle(self, user: str) -> int | None:
+        """Laravel's fixed window (Illuminate\\Cache\\RateLimiter): the first request opens a
+        window of `rate_window` seconds; past `rate_limit` requests in it, 429 and the seconds
+        until it closes."""
+        with self._lock:
+            now = time.monotonic()
+            opened, count = self._windows.get(user, (now, 0))
+            if now >= opened + self.rate_window:
+                opened, count = now, 0
+            self._windows[user] = (opened, count + 1)
+            if count < self.rate_limit:
+                return None
+            self.throttled += 1
+            return max(1, math.ceil(opened + self.rate_window - now))
+
+    def peak_requests(self, seconds: float) -> int:
+        """The most requests the fake was sent in any `seconds` long stretch."""
+        times, peak, first = self.request_times, 0, 0
+        for last, at in enumerate(times):
+            while times[first] <= at - seconds:
+                first += 1
+            peak = max(peak, last - first + 1)
+        return peak
+
     def _check(self, route: Route, query: dict[str, str], body: Any, raw: bytes) -> None:
-        unknown_query = set(query) - route.query
-        if unknown_query:
-            raise Reply(422, {"message": "Validation failed.",
-                              "errors": {q: ["This field is not allowed."] for q in sorted(unknown_query)}})  # fmt: skip
+        # The controllers read the query parameters they know ($request->query(...)) and never
+        # validate the query: an unknown one is ignored, and recorded here for the tests.
+        self.ignored_query += [(route.path, q) for q in sorted(set(query) - route.query)]
         if route.body is None:
             return
         if not raw or not isinstance(body, dict):

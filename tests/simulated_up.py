@@ -40,7 +40,13 @@ from pulumi.runtime.proto import provider_pb2
 
 from offline.engine import PlatformMocks, evaluate
 from offline.stack_files import PROGRAM, read_stack_file
-from tests.engine_wire import ProviderHost, deserialize, provider_host, to_provider
+from tests.engine_wire import (
+    HOST_MINUTE,
+    ProviderHost,
+    deserialize,
+    provider_host,
+    to_provider,
+)
 from tests.fake_coolify import FakeCoolify, running_fake
 from tests.sshd import RunningSshd, sshd_in
 
@@ -250,6 +256,7 @@ class Simulation:
         folder = resources.enter_context(tempfile.TemporaryDirectory(prefix="simulated-up-"))
         self.sshd = resources.enter_context(sshd_in(Path(folder), port=22))
         self.fake = resources.enter_context(running_fake(TOKEN, port=COOLIFY_PORT))
+        self.fake.rate_window = HOST_MINUTE  # Coolify's minute, on the hosts' fast clock
         self.engine = SimulatedEngine(resources, one_host=one_host)
 
     def up(self, config: dict[str, str] | None = None, preview: bool = False) -> dict[str, Any]:
@@ -323,6 +330,12 @@ def simulate(stack: str) -> dict[str, Any]:
         # The same resources deleted without the server (as a targeted destroy would).
         engine.state, engine.created = saved
         report["destroy_coolify_only"] = {"steps": engine.destroy(set()), "fake": holdings(fake)}
+        report["requests"] = {
+            "all": len(fake.requests),
+            "peak_per_minute": fake.peak_requests(HOST_MINUTE),
+            "throttled": fake.throttled,
+            "ignored_query": fake.ignored_query,
+        }
     return report
 
 

@@ -94,6 +94,17 @@ def test_429_and_5xx_are_retried_with_backoff_and_retry_after(fake: FakeCoolify)
     assert sleeps == [7.0, 2.0, 4.0]  # Retry-After beats the first backoff step
 
 
+def test_coolifys_rate_limit_is_waited_out_whole(fake: FakeCoolify) -> None:
+    """Past its limit Coolify says when its minute ends (and a full deployment queue says 60):
+    asking again sooner, at the back-off's cap, would only be refused again."""
+    fake.fail_next("GET", "/projects", 429, 429, retry_after=60)
+    fake.fail_next("GET", "/projects", 429, retry_after=600)
+    sleeps = Sleeps()
+    with client(fake.url, sleeps, max_backoff=30) as coolify:
+        assert coolify.get("/projects") == []
+    assert sleeps == [60.0, 60.0, 120.0]  # ten minutes' Retry-After: capped at two
+
+
 def test_persistent_5xx_ends_in_a_clear_error(fake: FakeCoolify) -> None:
     fake.fail_next("GET", "/projects", 503, 503, 503)
     sleeps = Sleeps()

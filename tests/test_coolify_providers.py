@@ -30,7 +30,13 @@ from coolify.providers import (
     ServerProvider,
     ServiceProvider,
 )
-from tests.engine_wire import ProviderError, ProviderHost, WireProvider, provider_host
+from tests.engine_wire import (
+    HOST_MINUTE,
+    ProviderError,
+    ProviderHost,
+    WireProvider,
+    provider_host,
+)
 from tests.fake_coolify import FakeCoolify, running_fake
 from tests.sshd import RunningSshd, tunnel_to
 
@@ -54,6 +60,7 @@ def wire(host: ProviderHost) -> Wire:
 @pytest.fixture
 def fake() -> Iterator[FakeCoolify]:
     with running_fake(TOKEN) as server:
+        server.rate_window = HOST_MINUTE  # Coolify's minute, on the hosts' fast clock
         yield server
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 
@@ -142,3 +143,26 @@ def test_a_mounted_files_content_is_taken_once_per_mount_path(
     )
     coolify.post(f"/services/{uuid}/restart")
     assert fake.files_seen(uuid) == {"/etc/v2/app.ini": "v2"}  # a new path: its content
+
+
+def test_past_the_api_limit_a_request_is_refused_until_the_window_closes(
+    fake: FakeCoolify, coolify: CoolifyClient
+) -> None:
+    """200 requests a minute per user; the 429 says when the minute ends."""
+    for _ in range(200):
+        coolify.get("/version")
+    with httpx.Client(base_url=fake.url) as raw:
+        refused = raw.get("/api/v1/version", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert refused.status_code == 429
+    assert refused.json() == {"message": "Too Many Attempts."}
+    assert 1 <= int(refused.headers["Retry-After"]) <= 60
+    fake.rate_window = 0.0  # the minute is over
+    assert coolify.get("/version") == "4.3.10"
+
+
+def test_an_unknown_query_parameter_is_ignored(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    uuid = image_app(coolify, placement)
+    coolify.delete(f"/applications/{uuid}", params={"delete_volumes": "false", "colour": "red"})
+    assert fake.ignored_query == [("/applications/{uuid}", "colour")]

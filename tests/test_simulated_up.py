@@ -140,3 +140,14 @@ def test_deleting_the_coolify_resources_in_reverse_order_leaves_coolify_empty(st
     assert destroy["fake"] == {
         "projects": 0, "environments": 0, "resources": 0, "keys": 0, "servers": 0
     }  # fmt: skip
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_whole_run_stays_within_coolifys_api_limit(stack: str) -> None:
+    """Every up, change, preview and destroy of the run, polling included, on the hosts' fast
+    clock (a minute lasts HOST_MINUTE): Coolify never has to refuse a request, and every query
+    parameter sent is one its controllers read."""
+    requests = report(stack)["requests"]
+    assert requests["throttled"] == 0
+    assert requests["peak_per_minute"] < 200
+    assert requests["ignored_query"] == []
