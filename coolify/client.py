@@ -195,5 +195,9 @@ class CoolifyClient:
                 status=status,
                 field_errors=fields,
             )
+        if status == 403:
+            # ApiAllowed (Coolify's middleware): the API switched off, or this address not in
+            # its allowed IPs; a token without the ability a route needs gets 403 too.
+            message += " (check Coolify's Settings > Advanced: API access and Allowed API IPs)"
         error_type = CoolifyNotFound if status == 404 else CoolifyError
         raise error_type(self._masked(f"{what}: HTTP {status} {message}".strip()), status=status)

@@ -77,7 +77,12 @@ GIT = frozenset({
     "git_repository", "git_branch", "git_commit_sha", "build_pack", "base_directory",
     "dockerfile_location", "is_auto_deploy_enabled",
 })  # fmt: skip
-APP_CREATE = PLACEMENT | APP_SETTINGS | {"autogenerate_domain"}
+# One allow-list for every kind of app (ApplicationsController.php:1194): a field of another
+# kind (is_auto_deploy_enabled on an image) passes it, and the kind's rules ignore it.
+APP_CREATE = PLACEMENT | APP_SETTINGS | GIT | {
+    "autogenerate_domain", "private_key_uuid", "docker_registry_image_name",
+    "docker_registry_image_tag", "dockerfile",
+}  # fmt: skip
 ENV_VAR = frozenset({
     "key", "value", "is_preview", "is_literal", "is_multiline", "is_shown_once",
     "is_runtime", "is_buildtime", "comment",
@@ -96,6 +101,9 @@ class Body:
     patterns: tuple[tuple[str, str], ...] = ()  # (field, regex) Laravel's `regex:` rules
     drops_unknown: bool = False  # unknown fields are dropped, not refused
     min_length: tuple[tuple[str, int], ...] = ()  # (field, characters) Laravel's `min:` rules
+    # Whether the controller calls validateIncomingRequest (bootstrap/helpers/api.php:341-364),
+    # which refuses a request without a non-empty JSON object; the others take none too.
+    json_required: bool = True
 
 
 @dataclass(frozen=True)
@@ -127,13 +135,13 @@ def _database_create(engine: str) -> Route:
     )
 
 
-def _app_create(path: str, extra: set[str], required: set[str], base64: set[str] = set()) -> Route:  # noqa: B006 -- read only
+def _app_create(path: str, required: set[str], base64: set[str] = set()) -> Route:  # noqa: B006 -- read only
     return Route(
         "POST",
         path,
         "create_application",
         Body(
-            APP_CREATE | extra,
+            APP_CREATE,
             required=frozenset({"server_uuid", "project_uuid", *required}),
             one_of=ENVIRONMENT,
             base64=frozenset(base64),
@@ -163,7 +171,10 @@ ROUTES = [
     Route("POST", "/servers", "create_server", Body(SERVER_CREATE, required=frozenset({"ip", "private_key_uuid"}))),
     Route("GET", "/servers/{uuid}", "get_server"),
     Route("PATCH", "/servers/{uuid}", "update_server", Body(SERVER_SETTINGS)),
-    Route("POST", "/servers/{uuid}/validate", "validate_server", Body(frozenset({"install"}))),
+    # ServersController.php:952-983: no validateIncomingRequest and no allow-list, only the
+    # `install` boolean; the body may be left out.
+    Route("POST", "/servers/{uuid}/validate", "validate_server",
+          Body(frozenset({"install"}), drops_unknown=True, json_required=False)),
     Route("DELETE", "/servers/{uuid}", "delete_server"),
     Route("GET", "/servers/{server_uuid}/destinations", "list_server_destinations"),
     Route("GET", "/projects", "list_projects"),
@@ -202,12 +213,13 @@ ROUTES = [
     Route("DELETE", "/services/{uuid}", "delete_resource", query=DELETE_FLAGS),
     Route("POST", "/services/{uuid}/start", "start_service"),
     Route("POST", "/services/{uuid}/restart", "restart_service", query=frozenset({"latest"})),
-    _app_create("/applications/public", set(GIT), {"git_repository", "git_branch", "build_pack", "ports_exposes"}),
-    _app_create("/applications/private-deploy-key", {*GIT, "private_key_uuid"},
-                {"git_repository", "git_branch", "build_pack", "ports_exposes", "private_key_uuid"}),
-    _app_create("/applications/dockerfile", {"dockerfile"}, {"dockerfile"}, {"dockerfile"}),
-    _app_create("/applications/dockerimage", {"docker_registry_image_name", "docker_registry_image_tag"},
-                {"docker_registry_image_name", "ports_exposes"}),
+    # The rules of each kind: ApplicationsController.php:1336-1341 (public), :1817-1824
+    # (private key), :2044-2046 (Dockerfile), :2172-2176 (image); ports_exposes is nullable.
+    _app_create("/applications/public", {"git_repository", "git_branch", "build_pack"}),
+    _app_create("/applications/private-deploy-key",
+                {"git_repository", "git_branch", "build_pack", "private_key_uuid"}),
+    _app_create("/applications/dockerfile", {"dockerfile"}, {"dockerfile"}),
+    _app_create("/applications/dockerimage", {"docker_registry_image_name"}),
     Route("GET", "/applications/{uuid}", "get_resource"),
     Route("PATCH", "/applications/{uuid}", "update_resource", Body(
         APP_SETTINGS | GIT | {"docker_registry_image_name", "docker_registry_image_tag"},
@@ -302,6 +314,7 @@ class FakeCoolify:
     rate_limit: int = 200
     rate_window: float = 60.0
     throttled: int = 0  # requests answered 429 by the limit
+    api_enabled: bool = True  # Settings > Advanced > API Access
     request_times: list[float] = field(default_factory=list)
     ignored_query: list[tuple[str, str]] = field(default_factory=list)  # (path, parameter)
     url: str = ""
@@ -375,6 +388,8 @@ class FakeCoolify:
             return injected.status, payload, extra
         if headers.get("authorization") != f"Bearer {self.token}":
             return 401, {"message": "Unauthenticated."}, {}
+        if not self.api_enabled:  # app/Http/Middleware/ApiAllowed.php:17-19, after auth:sanctum
+            return 403, {"success": True, "message": "API is disabled."}, {}  # (routes/api.php:62)
         for route in ROUTES:
             match = route.pattern.match(path)
             if route.method == method and match:
@@ -421,8 +436,10 @@ class FakeCoolify:
         self.ignored_query += [(route.path, q) for q in sorted(set(query) - route.query)]
         if route.body is None:
             return
-        if not raw or not isinstance(body, dict):
-            raise Reply(400, {"message": "Invalid request."})
+        if not route.body.json_required and not raw:
+            body = {}
+        elif not raw or not isinstance(body, dict):
+            raise Reply(400, {"message": "Invalid request.", "error": "Empty JSON."})
         errors = _validate(route.body, body)
         if errors:
             raise Reply(422, {"message": "Validation failed.", "errors": errors})
@@ -439,6 +456,8 @@ class FakeCoolify:
     def create_server(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
         if body["private_key_uuid"] not in self.keys:
             raise Reply(404, {"message": "Private key not found."})
+        # ServersController.php:551-554: any server with the IP, of any team (deleted ones are
+        # soft-deleted, app/Models/Server.php:30, and not found).
         if any(server["ip"] == body["ip"] for server in self.servers.values()):
             raise Reply(400, {"message": "A server with this IP/Domain is already in use."})
         uuid = _new_uuid()
@@ -501,7 +520,8 @@ class FakeCoolify:
             self._touch(server, settings=settings, is_validating=False)
 
         threading.Timer(self.validation_seconds, finish).start()
-        return 201, {"message": "Validation and installation started."}
+        install = bool(body.get("install"))
+        return 201, {"message": f"Validation{' and installation' if install else ''} started."}
 
     @staticmethod
     def _touch(server: dict[str, Any], **changes: Any) -> None:
@@ -511,6 +531,7 @@ class FakeCoolify:
 
     def delete_server(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
         self._server(uuid)
+        # ServersController.php:854-855 (without ?force, which the providers never send).
         if any(r.get("server_uuid") == uuid for r in self.resources.values()):
             raise Reply(400, {"message": "Server has resources. Use ?force=true to delete all "
                                          "resources and the server, or delete resources manually first."})  # fmt: skip
@@ -574,6 +595,8 @@ class FakeCoolify:
 
     def delete_project(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
         self._project(uuid)
+        # ProjectController.php:481-482; Project::isEmpty counts apps, databases and services
+        # (app/Models/Project.php:145-157), among them those whose DeleteResourceJob still runs.
         if any(r["project_uuid"] == uuid for r in self.resources.values()):
             raise Reply(400, {"message": "Project has resources, so it cannot be deleted."})
         del self.projects[uuid]
@@ -612,6 +635,7 @@ class FakeCoolify:
         self, _: Route, __: Any, ___: Any, uuid: str, environment_name_or_uuid: str
     ) -> tuple[int, Any]:
         environment = self._environment(uuid, environment_name_or_uuid)
+        # ProjectController.php:910-911 (Environment::isEmpty, app/Models/Environment.php:55-67).
         if any(r["environment_uuid"] == environment["uuid"] for r in self.resources.values()):
             raise Reply(400, {"message": "Environment has resources, so it cannot be deleted."})
         del self._project(uuid)["environments"][environment["name"]]
@@ -870,6 +894,7 @@ class FakeCoolify:
     # --- keys and deployments -----------------------------------------------------------------
 
     def create_key(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
+        # SecurityController.php:226-232: a key whose fingerprint Coolify holds already.
         if any(k["private_key"] == body["private_key"] for k in self.keys.values()):
             raise Reply(422, {"message": "Private key already exists."})
         uuid = _new_uuid()

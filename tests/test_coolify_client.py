@@ -42,6 +42,17 @@ def test_a_wrong_token_is_refused_without_showing_it(fake: FakeCoolify) -> None:
     assert "wrong-token" not in str(raised.value)
 
 
+def test_an_api_switched_off_says_where_to_switch_it_on(fake: FakeCoolify) -> None:
+    fake.api_enabled = False
+    with client(fake.url) as coolify, pytest.raises(CoolifyError) as raised:
+        coolify.get("/projects")
+    assert raised.value.status == 403
+    assert str(raised.value) == (
+        "GET /projects: HTTP 403 API is disabled. "
+        "(check Coolify's Settings > Advanced: API access and Allowed API IPs)"
+    )
+
+
 def test_a_422_names_the_field_and_coolifys_message(fake: FakeCoolify) -> None:
     with client(fake.url) as coolify, pytest.raises(CoolifyError) as raised:
         coolify.post("/projects", {"name": "tour-crm", "colour": "red"})

@@ -166,3 +166,20 @@ def test_an_unknown_query_parameter_is_ignored(
     uuid = image_app(coolify, placement)
     coolify.delete(f"/applications/{uuid}", params={"delete_volumes": "false", "colour": "red"})
     assert fake.ignored_query == [("/applications/{uuid}", "colour")]
+
+
+def test_one_allow_list_for_every_kind_of_app(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    """A git app's flag on an image app passes, and an image app needs no port."""
+    body = {**placement, "docker_registry_image_name": "nginx", "is_auto_deploy_enabled": False}
+    uuid = coolify.post("/applications/dockerimage", body)["uuid"]
+    assert fake.resources[uuid]["docker_registry_image_name"] == "nginx"
+
+
+def test_a_servers_validation_needs_no_body(fake: FakeCoolify, coolify: CoolifyClient) -> None:
+    key = coolify.post("/security/keys", {"name": "automation", "private_key": "stand-in"})
+    server = coolify.post("/servers", {"ip": "10.0.1.3", "private_key_uuid": key["uuid"]})
+    answer = coolify.post(f"/servers/{server['uuid']}/validate")
+    assert answer == {"message": "Validation started."}
+    assert fake.servers[server["uuid"]]["is_validating"]
