@@ -194,8 +194,8 @@ ROUTES = [
         base64=frozenset(f for f in frozenset().union(*ENGINE_FIELDS.values()) if f.endswith("_conf")),
     )),
     Route("DELETE", "/databases/{uuid}", "delete_resource", query=DELETE_FLAGS),
-    Route("POST", "/databases/{uuid}/start", "start_resource"),
-    Route("POST", "/databases/{uuid}/restart", "start_resource"),
+    Route("POST", "/databases/{uuid}/start", "start_database"),
+    Route("POST", "/databases/{uuid}/restart", "restart_database"),
     Route("POST", "/services", "create_service", Body(
         PLACEMENT | {"name", "description", "docker_compose_raw", "urls", "instant_deploy",
                      "force_domain_override", "is_container_label_escape_enabled"},
@@ -647,8 +647,8 @@ class FakeCoolify:
         server = body["server_uuid"]
         if server != self.server_uuid and server not in self.servers:
             raise Reply(404, {"message": "Server not found."})
-        if server in self.servers and not self.servers[server]["settings"]["is_usable"]:
-            raise Reply(400, {"message": "Server is not usable."})
+        # ApplicationsController.php:1307-1316 (and the same in the databases' and services'
+        # controllers): a server that is not usable yet is accepted; its deployments fail.
         environment = self._environment(
             body["project_uuid"], body.get("environment_uuid") or body["environment_name"]
         )
@@ -686,6 +686,7 @@ class FakeCoolify:
         listed_as = {"postgresql": "postgresqls", "redis": "redis", "mariadb": "mariadbs"}[engine]
         resource = self._store("databases", listed_as, body)
         resource["database_type"] = f"standalone-{engine}"
+        # DatabasesController.php:1943-1945: instant_deploy queues StartDatabase.
         resource["status"] = "running:healthy" if body.get("instant_deploy") else "exited"
         user, password = {
             "postgresql": (body.get("postgres_user", "postgres"), body.get("postgres_password", "generated")),
@@ -753,23 +754,38 @@ class FakeCoolify:
         self._start_service(self._resource("services", uuid))
         return 200, {"message": "Service restarting request queued."}
 
-    def create_application(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
+    def _check_domains(self, server: str, domains: Any, uuid: str | None = None) -> None:
+        """ApplicationsController.php:4464-4493 (create) and :2920-2951 (PATCH): on a server
+        whose proxy runs, a domain another app of the team has (its row still there while
+        DeleteResourceJob runs) is a 409; trailing slashes do not count
+        (bootstrap/helpers/domains.php:206-245)."""
+        if server in self.servers and self.servers[server].get("proxy_type") == "none":
+            return
+
+        def naked(value: Any) -> set[str]:
+            return {d.removesuffix("/") for d in str(value or "").split(",") if d}
+
         taken = {
             domain
-            for resource in self.resources.values()
-            if resource["_kind"] == "applications"
-            for domain in str(resource.get("domains") or "").split(",")
-            if domain
+            for other, resource in self.resources.items()
+            if resource["_kind"] == "applications" and other != uuid
+            for domain in naked(resource.get("domains"))
         }
-        if taken & set(str(body.get("domains") or "").split(",")):
+        if taken & naked(domains):
             raise Reply(409, {"message": "Domain conflicts detected. Use force_domain_override=true to proceed."})  # fmt: skip
+
+    def create_application(self, route: Route, body: dict[str, Any], *_: Any) -> tuple[int, Any]:
+        if body.get("domains"):
+            self._check_domains(body["server_uuid"], body["domains"])
         resource = self._store("applications", "applications", body)
         resource["_additional"] = []  # destination uuids of its additional servers
         resource["source"] = route.path.rsplit("/", 1)[1]
-        if "git_repository" in body:  # Coolify stores org/repo
+        if "git_repository" in body:  # stored as org/repo: ApplicationsController.php:1464
             resource["git_repository"] = re.sub(r"^https://[^/]+/", "", body["git_repository"])
-        if resource["source"] == "dockerfile":  # Coolify's bug: ports from the base64 text
+        if resource["source"] == "dockerfile":
+            # :2085-2088 reads EXPOSE from the still-encoded Dockerfile, finds none: port 80.
             resource["ports_exposes"] = "80"
+        # :1245, :1514-1515: no domains and autogenerate_domain (default true): an sslip.io URL.
         if not body.get("domains") and body.get("autogenerate_domain", True):
             resource["domains"] = f"http://{resource['uuid']}.203.0.113.10.sslip.io"
         return 201, {"uuid": resource["uuid"], "domains": [resource.get("domains", "")]}
@@ -791,6 +807,8 @@ class FakeCoolify:
         self, route: Route, body: dict[str, Any], _: Any, uuid: str
     ) -> tuple[int, Any]:
         resource = self._resource(self._kind(route), uuid)
+        if resource["_kind"] == "applications" and "domains" in body:
+            self._check_domains(resource["server_uuid"], body["domains"], uuid)
         resource.update({k: v for k, v in body.items() if k != "instant_deploy"})
         if resource["_kind"] == "services":
             self._parse_files(resource)  # ServicesController.php:1261
@@ -817,9 +835,16 @@ class FakeCoolify:
                 if resource.get("_gone_at", now + 1) <= now:
                     del self.resources[uuid]
 
-    def start_resource(self, route: Route, _: Any, __: Any, uuid: str) -> tuple[int, Any]:
-        self._resource(self._kind(route), uuid)["status"] = "running:healthy"
-        return 200, {"message": "Request queued."}
+    def start_database(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        database = self._resource("databases", uuid)
+        if "running" in str(database.get("status")):  # DatabasesController.php:3172-3174
+            raise Reply(400, {"message": "Database is already running."})
+        database["status"] = "running:healthy"  # :3175 queues StartDatabase
+        return 200, {"message": "Database starting request queued."}
+
+    def restart_database(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        self._resource("databases", uuid)["status"] = "running:healthy"  # :3358 RestartDatabase
+        return 200, {"message": "Database restarting request queued."}
 
     # --- environment variables ----------------------------------------------------------------
 
@@ -836,9 +861,9 @@ class FakeCoolify:
         self, _: Route, body: dict[str, Any], __: Any, uuid: str
     ) -> tuple[int, Any]:
         app = self._resource("applications", uuid)
+        # ApplicationsController.php:5766-5768: an unknown destination is 404; whether its
+        # server is usable is not asked.
         destination = self._destination(body["destination_uuid"])
-        if not self.servers[destination["server_uuid"]]["settings"]["is_usable"]:
-            raise Reply(404, {"message": "Destination not found."})
         if destination["server_uuid"] == app["server_uuid"]:
             raise Reply(422, {"message": "Cannot attach a destination on the same server as the primary destination."})  # fmt: skip
         if destination["uuid"] in app["_additional"]:
@@ -850,7 +875,7 @@ class FakeCoolify:
         self, _: Route, __: Any, ___: Any, uuid: str, destination_uuid: str
     ) -> tuple[int, Any]:
         app = self._resource("applications", uuid)
-        if destination_uuid not in app["_additional"]:
+        if destination_uuid not in app["_additional"]:  # ApplicationsController.php:5842-5845
             raise Reply(404, {"message": "Destination not found."})
         app["_additional"].remove(destination_uuid)
         return 200, {"message": "Destination detached."}
@@ -860,7 +885,7 @@ class FakeCoolify:
         for given in body["data"]:
             # ApplicationsController.php:3558: each item keeps only the known fields.
             item = {k: v for k, v in given.items() if k in ENV_VAR}
-            key = item["key"].strip().replace(" ", "_")
+            key = item["key"].strip().replace(" ", "_")  # :3589
             envs = resource["preview_envs" if item.get("is_preview") else "envs"]
             existing = envs.get(key, {"uuid": _new_uuid(), "is_preview": False})
             envs[key] = {**existing, **item, "key": key}
@@ -884,6 +909,8 @@ class FakeCoolify:
         self, route: Route, _: Any, __: Any, uuid: str, env_uuid: str
     ) -> tuple[int, Any]:
         resource = self._resource(self._kind(route), uuid)
+        # ApplicationsController.php:3943-3953: any variable of the app by uuid, its preview
+        # copies too, deleted at once.
         for envs in (resource["envs"], resource["preview_envs"]):
             for key, env in list(envs.items()):
                 if env["uuid"] == env_uuid:
@@ -940,6 +967,7 @@ class FakeCoolify:
             "deployment_uuid": deployment_uuid, "application_id": resource_uuid,
             "server_name": self._server_name(server), "status": "queued", "_final": status,
             "logs": json.dumps(entries), "force_rebuild": force, "_started": time.monotonic(),
+            "_server": server,
         }  # fmt: skip
         return deployment_uuid
 
@@ -984,6 +1012,14 @@ class FakeCoolify:
             # Application model (app/Jobs/ApplicationDeploymentJob.php:221), and SerializesModels
             # (:43) fetches it anew from the database then, as the job turns in_progress (:309).
             deployment["_settings"] = self._public(resource)
+            settings = self.servers.get(deployment["_server"], {}).get("settings", {})
+            if settings and not (settings["is_reachable"] and settings["is_usable"]):
+                # ApplicationDeploymentJob.php:313-315: the job fails on a server that is not
+                # functional (Server::isFunctional, app/Models/Server.php:1354-1356).
+                deployment["_final"] = "failed"
+                deployment["logs"] = json.dumps(
+                    [{"output": "Server is not functional.", "type": "stderr", "hidden": False}]
+                )
         if before != "finished" and deployment["status"] == "finished":
             resource["_running"] = deployment["_settings"]
         if (
@@ -1022,6 +1058,8 @@ class FakeCoolify:
     def list_app_deployments(
         self, _: Route, __: Any, query: dict[str, str], uuid: str
     ) -> tuple[int, Any]:
+        # DeployController.php:696-731: newest first, `skip` and `take` (10) as the query says,
+        # with the count of all (Application::deployments).
         self._resource("applications", uuid)
         mine = [d for d in self.deployments.values() if d["application_id"] == uuid]
         newest_first = mine[::-1][int(query.get("skip", 0)) :][: int(query.get("take", 10))]

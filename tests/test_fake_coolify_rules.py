@@ -183,3 +183,32 @@ def test_a_servers_validation_needs_no_body(fake: FakeCoolify, coolify: CoolifyC
     answer = coolify.post(f"/servers/{server['uuid']}/validate")
     assert answer == {"message": "Validation started."}
     assert fake.servers[server["uuid"]]["is_validating"]
+
+
+def test_an_app_on_a_server_not_yet_usable_is_taken_and_its_deployment_fails(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    key = coolify.post("/security/keys", {"name": "automation", "private_key": "stand-in"})
+    server = coolify.post("/servers", {"ip": "10.0.1.3", "private_key_uuid": key["uuid"]})
+    app = image_app(coolify, {**placement, "server_uuid": server["uuid"]})
+    (queued,) = coolify.post("/deploy", params={"uuid": app})["deployments"]
+    path = f"/deployments/{queued['deployment_uuid']}"
+    while (deployment := coolify.get(path))["status"] in ("queued", "in_progress"):
+        pass
+    assert deployment["status"] == "failed"
+    assert "Server is not functional." in deployment["logs"]
+    assert fake.running(app) is None
+
+
+def test_a_domain_another_app_holds_is_a_conflict_at_create_and_patch(
+    coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    image_app(coolify, placement, domains="https://crm.example.com")
+    with pytest.raises(CoolifyError) as raised:
+        image_app(coolify, placement, domains="https://crm.example.com/")
+    assert raised.value.status == 409
+    other = image_app(coolify, placement, domains="https://api.example.com")
+    with pytest.raises(CoolifyError) as raised:
+        coolify.patch(f"/applications/{other}", {"domains": "https://crm.example.com"})
+    assert raised.value.status == 409
+    coolify.patch(f"/applications/{other}", {"domains": "https://api.example.com"})  # its own
