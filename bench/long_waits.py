@@ -30,6 +30,7 @@ import time
 from contextlib import ExitStack
 from pathlib import Path
 
+from bench import report
 from tests.simulated_up import Simulation, in_namespace, kind
 
 RESULTS = Path(__file__).resolve().parent / "results" / "long_waits.json"
@@ -92,9 +93,7 @@ def main() -> int:
     command = ["unshare", "--net", sys.executable, "-m", "bench.long_waits", str(out)]
     subprocess.run(command, check=True)
     figures = json.loads(out.read_text())
-    for name, value in figures.items():
-        print(f"{name}: {value}")
-    RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    report(figures, RESULTS)
     return 0
 
 

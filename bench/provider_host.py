@@ -13,12 +13,12 @@ Prints the figures and writes them to bench/results/provider_host.json.
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench import report
 from coolify.providers import (
     ApplicationProvider,
     DeployProvider,
@@ -82,9 +82,7 @@ def main() -> int:
                 )
                 for done in deploys:
                     done.result()
-    for name, value in figures.items():
-        print(f"{name}: {value}")
-    RESULTS.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
+    report(figures, RESULTS)
     return 0
 
 

@@ -213,6 +213,13 @@ ROUTES = [
     Route("DELETE", "/services/{uuid}", "delete_resource", query=DELETE_FLAGS),
     Route("POST", "/services/{uuid}/start", "start_service"),
     Route("POST", "/services/{uuid}/restart", "restart_service", query=frozenset({"latest"})),
+    Route("GET", "/services/{uuid}/storages", "service_storages"),
+    # ServicesController.php:2727-2738: the rules and allow-list of a storage update.
+    Route("PATCH", "/services/{uuid}/storages", "update_service_storage", Body(
+        frozenset({"uuid", "id", "type", "is_preview_suffix_enabled", "name", "mount_path",
+                   "host_path", "content"}),
+        required=frozenset({"type"}),
+    )),
     # The rules of each kind: ApplicationsController.php:1336-1341 (public), :1817-1824
     # (private key), :2044-2046 (Dockerfile), :2172-2176 (image); ports_exposes is nullable.
     _app_create("/applications/public", {"git_repository", "git_branch", "build_pack"}),
@@ -720,8 +727,10 @@ class FakeCoolify:
         # wins and the compose's is ignored. It is written to the server on `created` only
         # (app/Models/LocalFileVolume.php:54-61).
         stored = service.setdefault("_files", {})
+        storages = service.setdefault("_file_storages", {})
         for target, content in _file_volumes(service["docker_compose_raw"]).items():
             stored.setdefault(target, content)
+            storages.setdefault(target, _new_uuid())
 
     @staticmethod
     def _start_service(service: dict[str, Any]) -> None:
@@ -732,6 +741,36 @@ class FakeCoolify:
         # The containers mount what is stored at the mount paths the compose names now.
         mounted = _file_volumes(service["docker_compose_raw"])
         service["_seen"] = {target: service["_files"][target] for target in mounted}
+
+    def service_storages(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        # ServicesController.php:2348-2389: the file storages with their stored content.
+        service = self._resource("services", uuid)
+        files = [
+            {"uuid": storage, "mount_path": target, "content": service["_files"][target]}
+            for target, storage in service.get("_file_storages", {}).items()
+        ]
+        return 200, {"persistent_storages": [], "file_storages": files}
+
+    def update_service_storage(
+        self, _: Route, body: dict[str, Any], __: Any, uuid: str
+    ) -> tuple[int, Any]:
+        service = self._resource("services", uuid)
+        targets = {s: t for t, s in service.get("_file_storages", {}).items()}
+        if body["type"] != "file" or body.get("uuid") not in targets:
+            raise Reply(404, {"message": "Storage not found."})  # :2800-2804
+        target = targets[body["uuid"]]
+        edited = sorted({"name", "mount_path", "host_path", "content"} & set(body))
+        # :2806-2815: a file the compose mounts read-only (LocalFileVolume::isReadOnlyVolume,
+        # app/Models/LocalFileVolume.php:344-413) cannot be edited through the API.
+        if edited and target in _read_only_targets(service["docker_compose_raw"]):
+            raise Reply(422, {
+                "message": "This storage is read-only (managed by docker-compose or service "
+                           "definition). Only is_preview_suffix_enabled can be updated.",
+                "read_only_fields": edited,
+            })  # fmt: skip
+        if "content" in body:
+            service["_files"][target] = body["content"]
+        return 200, {"uuid": body["uuid"]}
 
     def files_seen(self, uuid: str) -> dict[str, str]:
         """The mounted files a service's containers saw when they last started, by path."""
@@ -1085,6 +1124,20 @@ def _file_volumes(compose_base64: str) -> dict[str, str]:
         for volume in service.get("volumes") or []
         if isinstance(volume, dict) and "content" in volume
     }
+
+
+def _read_only_targets(compose_base64: str) -> set[str]:
+    """The mount paths a compose mounts read-only: `host:path:ro`, or `read_only: true` in the
+    long form (app/Models/LocalFileVolume.php:384-398, :401-412)."""
+    compose = yaml.safe_load(base64.b64decode(compose_base64)) or {}
+    targets = set()
+    for service in (compose.get("services") or {}).values():
+        for volume in service.get("volumes") or []:
+            if isinstance(volume, str) and volume.count(":") >= 2 and volume.endswith(":ro"):
+                targets.add(volume.split(":")[1])
+            elif isinstance(volume, dict) and volume.get("read_only"):
+                targets.add(volume["target"])
+    return targets
 
 
 def _rule_errors(schema: Body, body: dict[str, Any]) -> dict[str, list[str]]:

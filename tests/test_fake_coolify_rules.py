@@ -212,3 +212,25 @@ def test_a_domain_another_app_holds_is_a_conflict_at_create_and_patch(
         coolify.patch(f"/applications/{other}", {"domains": "https://crm.example.com"})
     assert raised.value.status == 409
     coolify.patch(f"/applications/{other}", {"domains": "https://api.example.com"})  # its own
+
+
+def test_a_read_only_mounted_file_cannot_be_edited_through_the_storage_api(
+    coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    """So a changed file cannot be pushed to a running service that way either: only a new
+    mount path brings new content (render/coolify_files.mounted_folder)."""
+    volume = {"type": "bind", "source": "./a/pgbouncer.ini", "target": "/etc/a/pgbouncer.ini",
+              "read_only": True, "content": "pool = 20"}  # fmt: skip
+    compose = {"services": {"pgbouncer": {"image": "edoburu/pgbouncer", "volumes": [volume]}}}
+    service = coolify.post(
+        "/services", {**placement, "docker_compose_raw": b64(yaml.safe_dump(compose))}
+    )["uuid"]
+    (storage,) = coolify.get(f"/services/{service}/storages")["file_storages"]
+    assert storage["content"] == "pool = 20"
+    with pytest.raises(CoolifyError) as raised:
+        coolify.patch(
+            f"/services/{service}/storages",
+            {"uuid": storage["uuid"], "type": "file", "content": "pool = 27"},
+        )
+    assert raised.value.status == 422
+    assert "This storage is read-only" in str(raised.value)
