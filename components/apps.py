@@ -34,8 +34,12 @@ from coolify.resources import Application, Connection, Deploy, EnvVars, PrivateK
 # The settings of an app that reach its container only through a deploy (with its source):
 # Coolify writes the proxy labels, port, health check and limits when it deploys.
 RUNNING_FROM = (
-    "domains", "ports_exposes", "limits_memory", "health_check_enabled", "health_check_path",
-    "health_check_interval",
+    "domains", "ports_exposes", "limits_memory", "limits_cpus", "health_check_enabled",
+    "health_check_path", "health_check_port", "health_check_method", "health_check_scheme",
+    "health_check_return_code", "health_check_interval", "health_check_timeout",
+    "health_check_retries", "health_check_start_period",
+    # Run by a deploy: a changed command runs at the next one, which this one is.
+    "pre_deployment_command", "post_deployment_command",
 )  # fmt: skip
 WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain routed to it
 
@@ -179,13 +183,23 @@ class Apps(pulumi.ComponentResource):
             "ports_exposes": str(app.port) if app.port else WORKER_PORT,
             "is_auto_deploy_enabled": app.auto_deploy,
             "limits_memory": f"{app.memory_mb}m",
+            "limits_cpus": f"{app.cpus:g}" if app.cpus else "0",  # Coolify's "0": no limit
             "health_check_enabled": app.health is not None,
+            "pre_deployment_command": app.pre_deploy_command,
+            "post_deployment_command": app.post_deploy_command,
             "delete_volumes": True,  # apps keep their data in the data services
         }
-        if app.health is not None:
+        if (health := app.health) is not None:
             props |= {
-                "health_check_path": app.health.path,
-                "health_check_interval": app.health.interval,
+                "health_check_path": health.path,
+                "health_check_port": health.port,
+                "health_check_method": health.method,
+                "health_check_scheme": health.scheme,
+                "health_check_return_code": health.return_code,
+                "health_check_interval": health.interval,
+                "health_check_timeout": health.timeout,
+                "health_check_retries": health.retries,
+                "health_check_start_period": health.start_period,
             }
         application = Application(
             f"{self._name}-{app.name}", connection=self._connection, props=props, opts=child

@@ -105,6 +105,20 @@ RepositoryDirectory = Annotated[str, _matching(
     "of letters, digits and . _ - / ~ @ + only",
 )]  # fmt: skip
 
+# Coolify's rule for a health check's path (bootstrap/helpers/api.php:167 at v4.3.10).
+HealthCheckPath = Annotated[str, _matching(
+    r"/[a-zA-Z0-9/\-_.~%,;]*",
+    "health check path for Coolify: starting with '/' (/health), of letters, digits and "
+    "/ - _ . ~ % , ; only (no query string)",
+)]  # fmt: skip
+# A command Coolify runs in the app's container around a deploy. Coolify turns line breaks into
+# spaces before it runs one (app/Jobs/ApplicationDeploymentJob.php:4811): one line, so what
+# runs is what is written.
+DeployCommand = Annotated[str, _matching(
+    r"[^\r\n]*\S[^\r\n]*",
+    "command: one line (chain steps with &&), e.g. npx prisma migrate deploy",
+)]  # fmt: skip
+
 _RESERVED_USERS = frozenset(
     {"root", "daemon", "bin", "sys", "sync", "games", "man", "mail", "news", "nobody",
      "sshd", "systemd-network", "syslog", "messagebus", "ubuntu", "admin"}

@@ -29,7 +29,9 @@ from config.fields import (
     AdminCidr,
     BucketName,
     DatabaseIdentifier,
+    DeployCommand,
     DomainName,
+    HealthCheckPath,
     HostName,
     LinuxUserName,
     PinnedImage,
@@ -797,13 +799,31 @@ class GitSource(Model):
 
 
 class HealthCheck(Model):
-    path: str = Field(pattern=r"^/", description="path Coolify checks, e.g. /health")
+    """The HTTP check Coolify gives the app's container (Docker's HEALTHCHECK, run inside the
+    container with curl or wget against localhost): a deploy waits for it, and traffic goes to
+    a new container only once it passes."""
+
+    path: HealthCheckPath = Field(description="path Coolify checks, e.g. /health")
+    port: int | None = Field(
+        None, ge=1, le=65535, description="port checked (default: the app's port)"
+    )
+    method: Literal["GET", "HEAD", "POST", "OPTIONS"] = Field("GET", description="HTTP method")
+    scheme: Literal["http", "https"] = Field("http", description="http or https")
+    return_code: int = Field(200, ge=100, le=599, description="the status of a healthy answer")
     interval: int = Field(30, ge=5, le=3600, description="seconds between checks")
+    timeout: int = Field(5, ge=1, le=300, description="seconds a check may take")
+    retries: int = Field(3, ge=1, le=100, description="failed checks before unhealthy")
+    start_period: int = Field(
+        30, ge=0, le=3600, description="seconds after start when failures do not count"
+    )
 
 
 class AppConfig(Model):
     name: ResourceName = Field(description="app name; also its container hostname")
     memory_mb: int = Field(512, ge=64, description="memory limit of the app's container")
+    cpus: float | None = Field(
+        None, gt=0, le=64, description="CPU limit of the app's container, in cores (e.g. 1.0)"
+    )
     domains: list[HostEntry] = Field(
         default_factory=list,
         description="hostnames routed to the app; none for a worker",
@@ -825,6 +845,14 @@ class AppConfig(Model):
         default_factory=dict, description="build-time variables (e.g. VITE_API_URL)"
     )
     auto_deploy: bool = Field(True, description="deploy on every push to the branch")
+    pre_deploy_command: DeployCommand | None = Field(
+        None,
+        description="run in the running container before the new one starts (not on the "
+        "first deploy, when none runs)",
+    )
+    post_deploy_command: DeployCommand | None = Field(
+        None, description="run in the new container once it is up, e.g. the migrations"
+    )
     deploy_after: list[ResourceName] = Field(
         default_factory=list,
         description="apps deployed before this one (e.g. the one that runs the migrations)",
@@ -1060,6 +1088,7 @@ class StackConfig(Model):
         self._check_database_server()
         self._check_app_servers()
         self._check_memory()
+        self._check_cpus()
         self._check_backups()
         self._check_network()
         return self
@@ -1245,6 +1274,20 @@ class StackConfig(Model):
                     f"{available} MB: over by {needed - available} MB. Choose a larger type or "
                     f"give less memory to the services and apps (memoryMb):\n{table}",
                     at=key,
+                )
+
+    def _check_cpus(self) -> None:
+        """An app's CPU limit fits the server it runs on (Docker refuses more cores than the
+        machine has, and the deploy would fail)."""
+        server, key = self.server, "server.type"
+        if (app_server := self.app_server_config) is not None:
+            server, key = app_server, "appServers.type"
+        for index, app in enumerate(self.apps):
+            if app.cpus is not None and app.cpus > server.spec.vcpus:
+                raise config_error(
+                    f"app {app.name!r} asks for {app.cpus:g} CPUs but a {server.type} has "
+                    f"{server.spec.vcpus}; lower apps[{index}].cpus or choose a larger {key}",
+                    at=f"apps[{index}].cpus",
                 )
 
     def ref_problem(self, app: AppConfig, ref: str) -> str | None:

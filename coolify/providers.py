@@ -545,7 +545,10 @@ APP_SOURCES = {
 }  # fmt: skip
 APP_SETTINGS = (
     "name", "description", "domains", "ports_exposes", "is_auto_deploy_enabled",
-    "health_check_enabled", "health_check_path", "health_check_interval", "limits_memory",
+    "health_check_enabled", "health_check_path", "health_check_port", "health_check_method",
+    "health_check_scheme", "health_check_return_code", "health_check_interval",
+    "health_check_timeout", "health_check_retries", "health_check_start_period",
+    "limits_memory", "limits_cpus", "pre_deployment_command", "post_deployment_command",
 )  # fmt: skip
 # Source fields a PATCH can change (not the kind, the deploy key or an inline Dockerfile).
 GIT_PATCHABLE = (
@@ -568,12 +571,17 @@ class ApplicationProvider(PlacedResourceProvider):
     replace_on = frozenset(PLACEMENT)
     settings = (*APP_SETTINGS, "source")
     # The applications table's defaults at 4.3.10: database/migrations/
-    # 2023_03_27_081716_create_applications_table.php:45 (path), :52 (interval), :57 (memory);
+    # 2023_03_27_081716_create_applications_table.php:45-55 (health check; no port: the app's),
+    # :57 (memory), :62 (CPUs); the deployment commands are nullable (2024_02_08_075523);
     # 2024_07_19_132617_disable_healtcheck_by_default.php:15 (health checks off). No domain
     # is "" (Laravel's ConvertEmptyStringsToNull makes it null: no fqdn).
     unset: ClassVar[dict[str, Any]] = {
-        "description": "", "domains": "", "limits_memory": "0", "is_auto_deploy_enabled": True,
-        "health_check_enabled": False, "health_check_path": "/", "health_check_interval": 5,
+        "description": "", "domains": "", "limits_memory": "0", "limits_cpus": "0",
+        "is_auto_deploy_enabled": True, "health_check_enabled": False, "health_check_path": "/",
+        "health_check_method": "GET", "health_check_scheme": "http",
+        "health_check_return_code": 200, "health_check_interval": 5, "health_check_timeout": 5,
+        "health_check_retries": 10, "health_check_start_period": 5,
+        "pre_deployment_command": "", "post_deployment_command": "",
     }  # fmt: skip
 
     def diff(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:

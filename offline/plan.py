@@ -24,7 +24,7 @@ from typing import Any
 
 from config import ConfigError, StackConfig
 from config.hetzner import LOCATION_NAMES, SERVER_TYPES
-from config.model import EnvValue, GeneratedValue, SecretValue
+from config.model import AppConfig, EnvValue, GeneratedValue, SecretValue
 from offline import diagram
 from offline.costs import baseline, monthly_cost
 from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret, reveal
@@ -157,6 +157,37 @@ def _shown(value: EnvValue) -> str:
     return f"<- {value.ref}"
 
 
+def _health(app: AppConfig) -> str:
+    check = app.health
+    if check is None:
+        return "none"
+    port = f":{check.port}" if check.port else ""
+    return (
+        f"{check.method} {check.scheme}{port} {check.path} -> {check.return_code}, every "
+        f"{check.interval}s (timeout {check.timeout}s, {check.retries} tries, "
+        f"{check.start_period}s to start)"
+    )
+
+
+def apps_section(config: StackConfig) -> list[str]:
+    """How each app is built, limited, checked and deployed."""
+    rows = [
+        (
+            app.name,
+            f"{app.git.repository}@{app.git.branch} {app.git.dockerfile}" if app.git
+            else f"image {app.image}",
+            app.memory_mb,
+            f"{app.cpus:g}" if app.cpus else "no limit",
+            _health(app),
+            app.pre_deploy_command or "-",
+            app.post_deploy_command or "-",
+        )
+        for app in config.apps
+    ]  # fmt: skip
+    header = ("APP", "SOURCE", "MB", "CPUS", "HEALTH CHECK", "BEFORE DEPLOY", "AFTER DEPLOY")
+    return ["Apps (source, limits, health check, deployment commands)", *table(header, rows)]
+
+
 def environment_section(config: StackConfig) -> list[str]:
     lines = ["App environments (build: at build time, run: at run time)"]
     for app in config.apps:
@@ -239,6 +270,7 @@ def render_plan(
         resources_section(recording),
         dns_section(recording),
         firewall_section(recording),
+        apps_section(config),
         environment_section(config),
         memory_section(config),
         cost_section(config, recording.stack),

@@ -55,6 +55,8 @@ APP_SETTINGS = LIMITS | {
     "health_check_interval", "health_check_timeout", "health_check_retries",
     "health_check_start_period", "health_check_return_code", "health_check_scheme",
     "health_check_method", "is_consistent_container_name_enabled", "max_restart_count",
+    "pre_deployment_command", "pre_deployment_command_container", "post_deployment_command",
+    "post_deployment_command_container",
 }  # fmt: skip
 # app/Support/ValidationPatterns.php at v4.3.10: FILE_PATH_PATTERN (:24) for
 # dockerfile_location and DIRECTORY_PATH_PATTERN (:30) for base_directory (bootstrap/helpers/
@@ -70,6 +72,16 @@ PATH_PATTERNS = (
         r"[a-z0-9]+)*)*)(?:@sha256)?",
     ),
     ("docker_registry_image_tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
+)
+# The health check's and deployment commands' rules in sharedDataApplications
+# (bootstrap/helpers/api.php:167, :170, :172, :190-192; ValidationPatterns.php:87).
+APP_PATTERNS = (
+    *PATH_PATTERNS,
+    ("health_check_path", r"[a-zA-Z0-9/\-_.~%,;]+"),
+    ("health_check_method", r"GET|HEAD|POST|OPTIONS"),
+    ("health_check_scheme", r"http|https"),
+    ("pre_deployment_command_container", r"[a-zA-Z0-9][a-zA-Z0-9._-]*"),
+    ("post_deployment_command_container", r"[a-zA-Z0-9][a-zA-Z0-9._-]*"),
 )
 NAME_MIN = (("name", 3),)
 # Only for apps built from a git repository.
@@ -145,7 +157,7 @@ def _app_create(path: str, required: set[str], base64: set[str] = set()) -> Rout
             required=frozenset({"server_uuid", "project_uuid", *required}),
             one_of=ENVIRONMENT,
             base64=frozenset(base64),
-            patterns=PATH_PATTERNS,
+            patterns=APP_PATTERNS,
         ),
     )
 
@@ -230,7 +242,7 @@ ROUTES = [
     Route("GET", "/applications/{uuid}", "get_resource"),
     Route("PATCH", "/applications/{uuid}", "update_resource", Body(
         APP_SETTINGS | GIT | {"docker_registry_image_name", "docker_registry_image_tag"},
-        patterns=PATH_PATTERNS,
+        patterns=APP_PATTERNS,
     )),
     Route("DELETE", "/applications/{uuid}", "delete_resource", query=DELETE_FLAGS),
     Route("GET", "/applications/{uuid}/destinations", "list_app_destinations"),

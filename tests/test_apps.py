@@ -265,3 +265,31 @@ def test_yaml_scalars_become_text() -> None:
     )
     crm = variables("crm", recording)
     assert (crm["PORT"]["value"], crm["DEBUG"]["value"]) == ("3000", "false")
+
+
+def test_health_check_cpu_limit_and_commands_go_to_coolify_and_a_change_redeploys() -> None:
+    values = with_value(tour_crm_config(), "apps[0].health", {
+        "path": "/api/health", "port": 3100, "method": "HEAD", "returnCode": 204,
+        "interval": 20, "timeout": 3, "retries": 5, "startPeriod": 60,
+    })  # fmt: skip
+    values = with_value(values, "apps[0].cpus", 1.5)
+    values = with_value(values, "apps[0].postDeployCommand", "npx prisma migrate deploy")
+    recording = evaluate_ok(values)
+    crm = application("crm", recording)
+    assert {key: crm[key] for key in crm if key.startswith(("health_check_", "limits_cpus"))} == {
+        "health_check_enabled": True, "health_check_path": "/api/health",
+        "health_check_port": 3100, "health_check_method": "HEAD", "health_check_scheme": "http",
+        "health_check_return_code": 204, "health_check_interval": 20, "health_check_timeout": 3,
+        "health_check_retries": 5, "health_check_start_period": 60, "limits_cpus": "1.5",
+    }  # fmt: skip
+    assert crm["post_deployment_command"] == "npx prisma migrate deploy"
+    assert "pre_deployment_command" not in crm
+    assert application("worker")["limits_cpus"] == "0"  # no limit
+    # Each of them is something the running app is started from: a change redeploys it.
+    for path, value in [("apps[0].cpus", 2), ("apps[0].health.retries", 6),
+                        ("apps[0].postDeployCommand", "npx drizzle-kit migrate")]:  # fmt: skip
+        changed = evaluate_ok(with_value(values, path, value))
+        before = reveal(recording.named("apps-crm-deploy").inputs["triggers"])
+        after = reveal(changed.named("apps-crm-deploy").inputs["triggers"])
+        assert before[0] == after[0]  # the same variables
+        assert before[1] != after[1], path

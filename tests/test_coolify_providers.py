@@ -947,6 +947,40 @@ def test_numbers_reach_coolify_as_integers_although_the_engine_sends_doubles(
     assert all(type(number) is int for number in numbers)  # JSON 22, not 22.0
 
 
+HEALTH_AND_COMMANDS = {
+    "health_check_port": 3001, "health_check_method": "HEAD", "health_check_scheme": "http",
+    "health_check_return_code": 204, "health_check_interval": 15, "health_check_timeout": 3,
+    "health_check_retries": 4, "health_check_start_period": 45, "limits_cpus": "1.5",
+    "pre_deployment_command": "php artisan down",
+    "post_deployment_command": "npx prisma migrate deploy && php artisan up",
+}  # fmt: skip
+
+
+def test_health_check_cpu_limit_and_deployment_commands_reach_coolify_and_come_back(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    """Sent at create as the engine hands them (numbers as doubles), stored as sent, and a
+    change of one of them is a PATCH of that one only."""
+    app = application(connection, placement, PUBLIC, **HEALTH_AND_COMMANDS)
+    created = wire(ApplicationProvider).create(app)
+    stored = fake.resources[created.id]
+    assert {key: stored[key] for key in HEALTH_AND_COMMANDS} == HEALTH_AND_COMMANDS
+    assert type(stored["health_check_return_code"]) is int
+    later = {**app, "post_deployment_command": "npx drizzle-kit migrate", "limits_cpus": "2"}
+    wire(ApplicationProvider).update(created.id, created.outs, later)
+    assert requests_to(fake, "PATCH", f"/applications/{created.id}") == [
+        {"limits_cpus": "2", "post_deployment_command": "npx drizzle-kit migrate"}
+    ]
+    removed = {k: v for k, v in later.items() if k not in HEALTH_AND_COMMANDS}
+    wire(ApplicationProvider).update(created.id, created.outs | later, removed)
+    assert requests_to(fake, "PATCH", f"/applications/{created.id}")[-1] == {
+        "health_check_port": None, "health_check_method": "GET", "health_check_scheme": "http",
+        "health_check_return_code": 200, "health_check_interval": 5, "health_check_timeout": 5,
+        "health_check_retries": 10, "health_check_start_period": 5, "limits_cpus": "0",
+        "pre_deployment_command": "", "post_deployment_command": "",
+    }  # fmt: skip
+
+
 def test_a_setting_the_config_no_longer_gives_goes_back_to_coolifys_default(
     wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
 ) -> None:

@@ -9,16 +9,25 @@ import pytest
 import offline.plan
 from config import parse_stack_config
 from offline.engine import evaluate
-from offline.plan import MASK, main, masked, plan, render_plan
+from offline.plan import MASK, apps_section, main, masked, plan, render_plan
 from offline.stack_files import PROGRAM, PROJECT_DIR, StackFile, stack_names
-from tests.support import config_strings, evaluate_stack, minimal_config, run
+from tests.support import (
+    PROJECT,
+    config_strings,
+    evaluate_stack,
+    minimal_config,
+    run,
+    tour_crm_config,
+    with_value,
+)
 
 
 @pytest.mark.parametrize("stack", stack_names())
 def test_the_plan_shows_resources_dns_firewall_server_and_outputs(stack: str) -> None:
     text = plan(stack).text
     for heading in ("Resources (", "DNS records (", "Firewall server-firewall", "Server platform-",
-                    "cloud-init user data", "#cloud-config", "Stack outputs", "App environments",
+                    "cloud-init user data", "#cloud-config", "Stack outputs", "Apps (",
+                    "App environments",
                     "Memory budget (", "Estimated monthly cost",
                     "Policy pack (6 policies): no violation(s)"):  # fmt: skip
         assert heading in text, heading
@@ -36,6 +45,19 @@ def test_the_production_plan_has_the_tables() -> None:
     assert ["in", "tcp", "443", "0.0.0.0/0", "::/0"] in [r[:5] for r in rows]
     assert "protected; ignores changes to userData, sshKeys" in text
     assert "zone settings: always_use_https=on, min_tls_version=1.2, ssl=strict" in text
+
+
+def test_the_apps_table_shows_limits_health_checks_and_commands() -> None:
+    values = with_value(tour_crm_config(), "apps[0].cpus", 1.5)
+    values = with_value(values, "apps[0].health", {"path": "/api/health", "method": "HEAD"})
+    values = with_value(values, "apps[0].postDeployCommand", "npx prisma migrate deploy")
+    rows = apps_section(parse_stack_config(values, PROJECT))
+    crm = next(row for row in rows if row.split()[0] == "crm")
+    assert "1.5" in crm.split()
+    assert "HEAD http /api/health -> 200, every 30s (timeout 5s, 3 tries, 30s to start)" in crm
+    assert crm.endswith("npx prisma migrate deploy")
+    worker = next(row for row in rows if row.split()[0] == "worker")
+    assert "no limit" in worker
 
 
 def test_the_plan_is_the_same_every_time() -> None:
