@@ -185,6 +185,7 @@ class DataServices(pulumi.ComponentResource):
         *,
         image: str,
         memory_mb: int,
+        cpus: float | None,
         port: int,
         credentials: dict[str, pulumi.Input[str]],
         conf: str | None = None,
@@ -203,6 +204,7 @@ class DataServices(pulumi.ComponentResource):
                 "description": f"{what} (managed by Pulumi)",
                 "image": image,
                 "limits_memory": f"{memory_mb}m",
+                "limits_cpus": f"{cpus:g}" if cpus else "0",  # Coolify's "0": no limit
                 "credentials": credentials,
                 **({"conf": conf} if conf is not None else {}),
                 "delete_volumes": False,
@@ -254,6 +256,7 @@ class DataServices(pulumi.ComponentResource):
             "PostgreSQL",
             image=postgres.image,
             memory_mb=postgres.memory_mb,
+            cpus=postgres.cpus,
             port=POSTGRES_PORT,
             credentials={
                 "postgres_user": postgres.user,
@@ -319,6 +322,7 @@ class DataServices(pulumi.ComponentResource):
             "MariaDB",
             image=mariadb.image,
             memory_mb=mariadb.memory_mb,
+            cpus=mariadb.cpus,
             port=MARIADB_PORT,
             credentials={
                 "mariadb_user": mariadb.user,
@@ -348,6 +352,7 @@ class DataServices(pulumi.ComponentResource):
             "Redis",
             image=redis.image,
             memory_mb=redis.limit_mb,
+            cpus=redis.cpus,
             port=REDIS_PORT,
             credentials={"redis_password": password.result},
             conf=redis_conf(

@@ -409,6 +409,9 @@ class PostgresConfig(Model):
     user: DatabaseIdentifier = Field("app", description="the role the apps connect as")
     memory_mb: int = Field(4096, ge=256, description="memory limit; the settings are tuned from it")
     max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
+    cpus: float | None = Field(
+        None, gt=0, le=64, description="CPU limit of its container, in cores (e.g. 1.0)"
+    )
 
 
 class PgBouncerConfig(Model):
@@ -450,6 +453,9 @@ class RedisConfig(Model):
     memory_mb: int | None = Field(
         None, ge=32, description="container memory limit; default 1.5 x maxmemory"
     )
+    cpus: float | None = Field(
+        None, gt=0, le=64, description="CPU limit of its container, in cores (e.g. 1.0)"
+    )
     snapshot_minutes: int | None = Field(
         15, ge=1, le=1440, description="an RDB snapshot this often if anything changed; null: none"
     )
@@ -470,6 +476,9 @@ class MariadbConfig(Model):
     database: DatabaseIdentifier = Field("app", description="the application database")
     user: DatabaseIdentifier = Field("app", description="the user the apps connect as")
     memory_mb: int = Field(1024, ge=256, description="memory limit")
+    cpus: float | None = Field(
+        None, gt=0, le=64, description="CPU limit of its container, in cores (e.g. 1.0)"
+    )
 
 
 class BucketConfig(Model):
@@ -1277,17 +1286,30 @@ class StackConfig(Model):
                 )
 
     def _check_cpus(self) -> None:
-        """An app's CPU limit fits the server it runs on (Docker refuses more cores than the
-        machine has, and the deploy would fail)."""
-        server, key = self.server, "server.type"
-        if (app_server := self.app_server_config) is not None:
-            server, key = app_server, "appServers.type"
-        for index, app in enumerate(self.apps):
-            if app.cpus is not None and app.cpus > server.spec.vcpus:
+        """A CPU limit fits the server its container runs on (Docker refuses more cores than
+        the machine has, and the deploy would fail)."""
+        apps_on = (self.app_server_config, "appServers.type")
+        data_on = (self.database_server_config, "databaseServer.type")
+        services = self.services
+        limits = [
+            (f"apps[{index}].cpus", f"app {app.name!r}", app.cpus, apps_on)
+            for index, app in enumerate(self.apps)
+        ] + [
+            (f"services.{name}.cpus", name, service.cpus, data_on)
+            for name, service in (
+                ("postgres", services.postgres), ("redis", services.redis),
+                ("mariadb", services.mariadb),
+            )
+            if service is not None
+        ]  # fmt: skip
+        for at, who, cpus, (sibling, key) in limits:
+            server = sibling or self.server
+            if cpus is not None and cpus > server.spec.vcpus:
                 raise config_error(
-                    f"app {app.name!r} asks for {app.cpus:g} CPUs but a {server.type} has "
-                    f"{server.spec.vcpus}; lower apps[{index}].cpus or choose a larger {key}",
-                    at=f"apps[{index}].cpus",
+                    f"{who} asks for {cpus:g} CPUs but a {server.type} has "
+                    f"{server.spec.vcpus}; lower {at} or choose a larger "
+                    f"{key if sibling else 'server.type'}",
+                    at=at,
                 )
 
     def ref_problem(self, app: AppConfig, ref: str) -> str | None:

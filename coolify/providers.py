@@ -352,7 +352,7 @@ class PlacedResourceProvider(CoolifyProvider):
     kind: ClassVar[str]  # the API collection: databases, services, applications
     settings: ClassVar[tuple[str, ...]]  # inputs a PATCH can change
     # What a setting goes back to when the config stops giving it: Coolify's own default.
-    unset: ClassVar[dict[str, Any]] = {"description": "", "limits_memory": "0"}
+    unset: ClassVar[dict[str, Any]] = {"description": "", "limits_memory": "0", "limits_cpus": "0"}
 
     def setting(self, props: dict[str, Any], field: str) -> Any:
         value = props.get(field)
@@ -415,14 +415,16 @@ ENGINE_CONF = {"postgresql": "postgres_conf", "redis": "redis_conf", "mariadb": 
 
 class DatabaseProvider(PlacedResourceProvider):
     """A Coolify database. Inputs: connection, server/project/environment uuids, engine
-    (postgresql, redis, mariadb), name, description, image, limits_memory, credentials (the
-    engine's user/password/database fields), conf (the engine's config file, plain text),
-    public_port (published on its server, or none), delete_volumes. Outputs add
+    (postgresql, redis, mariadb), name, description, image, limits_memory, limits_cpus,
+    credentials (the engine's user/password/database fields), conf (the engine's config file,
+    plain text), public_port (published on its server, or none), delete_volumes. Outputs add
     internal_db_url."""
 
     kind = "databases"
     replace_on = frozenset({*PLACEMENT, "engine", "credentials"})
-    settings = ("name", "description", "image", "limits_memory", "conf", "public_port")
+    settings = (
+        "name", "description", "image", "limits_memory", "limits_cpus", "conf", "public_port",
+    )  # fmt: skip
     computed = ("internal_db_url",)
 
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
@@ -445,6 +447,7 @@ class DatabaseProvider(PlacedResourceProvider):
             "description": props.get("description") or "",
             "image": props["image"],
             "limits_memory": props.get("limits_memory") or "0",
+            "limits_cpus": props.get("limits_cpus") or "0",
             "instant_deploy": True,
             **props.get("credentials", {}),
         }

@@ -114,6 +114,7 @@ BAD_INPUT = [
     ("app-health-method", with_value(BASE, "apps", [{"name": "web", "git": GIT, "health": {"path": "/up", "method": "PUT"}}]), "platform:apps[0].health.method", "'GET', 'HEAD', 'POST' or 'OPTIONS'"),
     ("app-cpus-zero", with_value(BASE, "apps", [{"name": "web", "git": GIT, "cpus": 0}]), "platform:apps[0].cpus", "greater than 0"),
     ("app-cpus-over-server", with_value(BASE, "apps", [{"name": "web", "git": GIT, "cpus": 16}]), "platform:apps[0].cpus", "lower apps[0].cpus or choose a larger server.type"),
+    ("postgres-cpus-over-server", with_value(FULL, "services.postgres.cpus", 32), "platform:services.postgres.cpus", "lower services.postgres.cpus or choose a larger server.type"),
     ("app-command-two-lines", with_value(BASE, "apps", [{"name": "web", "git": GIT, "postDeployCommand": "npm run migrate\nnpm run seed"}]), "platform:apps[0].postDeployCommand", "one line"),
     ("app-domain-key-typo", with_value(BASE, "apps", [{"name": "web", "git": GIT, "port": 80, "domains": [{"host": "www", "proxy": True}]}]), "platform:apps[0].domains[0].proxy", "did you mean 'proxied'"),
     ("hostname-twice", with_value(FULL, "apps[0].domains", ["files"]), "platform:apps[0].domains[0]", "served twice"),

@@ -190,12 +190,17 @@ def test_database_lifecycle(
     outs = created.outs
     assert provider.diff(created.id, outs, props).changes is False  # type: ignore[arg-type]
 
-    bigger = {**props, "limits_memory": "6144m", "conf": "shared_buffers = 2GB\n"}
+    bigger = {
+        **props,
+        "limits_memory": "6144m",
+        "limits_cpus": "2",
+        "conf": "shared_buffers = 2GB\n",
+    }
     diff = provider.diff(created.id, outs, bigger)  # type: ignore[arg-type]
     assert (diff.changes, diff.replaces) == (True, [])
     updated = provider.update(created.id, outs, bigger)  # type: ignore[arg-type]
     (patch,) = requests_to(fake, "PATCH", f"/databases/{created.id}")
-    assert patch["limits_memory"] == "6144m"
+    assert (patch["limits_memory"], patch["limits_cpus"]) == ("6144m", "2")
     assert decoded(patch["postgres_conf"]) == "shared_buffers = 2GB\n"
     assert requests_to(fake, "POST", f"/databases/{created.id}/restart") == [None]
     assert updated.outs["internal_db_url"] == outs["internal_db_url"]  # type: ignore[index]

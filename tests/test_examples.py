@@ -130,6 +130,14 @@ def test_orbitflow() -> None:
     assert crm["AUTH_SECRET"]["value"] == generated("orbitflow", "AUTH_SECRET")
     assert crm["AUTH_URL"]["value"] == "https://crm.example.com"  # https, no trailing slash
     assert crm["AUTH_TRUST_HOST"]["value"] == "true"
+    settings = app("orbitflow", "crm")
+    # The guide's /api/health is "not implemented yet": no check on it.
+    assert settings["health_check_enabled"] is False
+    assert settings["post_deployment_command"] == "npx prisma migrate deploy"  # its step 5.1
+    mariadb = example("orbitflow").named("data-mariadb").inputs
+    assert (mariadb["limits_memory"], mariadb["limits_cpus"]) == ("512m", "1")  # its limits
+    server = example("orbitflow").named("server-server").inputs
+    assert server["serverType"] == "cx23"  # the cheaper type the stack fits
 
 
 def test_masstock() -> None:
