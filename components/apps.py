@@ -26,6 +26,7 @@ from config.model import (
     AppConfig,
     EnvValue,
     GeneratedValue,
+    GitSource,
     SecretValue,
     StackConfig,
 )
@@ -42,6 +43,21 @@ RUNNING_FROM = (
     "pre_deployment_command", "post_deployment_command",
 )  # fmt: skip
 WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain routed to it
+
+
+def _build_settings(git: GitSource) -> dict[str, Any]:
+    """What Coolify builds a Nixpacks, Railpack or static app with; only what the config sets,
+    so a Dockerfile app's source stays as it was."""
+    settings = {
+        "install_command": git.install_command,
+        "build_command": git.build_command,
+        "start_command": git.start_command,
+        "publish_directory": git.publish_directory,
+        # Built, then its publishDirectory served by Coolify's web server (is_static).
+        "is_static": git.publish_directory is not None and git.pack != "static",
+        "is_spa": git.spa,
+    }
+    return {key: value for key, value in settings.items() if value}
 
 
 @dataclass(frozen=True)
@@ -153,9 +169,10 @@ class Apps(pulumi.ComponentResource):
                 "kind": "public",
                 "git_repository": git.repository,
                 "git_branch": git.branch,
-                "build_pack": "dockerfile",
-                "dockerfile_location": git.dockerfile,
+                "build_pack": git.pack,
+                **({"dockerfile_location": git.dockerfile} if git.pack == "dockerfile" else {}),
                 "base_directory": git.base_directory,
+                **_build_settings(git),
             }
             if git.private:
                 key = tls.PrivateKey(

@@ -105,6 +105,14 @@ RepositoryDirectory = Annotated[str, _matching(
     "of letters, digits and . _ - / ~ @ + only",
 )]  # fmt: skip
 
+# Coolify's rule for the install, build and start commands of a build (its
+# SHELL_SAFE_COMMAND_PATTERN, app/Support/ValidationPatterns.php:74 at v4.3.10): words, quotes
+# without `$` or backticks, && and ||; no ;, |, >, $ or line breaks.
+BuildCommand = Annotated[str, _matching(
+    r"""(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+""",
+    "command for Coolify: words, quoted text without $ or backticks, && and || only (no ;, "
+    "|, >, $ or line breaks), e.g. npm ci && npm run build",
+)]  # fmt: skip
 # Coolify's rule for a health check's path (bootstrap/helpers/api.php:167 at v4.3.10).
 HealthCheckPath = Annotated[str, _matching(
     r"/[a-zA-Z0-9/\-_.~%,;]*",

@@ -28,6 +28,7 @@ from pydantic.alias_generators import to_camel
 from config.fields import (
     AdminCidr,
     BucketName,
+    BuildCommand,
     DatabaseIdentifier,
     DeployCommand,
     DomainName,
@@ -789,12 +790,69 @@ class GitSource(Model):
     private: bool = Field(
         False, description="private repository: the stack generates a deploy key (output)"
     )
+    pack: Literal["dockerfile", "nixpacks", "railpack", "static"] = Field(
+        "dockerfile",
+        description="how Coolify builds it: the repository's Dockerfile; Nixpacks or Railpack "
+        "from the code (package.json, composer.json...), as Render and Vercel do; or static "
+        "files served as they are",
+    )
     dockerfile: RepositoryFile = Field(
         "/Dockerfile", description="the Dockerfile's path in the repository: /apps/web/Dockerfile"
     )
     base_directory: RepositoryDirectory = Field(
         "/", description="the build context in the repository: / or /apps/web"
     )
+    install_command: BuildCommand | None = Field(
+        None, description="Nixpacks/Railpack: install the dependencies (default: detected)"
+    )
+    build_command: BuildCommand | None = Field(
+        None, description="Nixpacks/Railpack: build the app (default: detected)"
+    )
+    start_command: BuildCommand | None = Field(
+        None, description="Nixpacks/Railpack: start the app (default: detected)"
+    )
+    publish_directory: RepositoryDirectory | None = Field(
+        None,
+        description="the folder of built files a web server serves (a static site or SPA: "
+        "/dist, /out); none: the start command serves the app",
+    )
+    spa: bool = Field(
+        False, description="with publishDirectory: every unknown path serves index.html"
+    )
+
+    @model_validator(mode="after")
+    def _pack_fields(self) -> GitSource:
+        builds_from_code = self.pack in ("nixpacks", "railpack")
+        if self.pack != "dockerfile" and "dockerfile" in self.model_fields_set:
+            raise config_error(
+                f"a Dockerfile is only read with pack: dockerfile (this is {self.pack})",
+                at="dockerfile",
+            )
+        for name, command in (("installCommand", self.install_command),
+                              ("buildCommand", self.build_command),
+                              ("startCommand", self.start_command)):  # fmt: skip
+            if command is not None and not builds_from_code:
+                raise config_error(
+                    f"{name} is for pack: nixpacks or railpack; with pack: {self.pack} "
+                    + ("the Dockerfile says how to build and start"
+                       if self.pack == "dockerfile" else "nothing is built"),
+                    at=name,
+                )  # fmt: skip
+        if self.publish_directory is not None and self.pack == "dockerfile":
+            raise config_error(
+                "publishDirectory is for a site built by nixpacks or railpack (or static "
+                "files): a Dockerfile's image serves itself",
+                at="publishDirectory",
+            )
+        if self.spa and self.publish_directory is None and self.pack != "static":
+            raise config_error("spa: true needs the folder served (publishDirectory)", at="spa")
+        if self.publish_directory is not None and self.start_command is not None:
+            raise config_error(
+                "with publishDirectory a web server serves the built files: there is no "
+                "startCommand to run",
+                at="startCommand",
+            )
+        return self
 
     @model_validator(mode="after")
     def _ssh_for_private(self) -> GitSource:
@@ -844,7 +902,7 @@ class AppConfig(Model):
         default_factory=list,
         description="MinIO buckets the app may use; it gets an access key for these only",
     )
-    git: GitSource | None = Field(None, description="build from this repository's Dockerfile")
+    git: GitSource | None = Field(None, description="build from this repository")
     image: PinnedImage | None = Field(None, description="or run this prebuilt image")
     health: HealthCheck | None = Field(None, description="HTTP health check")
     env: dict[Annotated[str, StringConstraints(pattern=ENV_NAME)], EnvValue] = Field(
@@ -878,8 +936,8 @@ class AppConfig(Model):
     def _one_source(self) -> AppConfig:
         if (self.git is None) == (self.image is None):
             raise config_error(
-                f"app {self.name!r} needs exactly one source: git (a repository with a "
-                "Dockerfile) or image (a prebuilt image)",
+                f"app {self.name!r} needs exactly one source: git (a repository Coolify "
+                "builds) or image (a prebuilt image)",
                 at="git",
             )
         if self.image is not None and self.build_args:

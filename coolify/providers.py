@@ -536,12 +536,18 @@ class PrivateKeyProvider(CoolifyProvider):
                 return
 
 
+# What a Nixpacks, Railpack or static build is made with, and what it is when the config
+# stops giving it (the columns are nullable; false: not served as static files).
+BUILD_SETTINGS: dict[str, Any] = {
+    "install_command": None, "build_command": None, "start_command": None,
+    "publish_directory": None, "is_static": False, "is_spa": False,
+}  # fmt: skip
+GIT_SOURCE = ("git_repository", "git_branch", "build_pack", "base_directory",
+              "dockerfile_location", *BUILD_SETTINGS)  # fmt: skip
 # Application sources: the create endpoint and the source fields it takes.
 APP_SOURCES = {
-    "public": ("/applications/public", ("git_repository", "git_branch", "build_pack",
-                                        "base_directory", "dockerfile_location")),
-    "deploy-key": ("/applications/private-deploy-key", ("git_repository", "git_branch",
-                   "build_pack", "base_directory", "dockerfile_location", "private_key_uuid")),
+    "public": ("/applications/public", GIT_SOURCE),
+    "deploy-key": ("/applications/private-deploy-key", (*GIT_SOURCE, "private_key_uuid")),
     "dockerfile": ("/applications/dockerfile", ("dockerfile",)),
     "image": ("/applications/dockerimage", ("docker_registry_image_name",
                                             "docker_registry_image_tag")),
@@ -554,10 +560,7 @@ APP_SETTINGS = (
     "limits_memory", "limits_cpus", "pre_deployment_command", "post_deployment_command",
 )  # fmt: skip
 # Source fields a PATCH can change (not the kind, the deploy key or an inline Dockerfile).
-GIT_PATCHABLE = (
-    "git_repository", "git_branch", "build_pack", "base_directory", "dockerfile_location",
-    "docker_registry_image_name", "docker_registry_image_tag",
-)  # fmt: skip
+GIT_PATCHABLE = (*GIT_SOURCE, "docker_registry_image_name", "docker_registry_image_tag")
 
 
 class ApplicationProvider(PlacedResourceProvider):
@@ -633,7 +636,10 @@ class ApplicationProvider(PlacedResourceProvider):
     def patch_body(self, fields: list[str], props: dict[str, Any]) -> dict[str, Any]:
         body = {field: self.setting(props, field) for field in fields if field != "source"}
         if "source" in fields:
-            body |= {f: v for f, v in props["source"].items() if f in GIT_PATCHABLE}
+            source = props["source"]
+            if source["kind"] in ("public", "deploy-key"):
+                body |= {f: source.get(f, unset) for f, unset in BUILD_SETTINGS.items()}
+            body |= {f: v for f, v in source.items() if f in GIT_PATCHABLE}
         return body
 
     def after_patch(self, coolify: CoolifyClient, id_: str) -> None:

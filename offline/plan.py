@@ -169,13 +169,28 @@ def _health(app: AppConfig) -> str:
     )
 
 
+def _source(app: AppConfig) -> str:
+    git = app.git
+    if git is None:
+        return f"image {app.image}"
+    how = git.dockerfile if git.pack == "dockerfile" else git.pack
+    steps = [
+        f"{step} '{command}'"
+        for step, command in (("install", git.install_command), ("build", git.build_command),
+                              ("start", git.start_command))
+        if command
+    ]  # fmt: skip
+    if git.publish_directory:
+        steps.append(f"serves {git.publish_directory}{' (SPA)' if git.spa else ''}")
+    return " ".join([f"{git.repository}@{git.branch}", how, *steps])
+
+
 def apps_section(config: StackConfig) -> list[str]:
     """How each app is built, limited, checked and deployed."""
     rows = [
         (
             app.name,
-            f"{app.git.repository}@{app.git.branch} {app.git.dockerfile}" if app.git
-            else f"image {app.image}",
+            _source(app),
             app.memory_mb,
             f"{app.cpus:g}" if app.cpus else "no limit",
             _health(app),

@@ -73,11 +73,22 @@ PATH_PATTERNS = (
     ),
     ("docker_registry_image_tag", r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"),
 )
-# The health check's and deployment commands' rules in sharedDataApplications
+# The build's, health check's and deployment commands' rules in sharedDataApplications
 # (bootstrap/helpers/api.php:167, :170, :172, :190-192; ValidationPatterns.php:87).
 APP_PATTERNS = (
     *PATH_PATTERNS,
     ("health_check_path", r"[a-zA-Z0-9/\-_.~%,;]+"),
+    # :118 (app/Enums/BuildPackTypes.php), :156-158 (SHELL_SAFE_COMMAND_PATTERN,
+    # ValidationPatterns.php:74), :163 (DIRECTORY_PATH_PATTERN).
+    ("build_pack", r"nixpacks|static|dockerfile|dockercompose|railpack"),
+    *(
+        (
+            command,
+            r"""(?:[ \t]+|&&|\|\||"[^"$`\\\n\r]*"|'[^'\n\r]*'|[a-zA-Z0-9._\-/=:@,+\[\]{}#%^~*?!]+)+""",
+        )
+        for command in ("install_command", "build_command", "start_command")
+    ),
+    ("publish_directory", r"/([a-zA-Z0-9._\-/~@+]*)?"),
     ("health_check_method", r"GET|HEAD|POST|OPTIONS"),
     ("health_check_scheme", r"http|https"),
     ("pre_deployment_command_container", r"[a-zA-Z0-9][a-zA-Z0-9._-]*"),
@@ -87,7 +98,8 @@ NAME_MIN = (("name", 3),)
 # Only for apps built from a git repository.
 GIT = frozenset({
     "git_repository", "git_branch", "git_commit_sha", "build_pack", "base_directory",
-    "dockerfile_location", "is_auto_deploy_enabled",
+    "dockerfile_location", "is_auto_deploy_enabled", "install_command", "build_command",
+    "start_command", "publish_directory", "is_static", "is_spa",
 })  # fmt: skip
 # One allow-list for every kind of app (ApplicationsController.php:1194): a field of another
 # kind (is_auto_deploy_enabled on an image) passes it, and the kind's rules ignore it.

@@ -293,3 +293,31 @@ def test_health_check_cpu_limit_and_commands_go_to_coolify_and_a_change_redeploy
         after = reveal(changed.named("apps-crm-deploy").inputs["triggers"])
         assert before[0] == after[0]  # the same variables
         assert before[1] != after[1], path
+
+
+def test_apps_built_from_their_code_by_nixpacks_or_served_as_a_static_site() -> None:
+    """As Render and Vercel build them: no Dockerfile, the commands the team gave (or what
+    Nixpacks detects), and a built folder served by Coolify's web server."""
+    values = with_value(tour_crm_config(), "apps[0].git", {
+        "repository": "https://github.com/your-org/tour-crm", "pack": "nixpacks",
+        "installCommand": "npm ci", "startCommand": "npm run start:api",
+    })  # fmt: skip
+    values = with_value(values, "apps[1].git", {
+        "repository": "https://github.com/your-org/tour-crm", "pack": "nixpacks",
+        "baseDirectory": "/apps/web", "buildCommand": "npm run build",
+        "publishDirectory": "/dist", "spa": True,
+    })  # fmt: skip
+    recording = evaluate_ok(values)
+    assert application("crm", recording)["source"] == {
+        "kind": "public", "git_repository": "https://github.com/your-org/tour-crm",
+        "git_branch": "main", "build_pack": "nixpacks", "base_directory": "/",
+        "install_command": "npm ci", "start_command": "npm run start:api",
+    }  # fmt: skip
+    assert application("book", recording)["source"] == {
+        "kind": "public", "git_repository": "https://github.com/your-org/tour-crm",
+        "git_branch": "main", "build_pack": "nixpacks", "base_directory": "/apps/web",
+        "build_command": "npm run build", "publish_directory": "/dist", "is_static": True,
+        "is_spa": True,
+    }  # fmt: skip
+    # The worker still builds from its Dockerfile, its source as before.
+    assert application("worker", recording)["source"]["build_pack"] == "dockerfile"

@@ -986,6 +986,34 @@ def test_health_check_cpu_limit_and_deployment_commands_reach_coolify_and_come_b
     }  # fmt: skip
 
 
+NIXPACKS = {
+    "kind": "public", "git_repository": "https://github.com/acme/masstock", "git_branch": "main",
+    "build_pack": "nixpacks", "base_directory": "/", "install_command": "npm install",
+    "start_command": "npm run worker",
+}  # fmt: skip
+
+
+def test_an_app_built_by_nixpacks_keeps_its_commands_and_drops_one_the_config_drops(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
+) -> None:
+    app = application(connection, placement, NIXPACKS)
+    created = wire(ApplicationProvider).create(app)
+    stored = fake.resources[created.id]
+    assert (stored["build_pack"], stored["install_command"], stored["start_command"]) == (
+        "nixpacks", "npm install", "npm run worker",
+    )  # fmt: skip
+    static = {k: v for k, v in NIXPACKS.items() if k != "start_command"} | {
+        "build_command": "npm run build", "publish_directory": "/dist", "is_static": True,
+    }  # fmt: skip
+    wire(ApplicationProvider).update(created.id, created.outs, {**app, "source": static})
+    (patch,) = requests_to(fake, "PATCH", f"/applications/{created.id}")
+    assert patch["start_command"] is None  # Coolify would keep the old one otherwise
+    assert (patch["build_command"], patch["publish_directory"], patch["is_static"]) == (
+        "npm run build", "/dist", True,
+    )  # fmt: skip
+    assert fake.resources[created.id]["start_command"] is None
+
+
 def test_a_setting_the_config_no_longer_gives_goes_back_to_coolifys_default(
     wire: Wire, fake: FakeCoolify, connection: dict[str, Any], placement: dict[str, str]
 ) -> None:
