@@ -143,6 +143,12 @@ def test_orbitflow() -> None:
 def test_masstock() -> None:
     api, worker = env("masstock", "api"), env("masstock", "worker")
     assert api == worker  # one shared environment
+    # Built as on Render: Nixpacks, `npm install`, then `npm start` or `npm run worker`.
+    for name, start in (("api", "npm start"), ("worker", "npm run worker")):
+        source = app("masstock", name)["source"]
+        assert (source["build_pack"], source["install_command"], source["start_command"]) == (
+            "nixpacks", "npm install", start,
+        )  # fmt: skip
     redis = example("masstock").named("data-redis")
     assert api["REDIS_HOST"]["value"] == redis.id
     assert api["REDIS_PORT"]["value"] == "6379"
@@ -164,6 +170,14 @@ def test_ultimatepos() -> None:
     assert pos["NEXTAUTH_URL"]["value"] == "https://pos.example.com"
     assert pos["NEXTAUTH_SECRET"]["value"] == generated("ultimatepos", "NEXTAUTH_SECRET")
     assert pos["OPENAI_API_KEY"]["value"] == "offline-placeholder-openaiApiKey"
+    public_url = pos["NEXT_PUBLIC_APP_URL"]
+    assert public_url["value"] == "https://pos.example.com"
+    assert public_url["is_buildtime"] and public_url["is_runtime"]  # inlined by Next.js
+    settings = app("ultimatepos", "pos")
+    source = settings["source"]
+    assert (source["git_branch"], source["build_pack"]) == ("master", "nixpacks")  # the guide's
+    assert source["build_command"] == "npx prisma generate && npm run build"
+    assert settings["health_check_enabled"] is False  # no health endpoint to check
 
 
 # --- the stack outputs, a contract for the repositories that read them ----------------------
