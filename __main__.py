@@ -300,3 +300,6 @@ if monitoring is not None:
         pulumi.export("pushUrls", pulumi.Output.secret(monitoring.push_urls))
 if apps.deploy_keys:
     pulumi.export("deployKeys", apps.deploy_keys)
+if apps.webhooks:
+    # Each app's push webhook (URL and secret) for its repository's settings.
+    pulumi.export("webhooks", apps.webhooks)

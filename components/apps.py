@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -96,6 +97,9 @@ def _required(value: pulumi.Output[Any] | str | None) -> pulumi.Output[Any]:
 class Apps(pulumi.ComponentResource):
     urls: dict[str, str]
     deploy_keys: dict[str, pulumi.Output[str]]  # app -> public deploy key, to add to the repo
+    # repository -> {url, secret, apps} of the push webhook to add to it (secret): one per
+    # repository, so that one push deploys every app built from it
+    webhooks: dict[str, pulumi.Output[dict[str, Any]]]
 
     def __init__(
         self,
@@ -116,6 +120,8 @@ class Apps(pulumi.ComponentResource):
         self._generated: dict[str, random.RandomBytes] = {}
         self.urls = {app.name: url for app in config.apps if (url := config.app_url(app))}
         self.deploy_keys = {}
+        self.webhooks = {}
+        self._webhook_secrets: dict[str, pulumi.Output[str]] = {}
         deploys: dict[str, Deploy] = {}
         servers = app_servers or AppServers(placement, [], tls_at_load_balancer=False)
         others = servers.others
@@ -206,6 +212,9 @@ class Apps(pulumi.ComponentResource):
             "post_deployment_command": app.post_deploy_command,
             "delete_volumes": True,  # apps keep their data in the data services
         }
+        forge = app.git.webhook_forge if app.git is not None and app.auto_deploy else None
+        if app.git is not None and forge is not None:
+            props[f"manual_webhook_secret_{forge}"] = self._webhook_secret(config, app.git, forge)
         if (health := app.health) is not None:
             props |= {
                 "health_check_path": health.path,
@@ -287,6 +296,29 @@ class Apps(pulumi.ComponentResource):
         resolved = _required(simple[ref])
         secret = ref.startswith("database.") or ref in ("redis.url", "redis.password")
         return pulumi.Output.secret(resolved) if secret else resolved
+
+    def _webhook_secret(
+        self, config: StackConfig, git: GitSource, forge: str
+    ) -> pulumi.Output[str]:
+        """The secret the repository's push webhook is signed with. Coolify deploys a push
+        to every app of that repository and branch whose secret matches the signature
+        (app/Http/Controllers/Webhook/Github.php:78-120 at v4.3.10, and its siblings): one
+        secret per repository, so that one webhook deploys them all."""
+        repository = git.repository_path
+        if repository not in self._webhook_secrets:
+            slug = re.sub(r"[^a-z0-9]+", "-", repository.lower()).strip("-")
+            self._webhook_secrets[repository] = random.RandomPassword(
+                f"{self._name}-webhook-secret-{slug}", length=40, special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).result  # fmt: skip
+        secret = self._webhook_secrets[repository]
+        apps = [a.name for a in config.apps if a.git and a.git.repository_path == repository
+                and a.auto_deploy]  # fmt: skip
+        self.webhooks[repository] = pulumi.Output.secret({
+            "url": f"{config.dashboard_url}/webhooks/source/{forge}/events/manual",
+            "secret": secret, "apps": apps,
+        })  # fmt: skip
+        return secret
 
     def _generate(self, key: str) -> random.RandomBytes:
         if key not in self._generated:

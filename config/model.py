@@ -781,6 +781,9 @@ def _plain_scalars(value: Any) -> Any:
     return value
 
 
+KNOWN_FORGES = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitbucket"}
+
+
 class GitSource(Model):
     repository: str = Field(
         pattern=r"^(https://\S+|git@\S+:\S+)$",
@@ -819,6 +822,25 @@ class GitSource(Model):
     spa: bool = Field(
         False, description="with publishDirectory: every unknown path serves index.html"
     )
+    forge: Literal["github", "gitlab", "gitea", "bitbucket"] | None = Field(
+        None,
+        description="where the repository lives, for its push webhook (default: from the "
+        "repository's host: github.com, gitlab.com, bitbucket.org)",
+    )
+
+    @property
+    def repository_path(self) -> str:
+        """owner/repo, as the forge names the repository in its webhooks."""
+        path = re.sub(r"^(https://[^/]+/|git@[^:]+:)", "", self.repository)
+        return re.sub(r"\.git$", "", path.strip("/"))
+
+    @property
+    def webhook_forge(self) -> str | None:
+        """The forge whose push webhook Coolify is to accept for this repository."""
+        if self.forge is not None:
+            return self.forge
+        host = re.sub(r"^(https://|git@)([^/:]+).*$", r"\2", self.repository).lower()
+        return KNOWN_FORGES.get(host)
 
     @model_validator(mode="after")
     def _pack_fields(self) -> GitSource:
@@ -931,6 +953,17 @@ class AppConfig(Model):
         if isinstance(value, dict):
             return {key: _plain_scalars(item) for key, item in value.items()}
         return value
+
+    @model_validator(mode="after")
+    def _push_webhook(self) -> AppConfig:
+        if self.auto_deploy and self.git is not None and self.git.webhook_forge is None:
+            raise config_error(
+                f"app {self.name!r} deploys on push (autoDeploy), which Coolify learns from "
+                "the forge's webhook: say which forge serves this repository with git.forge "
+                "(github, gitlab, gitea or bitbucket), or set autoDeploy: false",
+                at="git.forge",
+            )
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> AppConfig:

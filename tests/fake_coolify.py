@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 import math
 import re
@@ -56,7 +58,9 @@ APP_SETTINGS = LIMITS | {
     "health_check_start_period", "health_check_return_code", "health_check_scheme",
     "health_check_method", "is_consistent_container_name_enabled", "max_restart_count",
     "pre_deployment_command", "pre_deployment_command_container", "post_deployment_command",
-    "post_deployment_command_container",
+    "post_deployment_command_container", "manual_webhook_secret_github",
+    "manual_webhook_secret_gitlab", "manual_webhook_secret_gitea",
+    "manual_webhook_secret_bitbucket",
 }  # fmt: skip
 # app/Support/ValidationPatterns.php at v4.3.10: FILE_PATH_PATTERN (:24) for
 # dockerfile_location and DIRECTORY_PATH_PATTERN (:30) for base_directory (bootstrap/helpers/
@@ -392,8 +396,8 @@ class FakeCoolify:
         parts = urlsplit(target)
         path = parts.path.removeprefix("/api/v1")
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        if path == "/health":
-            return 200, "OK", {}
+        if path == "/health" or path.startswith("/webhooks/"):
+            return self._outside_api(method, path, headers, raw)
         body = json.loads(raw) if raw else None
         self.requests.append((method, path, query, body))
         self.request_times.append(time.monotonic())
@@ -436,6 +440,62 @@ class FakeCoolify:
         if allowed:
             return 405, {"message": "Method not allowed."}, {}
         return 404, {"message": "Not found."}, {}
+
+    def _outside_api(
+        self, method: str, path: str, headers: dict[str, str], raw: bytes
+    ) -> tuple[int, Any, dict[str, str]]:
+        if path == "/health":
+            return 200, "OK", {}
+        if (method, path) == ("POST", "/webhooks/source/github/events/manual"):
+            return self._github_push(headers, raw)
+        return 404, {"message": "Not found."}, {}
+
+    def _github_push(self, headers: dict[str, str], raw: bytes) -> tuple[int, Any, dict[str, str]]:
+        """A GitHub push webhook as Coolify's Webhook\\Github::manual takes it
+        (app/Http/Controllers/Webhook/Github.php:26-239 at v4.3.10; routes/webhooks.php:16,
+        outside the API: no token, no API limit). Only the JSON push event is modelled."""
+        event = headers.get("x-github-event", "").lower()
+        if event == "ping":
+            return 200, "pong", {}  # :35-38
+        if event != "push":
+            return 200, f"Nothing to do. Event '{event}' is not supported.", {}  # :68-70
+        payload = json.loads(raw or b"{}")
+        branch = str(payload.get("ref") or "").removeprefix("refs/heads/")  # :44-48
+        full_name = _repository_path(payload.get("repository", {}).get("full_name"))
+        if not branch:
+            return 200, "Nothing to do. No branch found in the request.", {}
+        if full_name is None:
+            return 200, "Nothing to do. Invalid repository.", {}
+        # :80 and Concerns/MatchesManualWebhookApplications.php:34-53: the branch, and the
+        # repository compared case-insensitively.
+        apps = [
+            app for app in self.resources.values()
+            if app["_kind"] == "applications" and app.get("git_branch") == branch
+            and (_repository_path(app.get("git_repository")) or "").lower() == full_name.lower()
+        ]  # fmt: skip
+        if not apps:
+            return 200, (
+                "Nothing to do. No applications found with deploy key set, branch is "
+                f"'{branch}' and Git Repository name has {full_name}."
+            ), {}  # fmt: skip
+        signature = headers.get("x-hub-signature-256", "").removeprefix("sha256=")
+        results = []
+        for app in apps:
+            secret = app.get("manual_webhook_secret_github")
+            expected = secret and hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+            if not expected or not hmac.compare_digest(signature, expected):  # :97-120
+                results.append({"status": "failed", "message": "Invalid signature."})
+                continue
+            if not app.get("is_auto_deploy_enabled", True):  # :132, Application.php:1230-1237
+                results.append({"status": "failed", "message": "Deployments disabled.",
+                                "application_uuid": app["uuid"]})  # fmt: skip
+                continue
+            _, answer = self.deploy(ROUTES[0], {}, {"uuid": app["uuid"]})  # :146-153
+            (queued,) = answer["deployments"]
+            results.append({"status": "success", "message": "Deployment queued.",
+                            "application_uuid": app["uuid"],
+                            "deployment_uuid": queued["deployment_uuid"]})  # fmt: skip
+        return 200, results, {}
 
     def _throttle(self, user: str) -> int | None:
         """Laravel's fixed window (Illuminate\\Cache\\RateLimiter): the first request opens a
@@ -1133,6 +1193,21 @@ class FakeCoolify:
                 {k: v for k, v in d.items() if not k.startswith("_")} for d in newest_first
             ],
         }
+
+
+def _repository_path(repository: Any) -> str | None:
+    """owner/repo of a repository as Coolify compares them (Concerns/
+    MatchesManualWebhookApplications.php:64-106): from a URL's path or an scp-style address,
+    without slashes around it or `.git`."""
+    if not isinstance(repository, str) or not repository.strip():
+        return None
+    text = repository.strip()
+    if "://" in text:
+        text = urlsplit(text).path
+    elif text.startswith("git@") and ":" in text:
+        text = re.sub(r"^\d+/", "", text.split(":", 1)[1])
+    text = re.sub(r"\.git$", "", re.split(r"[?#]", text)[0].strip("/"), flags=re.IGNORECASE)
+    return text or None
 
 
 def _timestamp() -> str:

@@ -21,6 +21,8 @@ each phase.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import os
 import subprocess
@@ -32,13 +34,15 @@ from contextlib import ExitStack
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import yaml
 from google.protobuf import struct_pb2
 from pulumi.runtime import mocks
 from pulumi.runtime.proto import provider_pb2
 
-from offline.engine import PlatformMocks, evaluate
+from offline.engine import PlatformMocks, evaluate, reveal
 from offline.stack_files import PROGRAM, read_stack_file
 from tests.engine_wire import (
     HOST_MINUTE,
@@ -237,6 +241,20 @@ def pgbouncer_ini_running(fake: FakeCoolify) -> str:
     return fake.files_seen(uuid)[ini]
 
 
+def github_push(fake: FakeCoolify, webhook: dict[str, str], branch: str, secret: str) -> Any:
+    """A push to `branch` of the stack's repository as GitHub sends it to the webhook's URL
+    (the fake at Coolify's address), signed with `secret`."""
+    body = json.dumps({"ref": f"refs/heads/{branch}", "after": "1" * 40,
+                       "repository": {"full_name": "your-org/tour-crm"}}).encode()  # fmt: skip
+    signature = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    answer = httpx.post(
+        fake.url + urlsplit(webhook["url"]).path, content=body, timeout=10,
+        headers={"X-GitHub-Event": "push", "Content-Type": "application/json",
+                 "X-Hub-Signature-256": f"sha256={signature}"},
+    )  # fmt: skip
+    return answer.json() if "json" in answer.headers["Content-Type"] else answer.text
+
+
 def holdings(fake: FakeCoolify) -> dict[str, int]:
     environments = sum(len(p["environments"]) for p in fake.projects.values())
     return {
@@ -275,6 +293,7 @@ class Simulation:
             "others": sorted(
                 r.urn for r in recording.resources if r.custom and r.urn not in engine.steps
             ),
+            "webhooks": reveal(recording.stack_outputs.get("webhooks") or {}),
         }
 
 
@@ -307,6 +326,13 @@ def simulate(stack: str) -> dict[str, Any]:
         }
         report["up_again"] = simulation.up()
         report["deployments"] = len(fake.deployments)
+        # A push to the branch, signed with the secret the stack outputs, deploys the app;
+        # a forged one and a push to another branch deploy nothing.
+        webhook = report["up"]["webhooks"]["your-org/tour-crm"]
+        report["push_forged"] = github_push(fake, webhook, "main", "forged-secret")
+        report["push_other_branch"] = github_push(fake, webhook, "develop", webhook["secret"])
+        report["deployments_after_refused_pushes"] = len(fake.deployments)
+        report["push_signed"] = github_push(fake, webhook, "main", webhook["secret"])
         # A pull request that changes one setting of the servers: its preview must show those
         # servers changing, and nothing that `up` would leave alone.
         config = with_disk_alert(simulation.stack_file.config, 70)

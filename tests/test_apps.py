@@ -321,3 +321,31 @@ def test_apps_built_from_their_code_by_nixpacks_or_served_as_a_static_site() -> 
     }  # fmt: skip
     # The worker still builds from its Dockerfile, its source as before.
     assert application("worker", recording)["source"]["build_pack"] == "dockerfile"
+
+
+def test_apps_deployed_on_push_share_their_repositorys_webhook_secret() -> None:
+    secrets = {
+        app: application(app)["manual_webhook_secret_github"] for app in ("crm", "book", "worker")
+    }
+    assert all(is_secret(value) for value in secrets.values())
+    assert len({reveal(value) for value in secrets.values()}) == 1  # one webhook deploys all
+    webhooks = production().stack_outputs["webhooks"]
+    assert is_secret(webhooks)
+    webhook = reveal(webhooks)["your-org/tour-crm"]
+    assert webhook["url"] == "https://coolify.example.com/webhooks/source/github/events/manual"
+    assert webhook["secret"] == reveal(secrets["crm"])
+    assert find_leaks(production()) == []
+    manual = evaluate_ok(with_value(tour_crm_config(), "apps[0].autoDeploy", False))
+    assert "manual_webhook_secret_github" not in application("crm", manual)
+    (webhook,) = reveal(manual.stack_outputs["webhooks"]).values()
+    assert webhook["apps"] == ["book", "worker"]
+
+
+def test_an_unknown_forge_must_be_named_for_a_push_to_deploy() -> None:
+    values = with_value(tour_crm_config(), "apps[0].git.repository", "https://git.acme.dev/crm")
+    error = evaluate_config(values).error
+    assert isinstance(error, ConfigError)
+    assert "apps[0].git.forge" in str(error)
+    assert "(github, gitlab, gitea or bitbucket), or set autoDeploy: false" in str(error)
+    gitea = evaluate_ok(with_value(values, "apps[0].git.forge", "gitea"))
+    assert "manual_webhook_secret_gitea" in application("crm", gitea)

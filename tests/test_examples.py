@@ -172,7 +172,8 @@ def test_ultimatepos() -> None:
     assert pos["OPENAI_API_KEY"]["value"] == "offline-placeholder-openaiApiKey"
     public_url = pos["NEXT_PUBLIC_APP_URL"]
     assert public_url["value"] == "https://pos.example.com"
-    assert public_url["is_buildtime"] and public_url["is_runtime"]  # inlined by Next.js
+    assert public_url["is_buildtime"]
+    assert public_url["is_runtime"]
     settings = app("ultimatepos", "pos")
     source = settings["source"]
     assert (source["git_branch"], source["build_pack"]) == ("master", "nixpacks")  # the guide's
@@ -189,7 +190,7 @@ OUTPUT_CONTRACT = {
     "databaseUrl": True, "directUrl": True, "redisUrl": True,
     "s3Endpoint": False, "s3PublicUrl": False, "s3Buckets": False, "s3Credentials": True,
     "appUrls": False, "statusUrl": False, "uptimeKumaUser": False, "uptimeKumaPassword": True,
-    "pushUrls": True, "backupSchedules": False,
+    "pushUrls": True, "backupSchedules": False, "webhooks": True,
 }  # fmt: skip
 
 

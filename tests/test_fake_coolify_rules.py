@@ -3,6 +3,9 @@ source in tests/fake_coolify.py): asked over real HTTP, as the providers ask it.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,3 +237,43 @@ def test_a_read_only_mounted_file_cannot_be_edited_through_the_storage_api(
         )
     assert raised.value.status == 422
     assert "This storage is read-only" in str(raised.value)
+
+
+def push(fake: FakeCoolify, secret: str, *, branch: str = "main", sign: bool = True) -> Any:
+    """A GitHub push webhook, as GitHub sends one: JSON, signed with HMAC-SHA256 of the body."""
+    body = json.dumps({
+        "ref": f"refs/heads/{branch}", "after": "0" * 40,
+        "repository": {"full_name": "Acme/Tour-CRM"},
+        "commits": [{"message": "Fix the invoice total", "added": [], "removed": [],
+                     "modified": ["apps/crm/src/invoice.ts"]}],
+    }).encode()  # fmt: skip
+    signature = hmac.new(secret.encode(), body if sign else b"forged", hashlib.sha256)
+    headers = {"X-GitHub-Event": "push", "Content-Type": "application/json",
+               "X-Hub-Signature-256": f"sha256={signature.hexdigest()}"}  # fmt: skip
+    with httpx.Client(base_url=fake.url) as raw:
+        answer = raw.post("/webhooks/source/github/events/manual", content=body, headers=headers)
+    assert answer.status_code == 200
+    # Coolify answers a list of results as JSON, "Nothing to do..." as text.
+    return answer.json() if "json" in answer.headers["Content-Type"] else answer.text
+
+
+def test_a_signed_push_to_the_apps_branch_deploys_it_and_nothing_else_does(
+    fake: FakeCoolify, coolify: CoolifyClient, placement: dict[str, str]
+) -> None:
+    """Coolify's manual GitHub webhook: the app of that repository and branch, and only with
+    the signature its secret makes (Github.php:97-120)."""
+    body = {**placement, "git_repository": "https://github.com/acme/tour-crm", "git_branch": "main",
+            "build_pack": "nixpacks", "ports_exposes": "3000",
+            "manual_webhook_secret_github": "webhook-secret-0123"}  # fmt: skip
+    app = coolify.post("/applications/public", body)["uuid"]
+    assert push(fake, "webhook-secret-0123", sign=False) == [
+        {"status": "failed", "message": "Invalid signature."}
+    ]
+    assert push(fake, "another-secret") == [{"status": "failed", "message": "Invalid signature."}]
+    assert push(fake, "webhook-secret-0123", branch="develop").startswith(
+        "Nothing to do. No applications found"
+    )
+    assert fake.deployments == {}
+    (queued,) = push(fake, "webhook-secret-0123")
+    assert queued["status"] == "success"
+    assert fake.deployments[queued["deployment_uuid"]]["application_id"] == app

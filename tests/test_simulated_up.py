@@ -151,3 +151,14 @@ def test_the_whole_run_stays_within_coolifys_api_limit(stack: str) -> None:
     assert requests["throttled"] == 0
     assert requests["peak_per_minute"] < 200
     assert requests["ignored_query"] == []
+
+
+def test_a_signed_push_deploys_every_app_of_the_repository_and_a_forged_one_none() -> None:
+    """GitHub's push webhook, to the URL and with the secret the stack outputs: one webhook
+    per repository, and Coolify checks each app's secret against the signature."""
+    run = report("production")
+    assert run["up"]["webhooks"]["your-org/tour-crm"]["apps"] == ["crm", "book", "worker"]
+    assert [r["message"] for r in run["push_forged"]] == ["Invalid signature."] * 3
+    assert run["push_other_branch"].startswith("Nothing to do. No applications found")
+    assert run["deployments_after_refused_pushes"] == run["deployments"]
+    assert [r["message"] for r in run["push_signed"]] == ["Deployment queued."] * 3
