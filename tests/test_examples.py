@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+import yaml
 
 from config.secrets import SECRET_KEYS
 from offline.engine import Recording, find_leaks, is_secret, reveal
@@ -115,6 +116,17 @@ def test_tour_crm() -> None:
     assert urlsplit(crm["DATABASE_URL"]["value"]).port == 6432  # through PgBouncer
     assert urlsplit(crm["DIRECT_URL"]["value"]).port == 5432
     assert crm["S3_PUBLIC_URL"]["value"] == "https://files.example.com"
+
+
+def test_the_tour_crm_example_is_the_production_stack() -> None:
+    """Its guide's platform, kept as one: backups, alert channels and all."""
+
+    def config(path: Path) -> Any:
+        return yaml.safe_load(path.read_text())["config"]
+
+    assert config(PROJECT_DIR / "examples" / "tour-crm.yaml") == config(
+        PROJECT_DIR / "Pulumi.production.yaml"
+    )
 
 
 def test_orbitflow() -> None:

@@ -19,7 +19,7 @@ STACK_OUTPUTS = {
     "coolifyUrl", "coolifyRootUser", "coolifyRootPassword", "coolifyProjectUuid",
     "coolifyEnvironmentUuid", "databaseUrl", "directUrl", "redisUrl", "s3Endpoint",
     "s3PublicUrl", "s3Buckets", "s3Credentials", "appUrls", "statusUrl", "uptimeKumaUser",
-    "uptimeKumaPassword",
+    "uptimeKumaPassword", "webhooks",
 }  # fmt: skip
 
 
@@ -77,10 +77,13 @@ def test_production_is_the_tour_crm_platform_on_a_16_gb_server() -> None:
     }
     apps = {app.name: app for app in config.apps}
     assert set(apps) == {"crm", "book", "worker"}
-    assert (apps["crm"].port, apps["book"].port, apps["worker"].port) == (3000, 3001, None)
-    assert apps["worker"].domains == []
+    assert (apps["crm"].port, apps["book"].port, apps["worker"].port) == (3000, 3001, 3002)
+    # The guide's ports; the worker is reached by Inngest Cloud, which calls its functions.
+    assert [d.host for d in apps["worker"].domains] == ["jobs"]
+    assert "SENTRY_AUTH_TOKEN" in apps["crm"].build_args  # the build uploads the source maps
+    assert "SENTRY_AUTH_TOKEN" not in apps["crm"].env
     assert {h.fqdn for h in config.served_hostnames()} == {
-        "crm.example.com", "book.example.com", "files.example.com",
+        "crm.example.com", "book.example.com", "jobs.example.com", "files.example.com",
         "status.example.com", "coolify.example.com",
     }  # fmt: skip
 
