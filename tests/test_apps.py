@@ -49,10 +49,10 @@ def test_apps_build_from_the_guides_repository_and_dockerfiles() -> None:
         assert inputs["is_auto_deploy_enabled"] is True
 
 
-def test_the_worker_is_reached_by_inngest_and_has_no_health_check() -> None:
+def test_the_worker_is_reached_by_inngest_and_checked_at_its_endpoint() -> None:
     worker = application("worker")
     assert (worker["domains"], worker["ports_exposes"]) == ("https://jobs.example.com", "3002")
-    assert worker["health_check_enabled"] is False
+    assert (worker["health_check_enabled"], worker["health_check_path"]) == (True, "/api/inngest")
     assert worker["limits_memory"] == "256m"
 
 

@@ -59,10 +59,11 @@ def test_production_monitors_its_apps_data_services_and_jobs() -> None:
     recording = production()
     found = files(recording)
     assert set(found) == {
-        "app-crm", "app-book", "postgresql", "pgbouncer", "redis", "minio",
+        "app-crm", "app-book", "app-worker", "postgresql", "pgbouncer", "redis", "minio",
         "push-backup", "push-drill", "push-mirror", "ops-email",
     }  # fmt: skip
     assert found["app-crm"]["url"] == "https://crm.example.com/api/health"
+    assert found["app-worker"]["url"] == "https://jobs.example.com/api/inngest"
     postgres = recording.named("data-postgres").id
     assert (found["postgresql"]["hostname"], found["postgresql"]["port"]) == (postgres, 5432)
     pgbouncer = recording.named("data-pgbouncer").id
