@@ -21,7 +21,7 @@ from tests.support import run, write
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
 
 
-def ubuntu_like_sshd_config(folder: Path, dropin: str) -> Path:
+def ubuntu_like_sshd_config(folder: Path, dropin: str, extra: str = "") -> Path:
     """A main sshd_config shaped like Ubuntu 24.04's (drop-ins included first), whose own
     settings and a cloud-init drop-in contradict ours: ours must win."""
     write(folder / "sshd_config.d" / "00-platform-hardening.conf", dropin)
@@ -48,7 +48,7 @@ def ubuntu_like_sshd_config(folder: Path, dropin: str) -> Path:
         f"PidFile {folder}/sshd.pid\n"
         f"AuthorizedKeysFile {folder}/authorized_keys\n"
         # Only for this test: the keys live under /tmp, which StrictModes would refuse.
-        "StrictModes no\n",
+        "StrictModes no\n" + extra,
     )
 
 
@@ -72,15 +72,15 @@ class RunningSshd:
 
 
 @contextmanager
-def sshd_in(folder: Path, port: int = 0) -> Iterator[RunningSshd]:
+def sshd_in(folder: Path, port: int = 0, extra: str = "") -> Iterator[RunningSshd]:
     """A real sshd on loopback with the hardening drop-in, its files in `folder`, on `port`
-    (a free one by default)."""
+    (a free one by default), with `extra` lines of sshd_config."""
     client_key = folder / "client_key"
     assert (
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)]).returncode == 0
     )
     write(folder / "authorized_keys", Path(f"{client_key}.pub").read_text())
-    config = ubuntu_like_sshd_config(folder, sshd_dropin("deploy", 3))
+    config = ubuntu_like_sshd_config(folder, sshd_dropin("deploy", 3), extra)
     port = port or free_port()
     command = [
         SSHD,
