@@ -14,7 +14,7 @@ from components.network import PrivateNetwork
 from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
 from config import load_stack_config
-from config.secrets import read_secret_bag
+from config.secrets import read_secret, read_secret_bag
 from coolify.resources import PrivateKey
 from render.backups import push_intervals
 
@@ -271,6 +271,7 @@ apps = Apps(
     connection=coolify.connection,
     placement=placement,
     after=data.running,
+    github_token=read_secret("githubToken") if config.github_webhooks else None,
     app_servers=(
         AppServers(
             placement={**placement, "server_uuid": app_servers_in_coolify[0].uuid},

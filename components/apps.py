@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_github as github
 import pulumi_random as random
 import pulumi_tls as tls
 
@@ -44,6 +45,11 @@ RUNNING_FROM = (
     "pre_deployment_command", "post_deployment_command",
 )  # fmt: skip
 WORKER_PORT = "80"  # Coolify needs a port for git apps; a worker has no domain routed to it
+
+
+def _slug(text: str) -> str:
+    """A part of a resource name: "Acme/Tour-CRM" -> "acme-tour-crm"."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
 def _build_settings(git: GitSource) -> dict[str, Any]:
@@ -111,17 +117,20 @@ class Apps(pulumi.ComponentResource):
         placement: Mapping[str, pulumi.Input[str]],
         after: list[pulumi.Resource],
         app_servers: AppServers | None = None,
+        github_token: pulumi.Output[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`placement`: Coolify's server, project and environment; `app_servers`: the app
-        servers the apps run on instead of Coolify's server."""
+        servers the apps run on instead of Coolify's server; `github_token`: a token that may
+        add the push webhooks to the GitHub repositories (none: they are added by hand)."""
         super().__init__("platform:index:Apps", name, None, opts)
         self._name, self._connection, self._values = name, connection, values
         self._generated: dict[str, random.RandomBytes] = {}
         self.urls = {app.name: url for app in config.apps if (url := config.app_url(app))}
         self.deploy_keys = {}
         self.webhooks = {}
-        self._webhook_secrets: dict[str, pulumi.Output[str]] = {}
+        # repository -> (forge, webhook URL, secret)
+        self._webhook_secrets: dict[str, tuple[str, str, pulumi.Output[str]]] = {}
         deploys: dict[str, Deploy] = {}
         servers = app_servers or AppServers(placement, [], tls_at_load_balancer=False)
         others = servers.others
@@ -154,6 +163,8 @@ class Apps(pulumi.ComponentResource):
                 servers=1 + len(others),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[env, *waits]),
             )
+        if github_token is not None:
+            self._add_github_webhooks(github_token)
         self.register_outputs({"urls": self.urls})
 
     def _application(
@@ -305,20 +316,43 @@ class Apps(pulumi.ComponentResource):
         (app/Http/Controllers/Webhook/Github.php:78-120 at v4.3.10, and its siblings): one
         secret per repository, so that one webhook deploys them all."""
         repository = git.repository_path
+        url = f"{config.dashboard_url}/webhooks/source/{forge}/events/manual"
         if repository not in self._webhook_secrets:
-            slug = re.sub(r"[^a-z0-9]+", "-", repository.lower()).strip("-")
-            self._webhook_secrets[repository] = random.RandomPassword(
-                f"{self._name}-webhook-secret-{slug}", length=40, special=False,
+            self._webhook_secrets[repository] = (forge, url, random.RandomPassword(
+                f"{self._name}-webhook-secret-{_slug(repository)}", length=40, special=False,
                 opts=pulumi.ResourceOptions(parent=self),
-            ).result  # fmt: skip
-        secret = self._webhook_secrets[repository]
+            ).result)  # fmt: skip
+        secret = self._webhook_secrets[repository][2]
         apps = [a.name for a in config.apps if a.git and a.git.repository_path == repository
                 and a.auto_deploy]  # fmt: skip
-        self.webhooks[repository] = pulumi.Output.secret({
-            "url": f"{config.dashboard_url}/webhooks/source/{forge}/events/manual",
-            "secret": secret, "apps": apps,
-        })  # fmt: skip
+        self.webhooks[repository] = pulumi.Output.secret(
+            {"url": url, "secret": secret, "apps": apps}
+        )
         return secret
+
+    def _add_github_webhooks(self, token: pulumi.Output[str]) -> None:
+        """Each GitHub repository's push webhook, added with the stack's token: JSON bodies
+        (Coolify reads `ref` and `repository.full_name` from them), signed with the secret."""
+        providers: dict[str, github.Provider] = {}
+        for repository, (forge, url, secret) in self._webhook_secrets.items():
+            if forge != "github":
+                continue
+            owner, name = repository.split("/", 1)
+            if owner not in providers:
+                providers[owner] = github.Provider(
+                    f"{self._name}-github-{_slug(owner)}", token=token, owner=owner,
+                    opts=pulumi.ResourceOptions(parent=self),
+                )  # fmt: skip
+            github.RepositoryWebhook(
+                f"{self._name}-webhook-{_slug(repository)}",
+                repository=name,
+                events=["push"],
+                active=True,
+                configuration=github.RepositoryWebhookConfigurationArgs(
+                    url=url, content_type="json", secret=secret, insecure_ssl=False
+                ),
+                opts=pulumi.ResourceOptions(parent=self, provider=providers[owner]),
+            )
 
     def _generate(self, key: str) -> random.RandomBytes:
         if key not in self._generated:

@@ -1029,6 +1029,11 @@ class StackConfig(Model):
     )
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
     apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
+    github_webhooks: bool = Field(
+        False,
+        description="add each GitHub repository's push webhook to it, with the secret key "
+        "githubToken (otherwise: add the `webhooks` output by hand)",
+    )
     backups: BackupsConfig | None = Field(
         None, description="scheduled dumps of the database to off-site storage, and drills"
     )

@@ -61,6 +61,18 @@ SECRET_KEYS = {
         _postgres_url_problem,
         "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
     ),
+    "githubToken": SecretKey(
+        "a GitHub token that may manage the webhooks of the apps' repositories (fine-grained: "
+        "Webhooks read and write on those repositories)",
+        lambda config: config.github_webhooks,
+        "githubWebhooks is true",
+        lambda value: (
+            None
+            if re.fullmatch(r"(gh[pousr]_|github_pat_)\w{20,}", value)
+            else "is not a GitHub token (ghp_..., github_pat_...)"
+        ),
+        "github_pat_offline_placeholder_0123456789",
+    ),
     "backupAccessKeyId": SecretKey(
         "the key ID of the off-site storage (Backblaze B2: an application key's keyID, limited "
         "to the backup bucket)",

@@ -349,3 +349,37 @@ def test_an_unknown_forge_must_be_named_for_a_push_to_deploy() -> None:
     assert "(github, gitlab, gitea or bitbucket), or set autoDeploy: false" in str(error)
     gitea = evaluate_ok(with_value(values, "apps[0].git.forge", "gitea"))
     assert "manual_webhook_secret_gitea" in application("crm", gitea)
+
+
+GITHUB_TOKEN = {"platform:githubToken": "github_pat_11AAAAAAA0abcdefghijklmnopqrstuvwxyz"}
+
+
+def test_with_a_github_token_each_repository_gets_its_webhook() -> None:
+    """One webhook per repository (all three apps build from one), JSON, for pushes, signed
+    with the apps' secret, through a provider holding the token; the token stays secret."""
+    values = {**tour_crm_config(), "githubWebhooks": True}
+    recording = evaluate_ok(values, extra=GITHUB_TOKEN, secret_keys=list(GITHUB_TOKEN))
+    (hook,) = recording.of_type("github:index/repositoryWebhook:RepositoryWebhook")
+    assert (hook.inputs["repository"], hook.inputs["events"], hook.inputs["active"]) == (
+        "tour-crm", ["push"], True,
+    )  # fmt: skip
+    configuration = reveal(hook.inputs["configuration"])
+    assert configuration["url"] == (
+        "https://coolify.example.com/webhooks/source/github/events/manual"
+    )
+    assert (configuration["contentType"], configuration["insecureSsl"]) == ("json", False)
+    assert configuration["secret"] == reveal(
+        application("crm", recording)["manual_webhook_secret_github"]
+    )
+    (provider,) = recording.of_type("pulumi:providers:github")
+    assert provider.inputs["owner"] == "acme"
+    assert is_secret(provider.inputs["token"])
+    assert hook.provider.startswith(provider.urn)
+    assert find_leaks(recording) == []
+
+
+def test_without_the_flag_no_webhook_is_added_and_the_token_is_not_asked_for() -> None:
+    recording = evaluate_ok(tour_crm_config())
+    assert recording.of_type("github:index/repositoryWebhook:RepositoryWebhook") == []
+    error = evaluate_config({**tour_crm_config(), "githubWebhooks": True}).error
+    assert "githubToken: required because githubWebhooks is true" in str(error)
