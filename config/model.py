@@ -613,7 +613,8 @@ class OffsiteStorageConfig(Model):
 
 class HourlyBackupsConfig(Model):
     days: Literal["weekdays", "every-day"] = Field("weekdays", description="which days")
-    from_hour: int = Field(8, ge=0, le=23, description="the first hourly dump, on the hour")
+    # The Tour CRM guide's `0 9-18 * * 1-5`.
+    from_hour: int = Field(9, ge=0, le=23, description="the first hourly dump, on the hour")
     to_hour: int = Field(18, ge=0, le=23, description="the last hourly dump, on the hour")
     retention_hours: int = Field(24, ge=1, le=720, description="how long an hourly dump is kept")
 

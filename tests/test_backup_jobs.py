@@ -69,7 +69,7 @@ def test_the_schedules_are_what_systemd_reads() -> None:
     calendars = {job.name: job.calendar for job in render.jobs(config, "postgres", minio=False)}
     assert calendars == {
         "pg-daily": "03:00:00 Europe/Berlin",
-        "pg-hourly": "08..20:00:00 Europe/Berlin",
+        "pg-hourly": "09..20:00:00 Europe/Berlin",
         "pg-drill": "Sun 05:00:00 Europe/Berlin",
     }
     for calendar in calendars.values():
@@ -77,7 +77,7 @@ def test_the_schedules_are_what_systemd_reads() -> None:
         assert result.returncode == 0, result.stderr
     hourly = render.jobs(backups_config(), "postgres", minio=False)[1]
     normalized = run(["systemd-analyze", "calendar", str(hourly.calendar)])
-    assert "Normalized form: Mon..Fri *-*-* 08..18:00:00 UTC" in normalized.stdout
+    assert "Normalized form: Mon..Fri *-*-* 09..18:00:00 UTC" in normalized.stdout  # the guide's
 
 
 def test_no_hourly_dumps_when_hourly_is_null() -> None:
@@ -335,7 +335,7 @@ def test_production_declares_the_backup_jobs() -> None:
     assert "backup jobs removed" in install.inputs["delete"]
     assert recording.stack_outputs["backupSchedules"] == {
         "pg-daily": "03:00:00 UTC",
-        "pg-hourly": "Mon..Fri 08..18:00:00 UTC",
+        "pg-hourly": "Mon..Fri 09..18:00:00 UTC",
         "pg-drill": "Sun 05:00:00 UTC",
         "minio-mirror": "04:00:00 UTC",
     }
@@ -413,7 +413,7 @@ def test_a_malformed_key_is_refused_without_showing_it() -> None:
     [
         ("backups.timezone", "Mars/Olympus", "is not a time zone name"),
         ("backups.dailyAt", "3am", "String should match pattern"),
-        ("backups.hourly.toHour", 7, "toHour 7 is not after fromHour 8"),
+        ("backups.hourly.toHour", 7, "toHour 7 is not after fromHour 9"),
         ("backups.drill.day", "Sunday", "Input should be"),
         ("backups.offsite.endpoint", "http://s3.example.com", "String should match pattern"),
         ("backups.awsCliImage", "amazon/aws-cli:latest", "is not pinned"),
