@@ -189,7 +189,8 @@ def test_the_origin_certificate_covers_the_proxied_hostnames_only() -> None:
         "cloudflare:index/originCaCertificate:OriginCaCertificate"
     )
     assert sorted(certificate.inputs["hostnames"]) == [
-        "book.example.com", "crm.example.com", "files.example.com", "status.example.com"
+        "book.example.com", "crm.example.com", "files.example.com", "jobs.example.com",
+        "status.example.com",
     ]  # fmt: skip
     assert certificate.inputs["requestType"] == "origin-ecc"
     assert certificate.inputs["requestedValidity"] == 5475
