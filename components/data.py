@@ -356,7 +356,9 @@ class DataServices(pulumi.ComponentResource):
             port=REDIS_PORT,
             credentials={"redis_password": password.result},
             conf=redis_conf(
-                maxmemory_mb=redis.maxmemory_mb, snapshot_minutes=redis.snapshot_minutes
+                maxmemory_mb=redis.maxmemory_mb,
+                eviction_policy=redis.eviction_policy,
+                snapshot_minutes=redis.snapshot_minutes,
             ),
         )
         host = self._client_host(database.id)

@@ -450,7 +450,15 @@ class PgBouncerConfig(Model):
 
 class RedisConfig(Model):
     image: PinnedImage = Field("redis:7.4.1-alpine", description="Redis 7 image")
-    maxmemory_mb: int = Field(512, ge=16, description="Redis maxmemory (allkeys-lru beyond it)")
+    maxmemory_mb: int = Field(512, ge=16, description="Redis maxmemory")
+    eviction_policy: Literal[
+        "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
+        "volatile-lfu", "volatile-random", "volatile-ttl",
+    ] = Field(
+        "noeviction",
+        description="what Redis does at maxmemory: noeviction refuses writes, loudly, and keeps "
+        "every key (queues: BullMQ, Sidekiq); an eviction policy drops keys (a pure cache)",
+    )  # fmt: skip
     memory_mb: int | None = Field(
         None, ge=32, description="container memory limit; default 1.5 x maxmemory"
     )

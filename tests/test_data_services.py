@@ -3,11 +3,14 @@ loopback: PostgreSQL 15, PgBouncer, Redis 7. A client connects with the generate
 
 from __future__ import annotations
 
+import json
+import os
 import string
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
@@ -15,6 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from offline.stack_files import PROJECT_DIR
 from render.pgbouncer import PoolSettings, pgbouncer_ini, userlist
 from render.postgres import postgres_settings, postgresql_conf
 from render.redis import redis_conf, redis_password_conf
@@ -26,6 +30,7 @@ from tests.servers import (
     running_postgres,
     running_redis,
 )
+from tests.support import run
 
 # A password of the alphabet the platform generates for databases (URL-safe), with a
 # character of each kind the URL encoding must get right anyway.
@@ -232,13 +237,51 @@ def test_redis_runs_with_the_configured_memory_policy_and_persistence(redis: int
         return redis_cli(redis, REDIS_PASSWORD, "CONFIG", "GET", name).stdout.split()[1]
 
     assert config("maxmemory") == str(512 * 1024 * 1024)
-    assert config("maxmemory-policy") == "allkeys-lru"
+    assert config("maxmemory-policy") == "noeviction"  # a queue's jobs are never dropped
     assert config("appendonly") == "yes"
     assert config("appendfsync") == "everysec"
     assert redis_cli(redis, REDIS_PASSWORD, "CONFIG", "GET", "save").stdout.split()[1:] == [
         "900",
         "1",
     ]
+
+
+QUEUE_CLIENT = PROJECT_DIR / "tests" / "queue"
+
+
+def fill_queue(port: int, attempts: int) -> dict[str, Any]:
+    """BullMQ from npm (tests/queue) adding 64 KB jobs until Redis refuses one."""
+    result = run(
+        ["node", str(QUEUE_CLIENT / "fill-queue.js"), str(port), str(attempts)],
+        env={**os.environ, "REDIS_PASSWORD": REDIS_PASSWORD}, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize(
+    ("policy", "kept"), [("noeviction", True), ("allkeys-lru", False)], ids=["queue", "cache"]
+)
+def test_at_maxmemory_bullmq_loses_no_job_unless_redis_is_a_cache(
+    tmp_path: Path, policy: str, kept: bool
+) -> None:
+    """The default keeps every job and fails the add that does not fit, which the producer
+    sees; a cache's policy makes BullMQ warn and then drops queued jobs without a word."""
+    config = redis_conf(
+        maxmemory_mb=16, eviction_policy=policy, snapshot_minutes=None,
+        password_file=str(tmp_path / "password.conf"),
+    )  # fmt: skip
+    with running_redis(tmp_path, config, redis_password_conf(REDIS_PASSWORD)) as port:
+        outcome = fill_queue(port, attempts=600)  # 600 x 64 KB: well past 16 MB
+    warned = [w for w in outcome["warnings"] if "Eviction policy" in w]
+    if kept:
+        assert warned == []
+        assert "OOM command not allowed when used memory > 'maxmemory'" in outcome["error"]
+        assert outcome["waiting"] == outcome["added"] > 0  # every job that was added waits
+    else:
+        assert warned == [f'IMPORTANT! Eviction policy is {policy}. It should be "noeviction"']
+        assert outcome["error"] is None  # every add "succeeded"...
+        assert outcome["waiting"] < outcome["added"]  # ...and jobs are gone
 
 
 def test_redis_snapshots_can_be_turned_off(tmp_path: Path) -> None:
