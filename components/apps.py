@@ -33,6 +33,7 @@ from config.model import (
     StackConfig,
 )
 from coolify.resources import Application, Connection, Deploy, EnvVars, PrivateKey
+from render.urls import without_pgbouncer_flag
 
 # The settings of an app that reach its container only through a deploy (with its source):
 # Coolify writes the proxy labels, port, health check and limits when it deploys.
@@ -295,6 +296,9 @@ class Apps(pulumi.ComponentResource):
             return pulumi.Output.secret(own_key.apply(lambda k: k[s3_key]))
         simple = {
             "database.url": values.database_url,
+            "database.pooledUrl": (
+                values.database_url.apply(without_pgbouncer_flag) if values.database_url else None
+            ),
             "database.directUrl": values.direct_url,
             "redis.url": values.redis_url,
             "redis.host": values.redis_host,

@@ -764,7 +764,8 @@ ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
 
 
 class RefValue(Model):
-    """A value the platform knows: database.url, database.directUrl, redis.url (or its parts
+    """A value the platform knows: database.url, database.pooledUrl (without Prisma's flag),
+    database.directUrl, redis.url (or its parts
     redis.host, redis.port, redis.password), s3.endpoint, s3.publicUrl, s3.accessKey,
     s3.secretKey, s3.bucket, apps.<name>.url."""
 
@@ -1427,6 +1428,9 @@ class StackConfig(Model):
             else "there is no database (services.postgres, "
             "services.externalPostgres or services.mariadb)",
             "database.directUrl": None
+            if services.postgres or services.external_postgres
+            else "there is no PostgreSQL (services.postgres or services.externalPostgres)",
+            "database.pooledUrl": None
             if services.postgres or services.external_postgres
             else "there is no PostgreSQL (services.postgres or services.externalPostgres)",
         }

@@ -58,8 +58,10 @@ def pgbouncer_ini(
         "reserve_pool_timeout": str(pool.reserve_pool_timeout),
         "server_lifetime": str(pool.server_lifetime),
         "server_idle_timeout": str(pool.server_idle_timeout),
-        # Drivers (JDBC, node-postgres) send it at startup; PgBouncer would refuse them.
-        "ignore_startup_parameters": "extra_float_digits",
+        # Startup parameters PgBouncer would refuse the connection for: drivers (JDBC,
+        # node-postgres) send extra_float_digits, and postgres.js sends every query parameter
+        # of its URL, Prisma's ?pgbouncer=true of `database.url` among them.
+        "ignore_startup_parameters": "extra_float_digits,pgbouncer",
     }
     if version >= PREPARED_STATEMENTS_SINCE:
         settings["max_prepared_statements"] = str(pool.max_prepared_statements)

@@ -3,7 +3,7 @@ any character a generator can produce survives a URL parser."""
 
 from __future__ import annotations
 
-from urllib.parse import quote
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 
 def _part(value: str) -> str:
@@ -17,6 +17,14 @@ def postgres_url(
     prepared statements of its own naming); Prisma removes it before connecting."""
     url = f"postgresql://{_part(user)}:{_part(password)}@{host}:{port}/{_part(database)}"
     return url + "?pgbouncer=true" if pgbouncer else url
+
+
+def without_pgbouncer_flag(url: str) -> str:
+    """The URL without Prisma's `pgbouncer` query parameter, which libpq (psycopg, and every
+    driver built on it) refuses as an unknown URI parameter; other parameters stay."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "pgbouncer"]
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def redis_url(*, password: str, host: str, port: int = 6379, db: int = 0) -> str:

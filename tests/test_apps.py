@@ -383,3 +383,15 @@ def test_without_the_flag_no_webhook_is_added_and_the_token_is_not_asked_for() -
     assert recording.of_type("github:index/repositoryWebhook:RepositoryWebhook") == []
     error = evaluate_config({**tour_crm_config(), "githubWebhooks": True}).error
     assert "githubToken: required because githubWebhooks is true" in str(error)
+
+
+def test_a_libpq_app_takes_the_pooled_url_without_prismas_flag() -> None:
+    values = tour_crm_config()
+    values["apps"][0]["env"] = {
+        "DATABASE_URL": {"ref": "database.pooledUrl"},  # a Python app: psycopg
+        "PRISMA_URL": {"ref": "database.url"},
+    }
+    env = variables("crm", evaluate_ok(values))
+    pooled, prisma = env["DATABASE_URL"]["value"], env["PRISMA_URL"]["value"]
+    assert prisma == pooled + "?pgbouncer=true"  # the same pooled URL, with and without the flag
+    assert ":6432/" in pooled

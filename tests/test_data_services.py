@@ -62,6 +62,9 @@ def pgbouncer(postgres: Postgres) -> Iterator[int]:
         yield port
 
 
+NODE_CLIENTS = PROJECT_DIR / "tests" / "clients"  # the apps' drivers, from npm
+
+
 def libpq(url: str) -> str:
     """What Prisma hands the driver: the URL without its own `pgbouncer` flag."""
     return url.removesuffix("?pgbouncer=true")
@@ -246,13 +249,10 @@ def test_redis_runs_with_the_configured_memory_policy_and_persistence(redis: int
     ]
 
 
-QUEUE_CLIENT = PROJECT_DIR / "tests" / "queue"
-
-
 def fill_queue(port: int, attempts: int) -> dict[str, Any]:
-    """BullMQ from npm (tests/queue) adding 64 KB jobs until Redis refuses one."""
+    """BullMQ from npm (tests/clients) adding 64 KB jobs until Redis refuses one."""
     result = run(
-        ["node", str(QUEUE_CLIENT / "fill-queue.js"), str(port), str(attempts)],
+        ["node", str(NODE_CLIENTS / "fill-queue.js"), str(port), str(attempts)],
         env={**os.environ, "REDIS_PASSWORD": REDIS_PASSWORD}, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -334,6 +334,55 @@ def test_any_password_round_trips_through_a_url_parser(password: str) -> None:
 def test_libpq_reads_the_generated_password_back(password: str) -> None:
     url = postgres_url(user="app", password=password, host="db", port=5432, database="app")
     assert psycopg.conninfo.conninfo_to_dict(url)["password"] == password
+
+
+def node_query(url: str, *args: str) -> dict[str, Any]:
+    """A query by a Node.js driver from npm (tests/clients/query.js), the URL in its
+    environment."""
+    result = run(["node", str(NODE_CLIENTS / "query.js"), *args],
+                 env={**os.environ, "DATABASE_URL": url}, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)  # type: ignore[no-any-return]
+
+
+def psycopg_query(url: str) -> dict[str, Any]:
+    try:
+        with psycopg.connect(url, connect_timeout=10) as connection:
+            row = connection.execute("select current_user, %s::int + 2", (2,)).fetchone()
+    except psycopg.Error as error:
+        return {"error": str(error)}
+    return {"ok": list(row)}  # type: ignore[arg-type]
+
+
+# Debian's PgBouncer (1.18) has no prepared statements in transaction mode, so postgres.js runs
+# with `prepare: false` here; the deployed image (1.24, max_prepared_statements) is not covered.
+DRIVERS = {
+    "postgres.js": lambda url: node_query(url, "postgres", "--no-prepare"),
+    "node-postgres": lambda url: node_query(url, "pg"),
+    "psycopg": psycopg_query,
+}
+
+
+@pytest.mark.parametrize(
+    ("driver", "ref"),
+    [("postgres.js", "database.url"), ("node-postgres", "database.url"),
+     ("psycopg", "database.pooledUrl")],
+)  # fmt: skip
+def test_each_driver_reaches_postgres_through_pgbouncer_with_its_url(
+    pgbouncer: int, driver: str, ref: str
+) -> None:
+    """`database.url` carries Prisma's ?pgbouncer=true: postgres.js sends it to PgBouncer as a
+    startup parameter (which PgBouncer must ignore), node-postgres drops it; libpq refuses an
+    unknown URI parameter, so psycopg takes `database.pooledUrl`, the same without it."""
+    url = postgres_url(user="app", password=APP_PASSWORD, host="127.0.0.1", port=pgbouncer,
+                       database="app", pgbouncer=ref == "database.url")  # fmt: skip
+    assert DRIVERS[driver](url) == {"ok": ["app", 4]}
+
+
+def test_libpq_refuses_prismas_flag_so_psycopg_needs_the_plain_pooled_url(pgbouncer: int) -> None:
+    flagged = postgres_url(user="app", password=APP_PASSWORD, host="127.0.0.1", port=pgbouncer,
+                           database="app", pgbouncer=True)  # fmt: skip
+    assert 'invalid URI query parameter: "pgbouncer"' in psycopg_query(flagged)["error"]
 
 
 def test_direct_and_pooled_urls_differ_only_in_host_port_and_flag(tmp_path: Path) -> None:
