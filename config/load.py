@@ -11,7 +11,13 @@ from pydantic import ValidationError
 
 from config.errors import ConfigError, describe
 from config.model import StackConfig
-from config.secrets import SECRET_KEYS, SECRETS_BAG, bag_problems, secret_problems
+from config.secrets import (
+    SECRET_KEYS,
+    SECRETS_BAG,
+    bag_problems,
+    secret_problems,
+    secret_warnings,
+)
 
 
 def _project_config(namespace: str) -> dict[str, tuple[str, bool]]:
@@ -94,6 +100,8 @@ def load_stack_config() -> StackConfig:
     problems += bag_problems(namespace, config, raw.get(SECRETS_BAG))
     if problems:
         raise ConfigError(problems)
+    for warning in secret_warnings(namespace, secrets):
+        pulumi.log.warn(warning)
     return config
 
 

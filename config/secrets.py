@@ -29,6 +29,44 @@ def _postgres_url_problem(value: str) -> str | None:
     return None
 
 
+def _supabase_pooler(value: str) -> tuple[str, int | None]:
+    """("transaction" | "session" | "direct" | "", port) of a Supabase URL's host and port."""
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    if host.endswith(".pooler.supabase.com"):
+        return ("transaction" if parts.port == 6543 else "session"), parts.port
+    if host.startswith("db.") and host.endswith(".supabase.co"):
+        return "direct", parts.port
+    return "", parts.port
+
+
+def _pooled_url_advice(value: str) -> str | None:
+    """What the pooled URL would do badly; it still works, so this is a warning."""
+    kind, _ = _supabase_pooler(value)
+    if kind == "direct":
+        return ("is Supabase's direct connection, not its pooler: each app connection takes one "
+                "of the database's; give the transaction pooler's URL (Connect > Transaction "
+                "pooler: ...pooler.supabase.com:6543)")  # fmt: skip
+    if kind == "session":
+        return ("is Supabase's session pooler (port 5432): a client holds a database connection "
+                "as long as it stays connected; the transaction pooler is port 6543")  # fmt: skip
+    if kind == "transaction" and "pgbouncer=true" not in urlsplit(value).query:
+        return ("has no ?pgbouncer=true, which Prisma needs behind Supabase's transaction pooler "
+                "(its prepared statements collide otherwise); add it (database.pooledUrl gives "
+                "libpq drivers the URL without it)")  # fmt: skip
+    return None
+
+
+def _direct_url_problem(value: str) -> str | None:
+    if (problem := _postgres_url_problem(value)) is not None:
+        return problem
+    if _supabase_pooler(value)[0] == "transaction":
+        return ("is Supabase's transaction pooler (port 6543), where migrations cannot run (no "
+                "session for their locks and prepared statements): give the direct connection "
+                "(db.<project>.supabase.co:5432) or the session pooler (port 5432)")  # fmt: skip
+    return None
+
+
 def _s3_key_problem(value: str) -> str | None:
     # The key goes into a systemd EnvironmentFile, which has quoting rules of its own.
     if not re.fullmatch(r"[A-Za-z0-9+/=._-]{8,}", value):
@@ -43,6 +81,8 @@ class SecretKey:
     needed_because: str
     problem: Callable[[str], str | None]
     stand_in: str  # what the offline plan reads instead (the loader accepts it)
+    # What works but badly, said as a warning by the loader.
+    advice: Callable[[str], str | None] = lambda _: None
 
 
 SECRET_KEYS = {
@@ -53,12 +93,13 @@ SECRET_KEYS = {
         "services.externalPostgres is set",
         _postgres_url_problem,
         "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
+        _pooled_url_advice,
     ),
     "externalDirectUrl": SecretKey(
         "the direct URL of the external PostgreSQL (Supabase: port 5432), for migrations",
         lambda config: config.services.external_postgres is not None,
         "services.externalPostgres is set",
-        _postgres_url_problem,
+        _direct_url_problem,
         "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
     ),
     "githubToken": SecretKey(
@@ -120,6 +161,15 @@ def secret_problems(
         elif (problem := spec.problem(value)) is not None:
             problems.append(f"{path}: the value {problem} (the value is not shown: it is secret)")
     return problems
+
+
+def secret_warnings(namespace: str, given: dict[str, tuple[str, bool]]) -> list[str]:
+    """What the secret keys given would do badly, though they work (never their values)."""
+    return [
+        f"{namespace}:{key}: the value {advice} (the value is not shown: it is secret)"
+        for key, (value, _) in given.items()
+        if key in SECRET_KEYS and (advice := SECRET_KEYS[key].advice(value)) is not None
+    ]
 
 
 SECRETS_BAG = "secrets"  # platform:secrets, an object of the apps' external secrets

@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
+import pytest
+
 from config import ConfigError
+from config.secrets import secret_warnings
 from offline.engine import Recording, find_leaks, is_secret, reveal
 from tests.support import evaluate_config, minimal_config, with_value
 
@@ -130,3 +133,42 @@ def test_mariadb_is_a_coolify_database_with_a_mysql_url() -> None:
     )  # fmt: skip
     assert "directUrl" not in recording.stack_outputs
     assert find_leaks(recording) == []
+
+
+SUPABASE_DIRECT = "postgresql://postgres:S3cretSupabasePw@db.abcdefghijk.supabase.co:5432/postgres"
+
+
+def test_migrations_through_supabases_transaction_pooler_are_refused() -> None:
+    found = problems(run(external(), {**SECRETS, "platform:externalDirectUrl": POOLED}))
+    assert found == [
+        "platform:externalDirectUrl: the value is Supabase's transaction pooler (port 6543), "
+        "where migrations cannot run (no session for their locks and prepared statements): give "
+        "the direct connection (db.<project>.supabase.co:5432) or the session pooler (port "
+        "5432) (the value is not shown: it is secret)"
+    ]
+    assert run(external(), {**SECRETS, "platform:externalDirectUrl": SUPABASE_DIRECT}).error is None
+
+
+@pytest.mark.parametrize(
+    ("pooled", "advice"),
+    [
+        (POOLED, None),
+        (POOLED.removesuffix("?pgbouncer=true"), "has no ?pgbouncer=true, which Prisma needs"),
+        (DIRECT, "is Supabase's session pooler (port 5432)"),
+        (SUPABASE_DIRECT, "is Supabase's direct connection, not its pooler"),
+        ("postgresql://app:S3cretPw@db.example.com:6432/app", None),  # not Supabase: as given
+    ],
+    ids=["transaction-pooler", "no-flag", "session-pooler", "direct", "elsewhere"],
+)
+def test_a_pooled_url_that_works_badly_gets_a_warning_that_never_shows_it(
+    pooled: str, advice: str | None
+) -> None:
+    warnings = secret_warnings("platform", {"externalDatabaseUrl": (pooled, True)})
+    if advice is None:
+        assert warnings == []
+    else:
+        (warning,) = warnings
+        assert warning.startswith(f"platform:externalDatabaseUrl: the value {advice}")
+        assert "S3cret" not in warning
+        assert "abcdefghijk" not in warning
+    assert run(external(), {**SECRETS, "platform:externalDatabaseUrl": pooled}).error is None
