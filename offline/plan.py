@@ -192,7 +192,7 @@ def apps_section(config: StackConfig) -> list[str]:
             app.name,
             _source(app),
             app.memory_mb,
-            f"{app.cpus:g}" if app.cpus else "no limit",
+            _cpus(app.cpus),
             _health(app),
             app.pre_deploy_command or "-",
             app.post_deploy_command or "-",
@@ -201,6 +201,33 @@ def apps_section(config: StackConfig) -> list[str]:
     ]  # fmt: skip
     header = ("APP", "SOURCE", "MB", "CPUS", "HEALTH CHECK", "BEFORE DEPLOY", "AFTER DEPLOY")
     return ["Apps (source, limits, health check, deployment commands)", *table(header, rows)]
+
+
+def data_section(config: StackConfig) -> list[str]:
+    """The databases' limits and what the apps reach them by."""
+    services = config.services
+    rows: list[tuple[str, str, str, str]] = []
+    if (postgres := services.postgres) is not None:
+        rows.append(("postgres", str(postgres.memory_mb), _cpus(postgres.cpus),
+                     f"max_connections {postgres.max_connections}"))  # fmt: skip
+    if (pgbouncer := services.pgbouncer) is not None:
+        rows.append(("pgbouncer", str(pgbouncer.memory_mb), "no limit",
+                     f"transaction pooling, pool {pgbouncer.default_pool_size}; database.url "
+                     "(?pgbouncer=true), database.pooledUrl (libpq drivers)"))  # fmt: skip
+    if (mariadb := services.mariadb) is not None:
+        rows.append(("mariadb", str(mariadb.memory_mb), _cpus(mariadb.cpus), ""))
+    if services.external_postgres is not None:
+        rows.append(("external PostgreSQL", "-", "-", "the secret URLs (not deployed)"))
+    if (redis := services.redis) is not None:
+        rows.append(("redis", str(redis.limit_mb), _cpus(redis.cpus),
+                     f"maxmemory {redis.maxmemory_mb} MB, {redis.eviction_policy}"))  # fmt: skip
+    if not rows:
+        return ["Data services: none"]
+    return ["Data services", *table(("SERVICE", "MB", "CPUS", "SETTINGS"), rows)]
+
+
+def _cpus(cpus: float | None) -> str:
+    return f"{cpus:g}" if cpus else "no limit"
 
 
 def environment_section(config: StackConfig) -> list[str]:
@@ -286,6 +313,7 @@ def render_plan(
         dns_section(recording),
         firewall_section(recording),
         apps_section(config),
+        data_section(config),
         environment_section(config),
         memory_section(config),
         cost_section(config, recording.stack),

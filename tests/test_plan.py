@@ -60,6 +60,16 @@ def test_the_apps_table_shows_limits_health_checks_and_commands() -> None:
     assert "no limit" in worker
 
 
+def test_the_data_services_table_shows_limits_pools_and_the_eviction_policy() -> None:
+    text = plan("production").text
+    section = text[text.index("Data services") :].split("\n\n")[0].splitlines()[2:]
+    rows = {line.split()[0]: line for line in section}
+    assert set(rows) == {"postgres", "pgbouncer", "redis"}
+    assert rows["redis"].endswith("maxmemory 512 MB, noeviction")
+    assert "database.pooledUrl (libpq drivers)" in rows["pgbouncer"]
+    assert rows["postgres"].split()[1:3] == ["4096", "no"]
+
+
 def test_the_plan_is_the_same_every_time() -> None:
     """Resources register from several threads; the plan must not show their order."""
     assert len({plan("production") for _ in range(5)}) == 1  # text and diagram
