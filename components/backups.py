@@ -113,14 +113,14 @@ class Backups(pulumi.ComponentResource):
             job.name: job.calendar for job in jobs(backups, database.engine, mirrored)
         }
 
-        def install(hosts: list[str]) -> str:
-            database_host, minio = hosts
+        def install(where: list[Any]) -> str:
+            database_host, port, user, database_name, minio = where
             target = Database(
                 engine=database.engine,
                 host=database_host,
-                port=database.port,
-                user=database.user,
-                name=database.name,
+                port=int(port),
+                user=user,
+                name=database_name,
                 client_image=database.image,
             )
             return remote_script(
@@ -154,7 +154,9 @@ class Backups(pulumi.ComponentResource):
         self.install = remote_step(
             f"{name}-install",
             connection=ssh,
-            create=pulumi.Output.all(database.host, minio_host).apply(install),
+            create=pulumi.Output.all(
+                database.host, database.port, database.user, database.name, minio_host
+            ).apply(install),
             delete=remote_script("remove-backups", **layout),
             server_id=server_id,
             after=after,

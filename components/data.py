@@ -35,7 +35,7 @@ from render.pgbouncer import PORT as PGBOUNCER_PORT
 from render.pgbouncer import PoolSettings, pgbouncer_compose
 from render.postgres import postgres_settings, postgresql_conf
 from render.redis import redis_conf
-from render.urls import mysql_url, postgres_url, redis_url
+from render.urls import PostgresParts, mysql_url, postgres_url, postgres_url_parts, redis_url
 from render.yaml_text import dump_yaml
 
 POSTGRES_PORT = 5432
@@ -91,11 +91,30 @@ class BackupSource:
 
     engine: Literal["postgres", "mariadb"]
     host: pulumi.Output[str]
-    port: int
-    user: str
-    name: str
+    port: pulumi.Input[int]
+    user: pulumi.Input[str]
+    name: pulumi.Input[str]
     image: str
     password: pulumi.Output[str]  # secret
+
+
+def _external_source(direct_url: pulumi.Output[str], image: str) -> BackupSource:
+    """The external PostgreSQL as the backup jobs reach it: its direct URL's parts (secret,
+    as the URL is), dumped over the internet by a client of `image`."""
+    parts = direct_url.apply(postgres_url_parts)
+
+    def part(read: Callable[[PostgresParts], Any]) -> pulumi.Output[Any]:
+        return pulumi.Output.secret(parts.apply(read))
+
+    return BackupSource(
+        "postgres",
+        host=part(lambda url: url.host),
+        port=part(lambda url: url.port),
+        user=part(lambda url: url.user),
+        name=part(lambda url: url.database),
+        image=image,
+        password=part(lambda url: url.password),
+    )
 
 
 def pool_settings(pgbouncer: PgBouncerConfig) -> PoolSettings:
@@ -169,6 +188,9 @@ class DataServices(pulumi.ComponentResource):
             # Nothing to deploy: the URLs the user gave (checked by the config loader).
             self.database_url = read_secret("externalDatabaseUrl")
             self.direct_url = read_secret("externalDirectUrl")
+            self.backup_source = _external_source(
+                self.direct_url, services.external_postgres.client_image
+            )
         if services.mariadb is not None:
             self._mariadb(services.mariadb)
         if services.redis is not None:

@@ -477,7 +477,14 @@ class RedisConfig(Model):
 
 class ExternalPostgresConfig(Model):
     """PostgreSQL run elsewhere (Supabase): nothing is deployed; the apps get the URLs given as
-    the secret keys externalDatabaseUrl (pooled) and externalDirectUrl (direct)."""
+    the secret keys externalDatabaseUrl (pooled) and externalDirectUrl (direct). With
+    `backups`, the server dumps it through the direct URL."""
+
+    client_image: PinnedImage = Field(
+        "postgres:17.6-alpine",
+        description="the image whose pg_dump and pg_restore back it up: at least the server's "
+        "major version (Supabase runs 15 or 17)",
+    )
 
 
 class MariadbConfig(Model):
@@ -1292,11 +1299,11 @@ class StackConfig(Model):
 
     def _check_backups(self) -> None:
         services = self.services
-        if self.backups is not None and services.postgres is None and services.mariadb is None:
+        databases = (services.postgres, services.external_postgres, services.mariadb)
+        if self.backups is not None and all(database is None for database in databases):
             raise config_error(
-                "backups dump services.postgres or services.mariadb, and neither is "
-                "configured; add one or remove backups (an external PostgreSQL is backed up by "
-                "its provider)",
+                "backups dump services.postgres, services.externalPostgres or services.mariadb, "
+                "and none is configured; add one or remove backups",
                 at="backups",
             )
 

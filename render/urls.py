@@ -3,7 +3,8 @@ any character a generator can produce survives a URL parser."""
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from dataclasses import dataclass
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
 
 def _part(value: str) -> str:
@@ -17,6 +18,30 @@ def postgres_url(
     prepared statements of its own naming); Prisma removes it before connecting."""
     url = f"postgresql://{_part(user)}:{_part(password)}@{host}:{port}/{_part(database)}"
     return url + "?pgbouncer=true" if pgbouncer else url
+
+
+@dataclass(frozen=True)
+class PostgresParts:
+    """A PostgreSQL URL's parts as a client takes them, decoded."""
+
+    host: str
+    port: int
+    user: str
+    password: str
+    database: str
+
+
+def postgres_url_parts(url: str) -> PostgresParts:
+    """The parts of a postgresql:// URL the config loader has checked (user, password, host
+    and port present); the database defaults to `postgres`, as Supabase's is."""
+    parts = urlsplit(url)
+    return PostgresParts(
+        host=parts.hostname or "",
+        port=parts.port or 5432,
+        user=unquote(parts.username or ""),
+        password=unquote(parts.password or ""),
+        database=unquote(parts.path.lstrip("/")) or "postgres",
+    )
 
 
 def without_pgbouncer_flag(url: str) -> str:

@@ -13,14 +13,16 @@ import subprocess
 import tarfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from components.backups import secret_files
 from config.errors import ConfigError
-from offline.engine import Recording, find_leaks, reveal
+from offline.engine import Recording, find_leaks, is_secret, reveal
 from render import backups as render
 from render.remote import remote_script, required_params
+from render.urls import postgres_url_parts
 from tests.backup_host import (
     AWS_IMAGE,
     IMAGE,
@@ -184,6 +186,31 @@ def test_install_then_the_jobs_back_up_and_drill_through_the_containers(
     every_argv = " ".join(" ".join(call) for call in calls) + result.stdout + result.stderr
     for secret in (SUPERUSER_PASSWORD, SECRET_KEY, url.rsplit("/", 1)[1]):
         assert secret not in every_argv
+
+
+def test_an_external_postgres_given_by_its_url_is_dumped_and_drilled(
+    host: Host, source: Postgres, s3: Any
+) -> None:
+    """The real PostgreSQL here stands for Supabase: the jobs reach it by the parts of its
+    direct URL, as the stack gives them, dump it off-site and prove the dump in a scratch
+    database they create and drop on it."""
+    url = f"postgresql://postgres:{quote(SUPERUSER_PASSWORD, safe='')}@127.0.0.1:{source.port}/app"
+    parts = postgres_url_parts(url)
+    external = render.Database(
+        engine="postgres", host=parts.host, port=parts.port, user=parts.user,
+        name=parts.database, client_image=IMAGE,
+    )  # fmt: skip
+    assert parts.password == SUPERUSER_PASSWORD
+    bundle = render.server_bundle(backups_config(), external, None, offsite(s3))
+    assert host.install(bundle, stdin_for(), s3).returncode == 0
+    backup = host.run_job("pg-daily")
+    assert backup.returncode == 0, backup.stderr
+    drill = host.run_job("pg-drill")
+    assert drill.returncode == 0, drill.stderr
+    assert "restore drill ok" in drill.stdout
+    with source.connect() as connection:
+        names = [row[0] for row in connection.execute("SELECT datname FROM pg_database")]
+    assert render.SCRATCH_DB not in names  # dropped again
 
 
 def test_the_incident_restore_is_one_systemctl_start(host: Host, source: Postgres, s3: Any) -> None:
@@ -396,7 +423,30 @@ def test_backups_need_their_keys_and_a_postgres() -> None:
                              "services.pgbouncer", DELETE)  # fmt: skip
     recording = evaluate_backups(no_postgres)
     assert isinstance(recording.error, ConfigError)
-    assert "platform:backups: backups dump services.postgres" in str(recording.error)
+    assert "backups dump services.postgres, services.externalPostgres or" in str(recording.error)
+
+
+SUPABASE_DIRECT = "postgresql://postgres:S3cret%2FPw@db.abcdefghijk.supabase.co:5432/postgres"
+
+
+def test_an_external_postgres_is_dumped_through_its_direct_url() -> None:
+    """WMS and UltimatePOS keep Supabase: the same jobs dump it through its direct URL, with a
+    client of at least its version, and the drill's scratch database is made and dropped
+    there. The URL's parts reach the server only in the secret install step and stdin."""
+    values = with_value(with_backups(), "services", {"externalPostgres": {}, "redis": {}})
+    secrets = {**KEYS, "platform:externalDatabaseUrl": SUPABASE_DIRECT + "?x=1",
+               "platform:externalDirectUrl": SUPABASE_DIRECT}  # fmt: skip
+    recording = evaluate_backups(values, secrets)
+    assert recording.error is None, recording.error
+    install = recording.named("backups-install")
+    assert is_secret(install.inputs["create"])
+    text = bundle_file(recording, "etc/systemd/system/platform-backup-pg-daily.service")
+    for setting in ("PGHOST=db.abcdefghijk.supabase.co", "PGPORT=5432", "PGUSER=postgres",
+                    "PGDATABASE=postgres", "PG_CLIENT_IMAGE=postgres:17.6-alpine"):  # fmt: skip
+        assert f"Environment={setting}\n" in text, setting
+    assert secret_env_files(recording)["postgres.env"] == "PGPASSWORD=S3cret/Pw\n"
+    assert "S3cret" not in reveal(install.inputs["create"])
+    assert find_leaks(recording) == []
 
 
 def test_a_malformed_key_is_refused_without_showing_it() -> None:
