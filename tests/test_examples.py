@@ -176,6 +176,15 @@ def test_masstock() -> None:
     assert app("masstock", "api")["health_check_path"] == "/health"
 
 
+@pytest.mark.parametrize("name", ["ultimatepos", "wms"])
+def test_the_supabase_examples_back_up_their_external_database(name: str) -> None:
+    """Their guides' pg_dump by hand, now daily off-site with the weekly drill."""
+    assert example(name).stack_outputs["backupSchedules"] == {
+        "pg-daily": "03:00:00 UTC", "pg-drill": "Sun 05:00:00 UTC",
+    }  # fmt: skip
+    assert is_secret(example(name).named("backups-install").inputs["create"])
+
+
 def test_ultimatepos() -> None:
     pos = env("ultimatepos", "pos")
     assert pos["DATABASE_URL"]["value"] == pos["DIRECT_URL"]["value"] == PLACEHOLDER_URL
