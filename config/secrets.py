@@ -29,20 +29,21 @@ def _postgres_url_problem(value: str) -> str | None:
     return None
 
 
-def _supabase_pooler(value: str) -> tuple[str, int | None]:
-    """("transaction" | "session" | "direct" | "", port) of a Supabase URL's host and port."""
+def _supabase_kind(value: str) -> str:
+    """Which of Supabase's endpoints a URL is: "transaction" (the pooler on 6543), "session"
+    (the pooler on 5432), "direct" (db.<project>.supabase.co), or "" (not Supabase's)."""
     parts = urlsplit(value)
     host = (parts.hostname or "").lower()
     if host.endswith(".pooler.supabase.com"):
-        return ("transaction" if parts.port == 6543 else "session"), parts.port
+        return "transaction" if parts.port == 6543 else "session"
     if host.startswith("db.") and host.endswith(".supabase.co"):
-        return "direct", parts.port
-    return "", parts.port
+        return "direct"
+    return ""
 
 
 def _pooled_url_advice(value: str) -> str | None:
     """What the pooled URL would do badly; it still works, so this is a warning."""
-    kind, _ = _supabase_pooler(value)
+    kind = _supabase_kind(value)
     if kind == "direct":
         return ("is Supabase's direct connection, not its pooler: each app connection takes one "
                 "of the database's; give the transaction pooler's URL (Connect > Transaction "
@@ -60,7 +61,7 @@ def _pooled_url_advice(value: str) -> str | None:
 def _direct_url_problem(value: str) -> str | None:
     if (problem := _postgres_url_problem(value)) is not None:
         return problem
-    if _supabase_pooler(value)[0] == "transaction":
+    if _supabase_kind(value) == "transaction":
         return ("is Supabase's transaction pooler (port 6543), where migrations cannot run (no "
                 "session for their locks and prepared statements): give the direct connection "
                 "(db.<project>.supabase.co:5432) or the session pooler (port 5432)")  # fmt: skip
