@@ -17,6 +17,8 @@ from components.data import Probe
 from config.model import UptimeKumaConfig
 from coolify.resources import Connection, Service
 from render.uptime_kuma import (
+    ANSWERS,
+    HEALTHY,
     PORT,
     USERNAME,
     Check,
@@ -45,7 +47,7 @@ class Monitoring(pulumi.ComponentResource):
         *,
         uptime_kuma: UptimeKumaConfig,
         url: str,
-        app_urls: Mapping[str, str],
+        app_urls: Mapping[str, tuple[str, bool]],
         probes: list[Probe],
         push_intervals: Mapping[str, int],
         secrets: pulumi.Output[Any] | None,
@@ -54,7 +56,8 @@ class Monitoring(pulumi.ComponentResource):
         protect: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`app_urls`: app -> the URL to check; `push_intervals`: push monitor -> how long it
+        """`app_urls`: app -> (the URL to check, whether it is a health path: else any
+        answer below 500 is up); `push_intervals`: push monitor -> how long it
         waits for a report (seconds); `secrets`: the config bag the alert channels name."""
         super().__init__("platform:index:Monitoring", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
@@ -70,9 +73,10 @@ class Monitoring(pulumi.ComponentResource):
 
         def compose(values: dict[str, Any]) -> str:
             checks: list[Check] = [
-                HttpCheck(f"app-{app}", f"App {app}", check_url)
-                for app, check_url in app_urls.items()
-            ]
+                HttpCheck(f"app-{app}", f"App {app}", check_url,
+                          up_statuses=HEALTHY if health_path else ANSWERS)
+                for app, (check_url, health_path) in app_urls.items()
+            ]  # fmt: skip
             for probe, host in zip(probes, values["hosts"], strict=True):
                 slug = probe.name.lower()
                 if probe.http_path is None:

@@ -1141,10 +1141,11 @@ class StackConfig(Model):
         """The app's public URL: its first domain."""
         return f"https://{self.fqdn(app.domains[0].host)}" if app.domains else None
 
-    def app_health_urls(self) -> dict[str, str]:
-        """What monitoring checks of each app with a domain: its health path, or /."""
+    def app_health_urls(self) -> dict[str, tuple[str, bool]]:
+        """What monitoring checks of each app with a domain: (its health path, True), or
+        (its /, False)."""
         return {
-            app.name: f"{url}{app.health.path if app.health else '/'}"
+            app.name: (f"{url}{app.health.path if app.health else '/'}", app.health is not None)
             for app in self.apps
             if (url := self.app_url(app))
         }

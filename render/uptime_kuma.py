@@ -31,12 +31,18 @@ SETUP_DIR = "/setup"
 INTERVAL, RETRY_INTERVAL, MAX_RETRIES = 60, 30, 3
 
 
+# The statuses an HTTP monitor takes for up: Kuma's default, and any answer of an app that has
+# no health path (its `/` may well be a 404 or a 401, and the app is up all the same).
+HEALTHY, ANSWERS = ("200-299",), ("200-499",)
+
+
 @dataclass(frozen=True)
 class HttpCheck:
     id: str
     name: str
     url: str
     interval: int = INTERVAL
+    up_statuses: tuple[str, ...] = HEALTHY
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ def monitor(check: Check, notifications: list[str]) -> dict[str, Any]:
         "notification_name_list": notifications,
     }
     if isinstance(check, HttpCheck):
-        return {"type": "http", **common, "url": check.url}
+        # accepted_statuscodes: kuma-client/src/models/monitor.rs:127-130 (AutoKuma v2.0.0).
+        return {"type": "http", **common, "url": check.url,
+                "accepted_statuscodes": list(check.up_statuses)}  # fmt: skip
     if isinstance(check, PortCheck):
         return {"type": "port", **common, "hostname": check.hostname, "port": check.port}
     # A push monitor alerts once its interval passes without a push: no retries.

@@ -20,14 +20,21 @@ from config.errors import ConfigError
 from offline.engine import Recording, find_leaks, is_secret, reveal
 from offline.stack_files import PROJECT_DIR, read_stack_file, stack_config
 from render.uptime_kuma import MONITORS_DIR, SETUP_SCRIPT
-from tests.support import DELETE, evaluate_config, evaluate_stack, tour_crm_config, with_value
+from tests.support import (
+    DELETE,
+    evaluate_config,
+    evaluate_ok,
+    evaluate_stack,
+    tour_crm_config,
+    with_value,
+)
 
 KUMA_TESTS = PROJECT_DIR / "tests" / "kuma"
 
 # The fields AutoKuma's models read (kuma-client/src/models, v2.0.0): what a file may use.
 COMMON = {"type", "name", "interval", "retryInterval", "maxretries", "notification_name_list"}
 KNOWN_FIELDS = {
-    "http": COMMON | {"url"},
+    "http": COMMON | {"url", "accepted_statuscodes"},
     "port": COMMON | {"hostname", "port"},
     "push": COMMON | {"pushToken"},
     "notification": {"type", "name", "active", "isDefault", "config"},
@@ -64,6 +71,7 @@ def test_production_monitors_its_apps_data_services_and_jobs() -> None:
     }  # fmt: skip
     assert found["app-crm"]["url"] == "https://crm.example.com/api/health"
     assert found["app-worker"]["url"] == "https://jobs.example.com/api/inngest"
+    assert found["app-crm"]["accepted_statuscodes"] == ["200-299"]  # a health path: healthy
     postgres = recording.named("data-postgres").id
     assert (found["postgresql"]["hostname"], found["postgresql"]["port"]) == (postgres, 5432)
     pgbouncer = recording.named("data-pgbouncer").id
@@ -296,3 +304,10 @@ def test_the_scripts_pass_node_check() -> None:
             ["node", "--check", str(script)], capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stderr
+
+
+def test_an_app_without_a_health_path_is_up_while_it_answers() -> None:
+    """Its `/` may well be a 404 or a 401: any answer below 500 is up, not only a 2xx."""
+    found = files(evaluate_ok(tour_crm_config()))  # its crm has no health check
+    assert found["app-crm"]["url"] == "https://crm.example.com/"
+    assert found["app-crm"]["accepted_statuscodes"] == ["200-499"]
