@@ -30,6 +30,7 @@ from urllib.parse import parse_qs, urlsplit
 import yaml
 
 VERSION = "4.3.10"
+SKIPPED = "Deployment already queued for this commit."  # bootstrap/helpers/applications.php:60
 ENVIRONMENT = frozenset({"environment_name", "environment_uuid"})
 PLACEMENT = frozenset({"server_uuid", "project_uuid", "destination_uuid"}) | ENVIRONMENT
 LIMITS = frozenset({
@@ -490,11 +491,14 @@ class FakeCoolify:
                 results.append({"status": "failed", "message": "Deployments disabled.",
                                 "application_uuid": app["uuid"]})  # fmt: skip
                 continue
-            _, answer = self.deploy(ROUTES[0], {}, {"uuid": app["uuid"]})  # :146-153
-            (queued,) = answer["deployments"]
+            deployment_uuid = _new_uuid()  # :146-153
+            if not self._queue_deployment(app["uuid"], False, deployment_uuid):  # :156-161
+                results.append({"application": app.get("name"), "status": "skipped",
+                                "message": SKIPPED})  # fmt: skip
+                continue
             results.append({"status": "success", "message": "Deployment queued.",
                             "application_uuid": app["uuid"],
-                            "deployment_uuid": queued["deployment_uuid"]})  # fmt: skip
+                            "deployment_uuid": deployment_uuid})  # fmt: skip
         return 200, results, {}
 
     def _throttle(self, user: str) -> int | None:
@@ -1100,25 +1104,32 @@ class FakeCoolify:
             if resource_uuid not in self.resources:
                 raise Reply(404, {"message": "Resource not found."})
             resource = self.resources[resource_uuid]
-            force = query.get("force") == "true"
             # DeployController.php:539 makes the uuid it answers with before it asks the queue.
             answered = _new_uuid()
-            pending = any(
-                d["application_id"] == resource_uuid and d["status"] in ("queued", "in_progress")
-                for d in self.deployments.values()
-            )
-            if pending and not force:
-                # bootstrap/helpers/applications.php:47-63: a deployment of the same commit
-                # queued or in progress, and no force: skipped, no row made. The controller
-                # still answers with its own uuid (DeployController.php:550-551, :599).
-                message = "Deployment already queued for this commit."
-            else:
-                outcome = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
-                self._queue(resource_uuid, resource["server_uuid"], outcome, force, answered)
+            if self._queue_deployment(resource_uuid, query.get("force") == "true", answered):
                 message = f"Application {resource.get('name') or resource_uuid} deployment queued."
+            else:
+                # The controller still answers with its own uuid (DeployController.php:550-551,
+                # :599), which names no deployment.
+                message = SKIPPED
             deployments.append({"message": message, "resource_uuid": resource_uuid,
                                 "deployment_uuid": answered})  # fmt: skip
         return 200, {"deployments": deployments}
+
+    def _queue_deployment(self, resource_uuid: str, force: bool, deployment_uuid: str) -> bool:
+        """queue_application_deployment: whether a deployment was queued. A deployment of the
+        same commit queued or in progress, and no force: skipped, no row made
+        (bootstrap/helpers/applications.php:47-63)."""
+        pending = any(
+            d["application_id"] == resource_uuid and d["status"] in ("queued", "in_progress")
+            for d in self.deployments.values()
+        )
+        if pending and not force:
+            return False
+        outcome = self.deploy_outcome.get(resource_uuid, ("finished", ["Deployed."]))
+        server = self.resources[resource_uuid]["server_uuid"]
+        self._queue(resource_uuid, server, outcome, force, deployment_uuid)
+        return True
 
     def get_deployment(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
         deployment = self.deployments.get(uuid)
