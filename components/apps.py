@@ -22,7 +22,7 @@ import pulumi_github as github
 import pulumi_random as random
 import pulumi_tls as tls
 
-from components.data import REDIS_PORT
+from components.data import REDIS_PORT, limits_cpus
 from config.fields import image_name_and_tag
 from config.model import (
     AppConfig,
@@ -129,8 +129,7 @@ class Apps(pulumi.ComponentResource):
         self._generated: dict[str, random.RandomBytes] = {}
         self.urls = {app.name: url for app in config.apps if (url := config.app_url(app))}
         self.deploy_keys = {}
-        self.webhooks = {}
-        # repository -> (forge, webhook URL, secret)
+        # repository -> (forge, webhook URL, secret), filled as the apps are declared
         self._webhook_secrets: dict[str, tuple[str, str, pulumi.Output[str]]] = {}
         deploys: dict[str, Deploy] = {}
         servers = app_servers or AppServers(placement, [], tls_at_load_balancer=False)
@@ -164,6 +163,14 @@ class Apps(pulumi.ComponentResource):
                 servers=1 + len(others),
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[env, *waits]),
             )
+        self.webhooks = {
+            repository: pulumi.Output.secret({
+                "url": url, "secret": secret,
+                "apps": [a.name for a in config.apps if a.auto_deploy and a.git
+                         and a.git.repository_path == repository],
+            })
+            for repository, (_, url, secret) in self._webhook_secrets.items()
+        }  # fmt: skip
         if github_token is not None:
             self._add_github_webhooks(github_token)
         self.register_outputs({"urls": self.urls})
@@ -218,7 +225,7 @@ class Apps(pulumi.ComponentResource):
             "ports_exposes": str(app.port) if app.port else WORKER_PORT,
             "is_auto_deploy_enabled": app.auto_deploy,
             "limits_memory": f"{app.memory_mb}m",
-            "limits_cpus": f"{app.cpus:g}" if app.cpus else "0",  # Coolify's "0": no limit
+            "limits_cpus": limits_cpus(app.cpus),
             "health_check_enabled": app.health is not None,
             "pre_deployment_command": app.pre_deploy_command,
             "post_deployment_command": app.post_deploy_command,
@@ -320,19 +327,13 @@ class Apps(pulumi.ComponentResource):
         (app/Http/Controllers/Webhook/Github.php:78-120 at v4.3.10, and its siblings): one
         secret per repository, so that one webhook deploys them all."""
         repository = git.repository_path
-        url = f"{config.dashboard_url}/webhooks/source/{forge}/events/manual"
         if repository not in self._webhook_secrets:
+            url = f"{config.dashboard_url}/webhooks/source/{forge}/events/manual"
             self._webhook_secrets[repository] = (forge, url, random.RandomPassword(
                 f"{self._name}-webhook-secret-{_slug(repository)}", length=40, special=False,
                 opts=pulumi.ResourceOptions(parent=self),
             ).result)  # fmt: skip
-        secret = self._webhook_secrets[repository][2]
-        apps = [a.name for a in config.apps if a.git and a.git.repository_path == repository
-                and a.auto_deploy]  # fmt: skip
-        self.webhooks[repository] = pulumi.Output.secret(
-            {"url": url, "secret": secret, "apps": apps}
-        )
-        return secret
+        return self._webhook_secrets[repository][2]
 
     def _add_github_webhooks(self, token: pulumi.Output[str]) -> None:
         """Each GitHub repository's push webhook, added with the stack's token: JSON bodies

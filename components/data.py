@@ -98,6 +98,11 @@ class BackupSource:
     password: pulumi.Output[str]  # secret
 
 
+def limits_cpus(cpus: float | None) -> str:
+    """A CPU limit as Coolify's limits_cpus takes it: "1.5", or "0" for none."""
+    return f"{cpus:g}" if cpus else "0"
+
+
 def _external_source(direct_url: pulumi.Output[str], image: str) -> BackupSource:
     """The external PostgreSQL as the backup jobs reach it: its direct URL's parts (secret,
     as the URL is), dumped over the internet by a client of `image`."""
@@ -226,7 +231,7 @@ class DataServices(pulumi.ComponentResource):
                 "description": f"{what} (managed by Pulumi)",
                 "image": image,
                 "limits_memory": f"{memory_mb}m",
-                "limits_cpus": f"{cpus:g}" if cpus else "0",  # Coolify's "0": no limit
+                "limits_cpus": limits_cpus(cpus),
                 "credentials": credentials,
                 **({"conf": conf} if conf is not None else {}),
                 "delete_volumes": False,

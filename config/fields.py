@@ -13,7 +13,7 @@ import re
 import struct
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator
+from pydantic import AfterValidator, BeforeValidator, Field
 from pydantic_core import PydanticCustomError
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
@@ -113,6 +113,9 @@ BuildCommand = Annotated[str, _matching(
     "command for Coolify: words, quoted text without $ or backticks, && and || only (no ;, "
     "|, >, $ or line breaks), e.g. npm ci && npm run build",
 )]  # fmt: skip
+# A container's CPU limit, in cores (Docker's --cpus, Coolify's limits_cpus): more than none,
+# at most the largest server's.
+CpuLimit = Annotated[float, Field(gt=0, le=64)]
 # Coolify's rule for a health check's path (bootstrap/helpers/api.php:167 at v4.3.10).
 HealthCheckPath = Annotated[str, _matching(
     r"/[a-zA-Z0-9/\-_.~%,;]*",

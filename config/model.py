@@ -29,6 +29,7 @@ from config.fields import (
     AdminCidr,
     BucketName,
     BuildCommand,
+    CpuLimit,
     DatabaseIdentifier,
     DeployCommand,
     DomainName,
@@ -410,8 +411,8 @@ class PostgresConfig(Model):
     user: DatabaseIdentifier = Field("app", description="the role the apps connect as")
     memory_mb: int = Field(4096, ge=256, description="memory limit; the settings are tuned from it")
     max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
-    cpus: float | None = Field(
-        None, gt=0, le=64, description="CPU limit of its container, in cores (e.g. 1.0)"
+    cpus: CpuLimit | None = Field(
+        None, description="CPU limit of its container, in cores (e.g. 1.0)"
     )
 
 
@@ -462,8 +463,8 @@ class RedisConfig(Model):
     memory_mb: int | None = Field(
         None, ge=32, description="container memory limit; default 1.5 x maxmemory"
     )
-    cpus: float | None = Field(
-        None, gt=0, le=64, description="CPU limit of its container, in cores (e.g. 1.0)"
+    cpus: CpuLimit | None = Field(
+        None, description="CPU limit of its container, in cores (e.g. 1.0)"
     )
     snapshot_minutes: int | None = Field(
         15, ge=1, le=1440, description="an RDB snapshot this often if anything changed; null: none"
@@ -492,8 +493,8 @@ class MariadbConfig(Model):
     database: DatabaseIdentifier = Field("app", description="the application database")
     user: DatabaseIdentifier = Field("app", description="the user the apps connect as")
     memory_mb: int = Field(1024, ge=256, description="memory limit")
-    cpus: float | None = Field(
-        None, gt=0, le=64, description="CPU limit of its container, in cores (e.g. 1.0)"
+    cpus: CpuLimit | None = Field(
+        None, description="CPU limit of its container, in cores (e.g. 1.0)"
     )
 
 
@@ -927,8 +928,8 @@ class HealthCheck(Model):
 class AppConfig(Model):
     name: ResourceName = Field(description="app name; also its container hostname")
     memory_mb: int = Field(512, ge=64, description="memory limit of the app's container")
-    cpus: float | None = Field(
-        None, gt=0, le=64, description="CPU limit of the app's container, in cores (e.g. 1.0)"
+    cpus: CpuLimit | None = Field(
+        None, description="CPU limit of the app's container, in cores (e.g. 1.0)"
     )
     domains: list[HostEntry] = Field(
         default_factory=list,

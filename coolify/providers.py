@@ -35,9 +35,10 @@ PLACEMENT = ("server_uuid", "project_uuid", "environment_uuid")
 # The forges whose push webhooks Coolify checks with a secret of the app's (its
 # manual_webhook_secret_* fields).
 FORGES = ("github", "gitlab", "gitea", "bitbucket")
+WEBHOOK_SECRET_FIELDS = tuple(f"manual_webhook_secret_{forge}" for forge in FORGES)
 SECRET_FIELDS = frozenset(
     {"token", "postgres_password", "redis_password", "mariadb_password", "mariadb_root_password",
-     "private_key", "value", *(f"manual_webhook_secret_{forge}" for forge in FORGES)}
+     "private_key", "value", *WEBHOOK_SECRET_FIELDS}
 )  # fmt: skip
 
 
@@ -561,7 +562,7 @@ APP_SETTINGS = (
     "health_check_scheme", "health_check_return_code", "health_check_interval",
     "health_check_timeout", "health_check_retries", "health_check_start_period",
     "limits_memory", "limits_cpus", "pre_deployment_command", "post_deployment_command",
-    *(f"manual_webhook_secret_{forge}" for forge in FORGES),
+    *WEBHOOK_SECRET_FIELDS,
 )  # fmt: skip
 # Source fields a PATCH can change (not the kind, the deploy key or an inline Dockerfile).
 GIT_PATCHABLE = (*GIT_SOURCE, "docker_registry_image_name", "docker_registry_image_tag")

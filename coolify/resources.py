@@ -15,7 +15,7 @@ import pulumi
 from pulumi.dynamic import ResourceProvider
 
 from coolify.providers import (
-    FORGES,
+    WEBHOOK_SECRET_FIELDS,
     ApplicationProvider,
     DatabaseProvider,
     DeployProvider,
@@ -185,7 +185,7 @@ class PrivateKey(_CoolifyResource, module="coolify", name="PrivateKey"):
 
 class Application(_PropsResource, module="coolify", name="Application"):
     provider = ApplicationProvider()
-    secret_outputs = tuple(f"manual_webhook_secret_{forge}" for forge in FORGES)
+    secret_outputs = WEBHOOK_SECRET_FIELDS
 
 
 class EnvVars(_CoolifyResource, module="coolify", name="EnvVars"):
