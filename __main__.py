@@ -8,6 +8,7 @@ from components.backups import Backups
 from components.coolify import CoolifyInstall, CoolifyProject, CoolifyServer
 from components.data import DatabaseHost, DataServices, Probe
 from components.dns import Dns, Origin
+from components.imports import Imports
 from components.load_balancer import HTTP_PORT, HTTPS_PORT, LoadBalancer
 from components.monitoring import Monitoring
 from components.network import PrivateNetwork
@@ -233,6 +234,35 @@ if config.backups is not None and data.backup_source is not None:
         after=data.running,
     )
     pulumi.export("backupSchedules", backups.schedules)
+
+imports = config.imports
+if imports.postgres is not None or imports.buckets is not None:
+    imported = Imports(
+        "imports",
+        postgres=(
+            (imports.postgres, data.backup_source, read_secret("importSourceUrl"))
+            if imports.postgres is not None and data.backup_source is not None
+            else None
+        ),
+        buckets=(
+            (
+                imports.buckets,
+                (read_secret("importAccessKeyId"), read_secret("importSecretAccessKey")),
+            )
+            if imports.buckets is not None
+            else None
+        ),
+        minio_host=data.minio_host,
+        minio_root_key=data.minio_root_key,
+        database_ssh=database_ssh or coolify.ssh,
+        database_server_id=(database_server or server).server_id,
+        minio_ssh=coolify.ssh,
+        minio_server_id=server.server_id,
+        after=data.running,
+    )
+    # Each import's one command, as root on the server of `serverName` (or the database
+    # server's, for postgres, when there is one).
+    pulumi.export("importCommands", imported.commands)
 
 pulumi.export("serverName", hostname)
 pulumi.export("serverIpv4", server.ipv4)

@@ -602,6 +602,9 @@ HourMinute = Annotated[
 ]  # "03:00" (24-hour clock), in backups.timezone
 
 
+RCLONE_IMAGE = "rclone/rclone:1.67.0"
+
+
 class OffsiteStorageConfig(Model):
     endpoint: str = Field(
         pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$",
@@ -680,7 +683,7 @@ class BackupsConfig(Model):
         "amazon/aws-cli:2.27.9", description="the AWS CLI image that moves the dumps"
     )
     rclone_image: PinnedImage = Field(
-        "rclone/rclone:1.67.0", description="the rclone image that mirrors MinIO"
+        RCLONE_IMAGE, description="the rclone image that mirrors MinIO"
     )
 
     @field_validator("timezone")
@@ -693,6 +696,74 @@ class BackupsConfig(Model):
                 f"{value!r} is not a time zone name; use an IANA name like UTC or Europe/Berlin"
             ) from None
         return value
+
+
+# Supabase's own schemas (its auth, storage, realtime, functions, vault and extension schemas):
+# an import leaves them at Supabase, as `supabase db dump` does.
+SUPABASE_SCHEMAS = (
+    "_analytics", "_realtime", "auth", "cron", "extensions", "graphql", "graphql_public", "net",
+    "pgbouncer", "pgmq", "pgsodium", "pgsodium_masks", "pgtle", "realtime", "storage",
+    "supabase_functions", "supabase_migrations", "vault",
+)  # fmt: skip
+
+
+class PostgresImportConfig(Model):
+    """An external PostgreSQL (Supabase) copied into services.postgres by one command on the
+    server; its URL is the secret config key importSourceUrl."""
+
+    schemas: list[DatabaseIdentifier] = Field(
+        default_factory=list,
+        description="the schemas to take; empty: every schema but skipSchemas",
+    )
+    skip_schemas: list[DatabaseIdentifier] = Field(
+        default_factory=lambda: list(SUPABASE_SCHEMAS),
+        description="the schemas to leave behind (default: Supabase's own: auth, storage, ...)",
+    )
+    client_image: PinnedImage = Field(
+        "postgres:17.6-alpine",
+        description="the image whose pg_dump and pg_restore copy it: at least the source's "
+        "major version (Supabase runs 15 or 17)",
+    )
+
+    @model_validator(mode="after")
+    def _take_or_skip(self) -> PostgresImportConfig:
+        for index, schema in enumerate(self.schemas):
+            if schema in self.skip_schemas:
+                raise config_error(
+                    f"the schema {schema!r} is both taken and skipped; remove it from one",
+                    at=f"schemas[{index}]",
+                )
+        return self
+
+
+class BucketImport(Model):
+    source: BucketName = Field(description="the bucket at the source")
+    target: BucketName = Field(description="the MinIO bucket it goes into (services.minio)")
+
+
+class BucketsImportConfig(Model):
+    """S3-compatible buckets (Supabase Storage's S3 endpoint) copied into MinIO by one command
+    on the server; the keys are the secret config keys importAccessKeyId and
+    importSecretAccessKey."""
+
+    endpoint: str = Field(
+        pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._-]+)*$",
+        description="the source's S3 endpoint, e.g. https://<project>.supabase.co/storage/v1/s3",
+    )
+    region: str = Field(
+        pattern=r"^[a-z0-9-]+$", description="its region (Supabase: the project's, eu-central-1)"
+    )
+    buckets: list[BucketImport] = Field(min_length=1, description="what goes where")
+    rclone_image: PinnedImage = Field(RCLONE_IMAGE, description="the rclone image that copies")
+
+
+class ImportsConfig(Model):
+    postgres: PostgresImportConfig | None = Field(
+        None, description="copy an external PostgreSQL into services.postgres"
+    )
+    buckets: BucketsImportConfig | None = Field(
+        None, description="copy S3 buckets into services.minio"
+    )
 
 
 class ServicesConfig(Model):
@@ -1055,6 +1126,9 @@ class StackConfig(Model):
     backups: BackupsConfig | None = Field(
         None, description="scheduled dumps of the database to off-site storage, and drills"
     )
+    imports: ImportsConfig = Field(
+        ImportsConfig(), description="data brought in from elsewhere, one command each"
+    )
 
     @property
     def zone_name(self) -> str:
@@ -1214,6 +1288,7 @@ class StackConfig(Model):
         self._check_memory()
         self._check_cpus()
         self._check_backups()
+        self._check_imports()
         self._check_network()
         return self
 
@@ -1308,6 +1383,32 @@ class StackConfig(Model):
                 "and none is configured; add one or remove backups",
                 at="backups",
             )
+
+    def _check_imports(self) -> None:
+        imports = self.imports
+        if imports.postgres is not None and self.services.postgres is None:
+            raise config_error(
+                "imports.postgres copies into services.postgres, which is not configured; add "
+                "it or remove imports.postgres",
+                at="imports.postgres",
+            )
+        if imports.buckets is None:
+            return
+        known = self.minio_bucket_names()
+        for index, bucket in enumerate(imports.buckets.buckets):
+            if bucket.target not in known:
+                raise config_error(
+                    f"the import's target bucket {bucket.target!r} is not in "
+                    "services.minio.buckets; add it there or change the target",
+                    at=f"imports.buckets.buckets[{index}].target",
+                )
+        targets = [bucket.target for bucket in imports.buckets.buckets]
+        for index, target in enumerate(targets):
+            if target in targets[:index]:
+                raise config_error(
+                    f"two buckets are imported into {target!r}; give each its own",
+                    at=f"imports.buckets.buckets[{index}].target",
+                )
 
     def _service_rows(self, names: tuple[str, ...]) -> list[tuple[str, int]]:
         services = self.services

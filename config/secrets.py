@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 import pulumi
 
 from config.model import StackConfig
+from render.backups import is_plain
+from render.urls import postgres_url_parts
 
 
 def _postgres_url_problem(value: str) -> str | None:
@@ -62,9 +64,22 @@ def _direct_url_problem(value: str) -> str | None:
     if (problem := _postgres_url_problem(value)) is not None:
         return problem
     if _supabase_kind(value) == "transaction":
-        return ("is Supabase's transaction pooler (port 6543), where migrations cannot run (no "
-                "session for their locks and prepared statements): give the direct connection "
-                "(db.<project>.supabase.co:5432) or the session pooler (port 5432)")  # fmt: skip
+        return ("is Supabase's transaction pooler (port 6543), where migrations and dumps "
+                "cannot run (no session for their locks and prepared statements): give the direct "
+                "connection (db.<project>.supabase.co:5432) or the session pooler (port "
+                "5432)")  # fmt: skip
+    return None
+
+
+def _job_url_problem(value: str) -> str | None:
+    """A PostgreSQL URL the server's jobs connect through: its parts go into a root-only
+    environment file, which holds plain values only (render.backups.is_plain)."""
+    parts = postgres_url_parts(value)
+    if not all(is_plain(part) for part in (parts.host, parts.user, parts.password, parts.database)):
+        return ("has a user, password or database name with characters other than letters, digits "
+                "and _ . - + = , @ : / (after URL decoding), which the server's jobs cannot take "
+                "as they are; give the database user a password of letters and digits (Supabase: "
+                "Database settings > Reset database password, Generate)")  # fmt: skip
     return None
 
 
@@ -84,6 +99,8 @@ class SecretKey:
     stand_in: str  # what the offline plan reads instead (the loader accepts it)
     # What works but badly, said as a warning by the loader.
     advice: Callable[[str], str | None] = lambda _: None
+    # When the server's jobs connect with it (backups, imports): its parts must be plain.
+    used_by_jobs: Callable[[StackConfig], bool] = lambda _: False
 
 
 SECRET_KEYS = {
@@ -102,6 +119,7 @@ SECRET_KEYS = {
         "services.externalPostgres is set",
         _direct_url_problem,
         "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
+        used_by_jobs=lambda config: config.backups is not None,
     ),
     "githubToken": SecretKey(
         "a GitHub token that may manage the webhooks of the apps' repositories (fine-grained: "
@@ -127,6 +145,30 @@ SECRET_KEYS = {
         "the secret of that key (Backblaze B2: the applicationKey)",
         lambda config: config.backups is not None,
         "backups is set",
+        _s3_key_problem,
+        "offline-placeholder-key",
+    ),
+    "importSourceUrl": SecretKey(
+        "the URL of the PostgreSQL to import from (Supabase: the direct connection or the "
+        "session pooler, port 5432)",
+        lambda config: config.imports.postgres is not None,
+        "imports.postgres is set",
+        _direct_url_problem,
+        "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
+        used_by_jobs=lambda _: True,
+    ),
+    "importAccessKeyId": SecretKey(
+        "the access key ID of the storage to import from (Supabase: Storage > S3 Connection > "
+        "Access keys)",
+        lambda config: config.imports.buckets is not None,
+        "imports.buckets is set",
+        _s3_key_problem,
+        "offline-placeholder-key",
+    ),
+    "importSecretAccessKey": SecretKey(
+        "the secret of that access key",
+        lambda config: config.imports.buckets is not None,
+        "imports.buckets is set",
         _s3_key_problem,
         "offline-placeholder-key",
     ),
@@ -159,7 +201,9 @@ def secret_problems(
                 f"{path}: set, but it is needed only when {spec.needed_because}; remove it "
                 f"with `pulumi config rm {key}`"
             )
-        elif (problem := spec.problem(value)) is not None:
+        elif (problem := spec.problem(value)) is not None or (
+            spec.used_by_jobs(config) and (problem := _job_url_problem(value)) is not None
+        ):
             problems.append(f"{path}: the value {problem} (the value is not shown: it is secret)")
     return problems
 

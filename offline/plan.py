@@ -24,7 +24,7 @@ from typing import Any
 
 from config import ConfigError, StackConfig
 from config.hetzner import LOCATION_NAMES, SERVER_TYPES
-from config.model import AppConfig, EnvValue, GeneratedValue, SecretValue
+from config.model import SUPABASE_SCHEMAS, AppConfig, EnvValue, GeneratedValue, SecretValue
 from offline import diagram
 from offline.costs import baseline, monthly_cost
 from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret, reveal
@@ -226,6 +226,25 @@ def data_section(config: StackConfig) -> list[str]:
     return ["Data services", *table(("SERVICE", "MB", "CPUS", "SETTINGS"), rows)]
 
 
+def imports_section(config: StackConfig) -> list[str]:
+    """What each import takes, and its command on the server (README, "Bringing data in")."""
+    imports, rows = config.imports, []
+    if (postgres := imports.postgres) is not None:
+        skipped = (
+            f"Supabase's own ({len(SUPABASE_SCHEMAS)}: auth, storage, realtime, ...)"
+            if postgres.skip_schemas == list(SUPABASE_SCHEMAS)
+            else ", ".join(postgres.skip_schemas) or "none"
+        )
+        taken = ", ".join(postgres.schemas) or f"every schema but {skipped}"
+        rows.append(("postgres", "systemctl start platform-import-postgres", taken))
+    if (buckets := imports.buckets) is not None:
+        pairs = ", ".join(f"{b.source} -> {b.target}" for b in buckets.buckets)
+        rows.append(("buckets", "systemctl start platform-import-buckets", pairs))
+    if not rows:
+        return ["Imports: none"]
+    return ["Imports (started by hand on the server)", *table(("IMPORT", "COMMAND", "TAKES"), rows)]
+
+
 def _cpus(cpus: float | None) -> str:
     return f"{cpus:g}" if cpus else "no limit"
 
@@ -314,6 +333,7 @@ def render_plan(
         firewall_section(recording),
         apps_section(config),
         data_section(config),
+        imports_section(config),
         environment_section(config),
         memory_section(config),
         cost_section(config, recording.stack),

@@ -35,6 +35,13 @@ SCRATCH_DB = "restore_drill"
 # Unit settings are ours or generated names: no quoting, no systemd specifiers (%).
 _PLAIN = re.compile(r"[A-Za-z0-9_./:@+=,-]+")
 
+
+def is_plain(value: str) -> bool:
+    """Whether a value goes into a unit's Environment= or an EnvironmentFile as it is: the
+    config loader refuses a secret that would not."""
+    return _PLAIN.fullmatch(value) is not None
+
+
 EngineName = Literal["postgres", "mariadb"]
 
 
@@ -215,9 +222,10 @@ def unit_text(sections: list[tuple[str, list[tuple[str, str]]]]) -> str:
     )
 
 
-def _environment(settings: dict[str, str]) -> list[tuple[str, str]]:
+def environment_settings(settings: dict[str, str]) -> list[tuple[str, str]]:
+    """A unit's Environment= lines."""
     for key, value in settings.items():
-        if not _PLAIN.fullmatch(value):
+        if not is_plain(value):
             raise ValueError(f"the unit setting {key}={value!r} needs quoting; it is not ours")
     return [("Environment", f"{key}={value}") for key, value in sorted(settings.items())]
 
@@ -285,7 +293,7 @@ def job_units(
                 "Service",
                 [
                     ("Type", "oneshot"),
-                    *_environment(settings),
+                    *environment_settings(settings),
                     # A template's instance name is the database to restore into.
                     *([("Environment", "RESTORE_INTO=%i")] if job.name.endswith("@") else []),
                     ("EnvironmentFile", OFFSITE_ENV),
@@ -340,7 +348,7 @@ def environment_file(values: dict[str, str]) -> str:
     """An EnvironmentFile of secrets. The loader admits only values that need no quoting
     (generated letters and digits; S3 keys; URLs of those), and this refuses any other."""
     for key, value in values.items():
-        if not _PLAIN.fullmatch(value):
+        if not is_plain(value):
             raise ValueError(f"the value of {key} cannot go into an environment file as it is")
     return "".join(f"{key}={value}\n" for key, value in sorted(values.items()))
 

@@ -165,6 +165,13 @@ class Host:
         self, job: str, instance: str = "", **overrides: str
     ) -> subprocess.CompletedProcess[str]:
         unit = f"{render.UNIT_PREFIX}{job}.service"
+        return self.run_unit(unit, render.TOOLS_DIR, instance, **overrides)
+
+    def run_unit(
+        self, unit: str, tools_dir: str, instance: str = "", **overrides: str
+    ) -> subprocess.CompletedProcess[str]:
+        """The unit's command as systemd runs it, its tools (`tools_dir`) in the scratch
+        root."""
         env = self.unit_environment(unit, instance)
         exec_start = next(
             line.split("=", 1)[1]
@@ -172,7 +179,7 @@ class Host:
             if line.startswith("ExecStart=")
         )
         env.update(self.env(), **overrides)
-        env["PATH"] = f"{self.root}{render.TOOLS_DIR}:{env['PATH']}"
+        env["PATH"] = f"{self.root}{tools_dir}:{env['PATH']}"
         return subprocess.run(
             [str(self.root / exec_start.lstrip("/"))], env=env, capture_output=True, text=True,
             timeout=180, check=False,

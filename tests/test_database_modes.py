@@ -142,9 +142,9 @@ def test_migrations_through_supabases_transaction_pooler_are_refused() -> None:
     found = problems(run(external(), {**SECRETS, "platform:externalDirectUrl": POOLED}))
     assert found == [
         "platform:externalDirectUrl: the value is Supabase's transaction pooler (port 6543), "
-        "where migrations cannot run (no session for their locks and prepared statements): give "
-        "the direct connection (db.<project>.supabase.co:5432) or the session pooler (port "
-        "5432) (the value is not shown: it is secret)"
+        "where migrations and dumps cannot run (no session for their locks and prepared "
+        "statements): give the direct connection (db.<project>.supabase.co:5432) or the "
+        "session pooler (port 5432) (the value is not shown: it is secret)"
     ]
     assert run(external(), {**SECRETS, "platform:externalDirectUrl": SUPABASE_DIRECT}).error is None
 

@@ -211,7 +211,7 @@ OUTPUT_CONTRACT = {
     "databaseUrl": True, "directUrl": True, "redisUrl": True,
     "s3Endpoint": False, "s3PublicUrl": False, "s3Buckets": False, "s3Credentials": True,
     "appUrls": False, "statusUrl": False, "uptimeKumaUser": False, "uptimeKumaPassword": True,
-    "pushUrls": True, "backupSchedules": False, "webhooks": True,
+    "pushUrls": True, "backupSchedules": False, "importCommands": False, "webhooks": True,
 }  # fmt: skip
 
 

@@ -70,6 +70,18 @@ def test_the_data_services_table_shows_limits_pools_and_the_eviction_policy() ->
     assert rows["postgres"].split()[1:3] == ["4096", "no"]
 
 
+def test_the_imports_table_shows_what_each_takes_and_its_command() -> None:
+    text = plan("production").text
+    section = text[text.index("Imports (") :].split("\n\n")[0].splitlines()[2:]
+    rows = {line.split()[0]: line for line in section}
+    assert set(rows) == {"postgres", "buckets"}
+    assert "systemctl start platform-import-postgres  every schema but Supabase's own" in (
+        rows["postgres"]
+    )
+    assert rows["buckets"].endswith("tour-images -> tour-images, documents -> documents")
+    assert "Imports: none" in plan("staging").text
+
+
 def test_the_plan_is_the_same_every_time() -> None:
     """Resources register from several threads; the plan must not show their order."""
     assert len({plan("production") for _ in range(5)}) == 1  # text and diagram

@@ -32,12 +32,12 @@ def stack_file(tmp_path: Path, source: str, **config: Any) -> Path:
 def test_a_stack_file_holding_ciphertext_plans_with_every_secret_set(tmp_path: Path) -> None:
     names = read_stack_file("production").secrets
     bag = {path.split(".", 1)[1]: CIPHERTEXT for path in names if path.startswith("secrets.")}
-    path = stack_file(
-        tmp_path, "Pulumi.production.yaml",
-        **{"hcloud:token": CIPHERTEXT, "cloudflare:apiToken": CIPHERTEXT,
-           "platform:backupAccessKeyId": CIPHERTEXT, "platform:backupSecretAccessKey": CIPHERTEXT,
-           "platform:secrets": bag},
-    )  # fmt: skip
+    keys = {
+        name if ":" in name else f"platform:{name}": CIPHERTEXT
+        for name in names
+        if not name.startswith("secrets.")
+    }
+    path = stack_file(tmp_path, "Pulumi.production.yaml", **keys, **{"platform:secrets": bag})
     read = read_stack_file(str(path))
     assert set(read.secrets.values()) == {"set"}
     assert {"platform:secrets", "platform:backupAccessKeyId", "hcloud:token"} <= set(

@@ -40,9 +40,10 @@ def test_production_and_staging_exist() -> None:
 @pytest.mark.parametrize("stack", stack_names())
 def test_every_stack_evaluates_with_its_outputs_and_no_leak(stack: str) -> None:
     recording = evaluate_stack(stack)
-    has_backups = stack_config(stack).backups is not None
-    backups = {"backupSchedules", "pushUrls"} if has_backups else set()
-    assert set(recording.stack_outputs) == STACK_OUTPUTS | backups
+    config = stack_config(stack)
+    backups = {"backupSchedules", "pushUrls"} if config.backups is not None else set()
+    imports = {"importCommands"} if config.imports != type(config.imports)() else set()
+    assert set(recording.stack_outputs) == STACK_OUTPUTS | backups | imports
     assert find_leaks(recording) == []
     custom = Counter(r.type for r in recording.resources if r.custom)
     assert custom["hcloud:index/server:Server"] == 1
