@@ -25,7 +25,7 @@ from offline.stack_files import PROJECT_DIR
 from render import imports as render
 from render.backups import Database, Minio
 from render.postgres import postgres_settings, postgresql_conf
-from render.remote import remote_script
+from render.remote import SCRIPTS, remote_script, required_params
 from tests.backup_host import Host, unpack, verify_root
 from tests.servers import SUPERUSER_PASSWORD, Postgres, running_postgres
 from tests.support import DELETE, evaluate_config, run, tour_crm_config, with_value
@@ -556,3 +556,17 @@ def test_installing_again_replaces_and_removing_leaves_nothing_behind(
     assert removed.returncode == 0, removed.stderr
     assert [path for path in host.root.rglob("*") if path.is_file()] == []
     assert host.systemctl()[-1] == "daemon-reload"
+
+
+@pytest.mark.parametrize("name", ["pg-import", "buckets-import"])
+def test_the_import_scripts_pass_shellcheck(name: str) -> None:
+    result = run(["shellcheck", "--severity=style", str(SCRIPTS / f"{name}.sh")])
+    assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("name", ["install-imports", "remove-imports"])
+def test_the_install_steps_pass_shellcheck(name: str, tmp_path: Path) -> None:
+    script = tmp_path / f"{name}.sh"
+    script.write_text(remote_script(name, **dict.fromkeys(required_params(name), "value")))
+    result = run(["shellcheck", "--severity=style", str(script)])
+    assert result.returncode == 0, result.stdout
