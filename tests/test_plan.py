@@ -75,9 +75,8 @@ def test_the_imports_table_shows_what_each_takes_and_its_command() -> None:
     section = text[text.index("Imports (") :].split("\n\n")[0].splitlines()[2:]
     rows = {line.split()[0]: line for line in section}
     assert set(rows) == {"postgres", "buckets"}
-    assert "systemctl start platform-import-postgres  every schema but Supabase's own" in (
-        rows["postgres"]
-    )
+    command = "systemctl start platform-import-postgres"
+    assert f"{command}  every schema but Supabase's own" in rows["postgres"]
     assert rows["buckets"].endswith("tour-images -> tour-images, documents -> documents")
     assert "Imports: none" in plan("staging").text
 
