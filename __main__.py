@@ -14,6 +14,7 @@ from components.monitoring import Monitoring
 from components.network import PrivateNetwork
 from components.server import Server, label_value, server_name
 from components.tls import OriginCertificate
+from components.volumes import DataVolume
 from config import load_stack_config
 from config.secrets import read_secret, read_secret_bag
 from coolify.resources import PrivateKey
@@ -178,6 +179,23 @@ app_servers_in_coolify = [
     for number, app_server in enumerate(app_servers, start=1)
     if automation_key is not None
 ]
+minio_config = config.services.minio
+minio_volume = (
+    DataVolume(
+        "minio-volume",
+        service="minio",
+        volume=minio_config.volume,
+        hostname=hostname,
+        location=config.server.location,
+        server_id=server.server_id,
+        ssh=coolify.ssh,
+        labels=labels,
+        protect=config.server.delete_protection,
+        after=[coolify.installed],
+    )
+    if minio_config is not None and minio_config.volume is not None
+    else None
+)
 data = DataServices(
     "data",
     services=config.services,
@@ -189,6 +207,7 @@ data = DataServices(
     database_host=database_host,
     # The jobs on the database server and the apps on app servers reach MinIO there.
     minio_address=server.private_ipv4 if database_server is not None else None,
+    minio_volume=minio_volume,
 )
 secrets = read_secret_bag() if config.secret_names() else None
 # Each app server's proxy is watched too: the load balancer hides a server that is down.

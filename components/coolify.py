@@ -144,7 +144,7 @@ class CoolifyInstall(pulumi.ComponentResource):
             server_id=server_id,
             parent=self,
         )
-        install = remote_step(
+        self.installed = install = remote_step(
             f"{name}-install",
             connection=pinned,
             create=remote_script(

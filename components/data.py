@@ -19,6 +19,7 @@ from typing import Any, Literal
 import pulumi
 import pulumi_random as random
 
+from components.volumes import DataVolume
 from config.model import (
     AppConfig,
     MariadbConfig,
@@ -168,16 +169,19 @@ class DataServices(pulumi.ComponentResource):
         protect: bool,
         database_host: DatabaseHost | None = None,
         minio_address: str | None = None,
+        minio_volume: DataVolume | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`database_host`: the database server PostgreSQL (or MariaDB), PgBouncer and Redis
         go to; None: they stay on Coolify's own server with everything else. `minio_address`:
         Coolify's server's private address, where MinIO is published for the other servers
-        (the backup jobs on the database server, the apps on app servers); None: one server."""
+        (the backup jobs on the database server, the apps on app servers); None: one server.
+        `minio_volume`: the Hetzner Volume MinIO keeps its data on, mounted before it starts."""
         super().__init__("platform:index:DataServices", name, None, opts)
         self._name, self._connection, self._placement = name, connection, placement
         self._database_host = database_host
         self._minio_address = minio_address
+        self._minio_volume = minio_volume
         self._data_placement: Mapping[str, pulumi.Input[str]] = (
             {**placement, "server_uuid": database_host.server_uuid} if database_host else placement
         )
@@ -250,6 +254,7 @@ class DataServices(pulumi.ComponentResource):
         urls: list[dict[str, str]],
         holds_data: bool,
         on_database_server: bool = False,
+        after: list[pulumi.Resource] | None = None,
     ) -> Service:
         """A Coolify service from our compose file (secret: it carries the service's secrets);
         kept like a database if it holds data. The apps wait for it."""
@@ -264,7 +269,10 @@ class DataServices(pulumi.ComponentResource):
                 "urls": urls,
                 "delete_volumes": not holds_data,
             },
-            opts=self._keep if holds_data else pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions.merge(
+                self._keep if holds_data else pulumi.ResourceOptions(parent=self),
+                pulumi.ResourceOptions(depends_on=after or []),
+            ),
         )
         self.running.append(service)
         return service
@@ -425,6 +433,7 @@ class DataServices(pulumi.ComponentResource):
                     app_keys=app_keys,
                     memory_mb=minio.memory_mb,
                     publish_on=self._minio_address,
+                    data_dir=self._minio_volume.data_path if self._minio_volume else None,
                 )
             )
 
@@ -439,6 +448,7 @@ class DataServices(pulumi.ComponentResource):
             compose=pulumi.Output.all(*secrets).apply(compose),
             urls=[{"name": "minio", "url": ",".join(urls)}],
             holds_data=True,
+            after=[self._minio_volume.mounted] if self._minio_volume else [],
         )
         minio_host = (
             pulumi.Output.from_input(self._minio_address)

@@ -158,3 +158,7 @@ LOAD_BALANCER_TYPES = {
         LoadBalancerType("lb31", 30, 150, 32.90),
     )
 }
+
+
+# A Volume (block storage), per GB and month, in every location.
+VOLUME_EUR_PER_GB = 0.044

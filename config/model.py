@@ -239,6 +239,13 @@ OS_MB = 512
 COOLIFY_MB = 1536
 BUILD_MB = 1024
 
+# The disk budget's fixed shares, in GB: estimates, shown as such in the plan.
+OS_GB = 5  # Debian, its packages and logs
+COOLIFY_GB = 8  # Coolify's images (its helper alone is 1.5 GB), its database and logs
+DOCKER_GB = 3  # Coolify's helper image and the proxy, on a server Coolify deploys to
+SERVICE_IMAGES_GB = 2  # the data services' images
+APP_GB = 3  # an app's image, the one before it (rollback), and its share of the build cache
+
 # sha256 of scripts/install.sh at each Coolify tag the platform knows; another version needs
 # coolify.installScriptSha256 (`curl -fsSL <tag's install.sh> | sha256sum`).
 INSTALL_SCRIPT_SHA256 = {
@@ -411,6 +418,9 @@ class PostgresConfig(Model):
     user: DatabaseIdentifier = Field("app", description="the role the apps connect as")
     memory_mb: int = Field(4096, ge=256, description="memory limit; the settings are tuned from it")
     max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
+    data_gb: int = Field(
+        5, ge=1, description="the data you expect to keep, in GB (the disk budget)"
+    )
     cpus: CpuLimit | None = Field(
         None, description="CPU limit of its container, in cores (e.g. 1.0)"
     )
@@ -493,6 +503,9 @@ class MariadbConfig(Model):
     database: DatabaseIdentifier = Field("app", description="the application database")
     user: DatabaseIdentifier = Field("app", description="the user the apps connect as")
     memory_mb: int = Field(1024, ge=256, description="memory limit")
+    data_gb: int = Field(
+        5, ge=1, description="the data you expect to keep, in GB (the disk budget)"
+    )
     cpus: CpuLimit | None = Field(
         None, description="CPU limit of its container, in cores (e.g. 1.0)"
     )
@@ -502,6 +515,19 @@ class BucketConfig(Model):
     name: BucketName = Field(description="the bucket's name")
     access: Literal["private", "public-read"] = Field(
         "private", description="public-read: anyone may download its objects (e.g. images)"
+    )
+
+
+class VolumeConfig(Model):
+    """A Hetzner Volume for a service's data, attached to the server the service runs on."""
+
+    size_gb: int = Field(
+        ge=10, le=10240, description="its size in GB (10 to 10240; it can grow, never shrink)"
+    )
+    filesystem: Literal["ext4"] = Field(
+        "ext4",
+        description="the filesystem Hetzner formats it with, once, at creation (ext4: "
+        "it grows while mounted when sizeGb grows)",
     )
 
 
@@ -516,6 +542,12 @@ class MinioConfig(Model):
         description="MinIO image (upstream stopped publishing images in 2025-10)",
     )
     memory_mb: int = Field(512, ge=128, description="memory limit")
+    data_gb: int = Field(
+        10, ge=1, description="the objects you expect to keep, in GB (the disk budget)"
+    )
+    volume: VolumeConfig | None = Field(
+        None, description="a Hetzner Volume for its data; absent: the server's own disk"
+    )
 
 
 class SecretValue(Model):
@@ -1286,6 +1318,7 @@ class StackConfig(Model):
         self._check_database_server()
         self._check_app_servers()
         self._check_memory()
+        self._check_disk()
         self._check_cpus()
         self._check_backups()
         self._check_imports()
@@ -1498,6 +1531,67 @@ class StackConfig(Model):
                     f"the stack needs {needed} MB of memory but a {server.type} has "
                     f"{available} MB: over by {needed - available} MB. Choose a larger type or "
                     f"give less memory to the services and apps (memoryMb):\n{table}",
+                    at=key,
+                )
+
+    def disk_budgets(self) -> list[tuple[str, ServerConfig, str, list[tuple[str, int]]]]:
+        """(which server, its config, its type's config key, what it keeps on its own disk in
+        GB) per kind of server, as server_budgets gives memory."""
+        services = self.services
+        database_rows: list[tuple[str, int]] = []
+        for name, service in (("postgres", services.postgres), ("mariadb", services.mariadb)):
+            if service is not None:
+                database_rows.append((f"{name} data", service.data_gb))
+                if self.backups is not None:
+                    # The drill restores a full copy beside it; the dump waits for its upload.
+                    database_rows.append(("restore drill's copy and the dump", service.data_gb))
+        main = [("operating system", OS_GB), ("Coolify", COOLIFY_GB)]
+        if services.enabled():
+            main.append(("data services' images", SERVICE_IMAGES_GB))
+        if self.database_server is None:
+            main += database_rows
+        if (minio := services.minio) is not None and minio.volume is None:
+            main.append(("minio data", minio.data_gb))
+        app_rows = [(f"app {app.name}", APP_GB) for app in self.apps]
+        if self.app_servers is None:
+            main += app_rows
+        budgets = [("", self.server, "server.type", main)]
+        if (database := self.database_server_config) is not None:
+            rows = [("operating system", OS_GB), ("Docker and Coolify's helper", DOCKER_GB),
+                    ("data services' images", SERVICE_IMAGES_GB), *database_rows]  # fmt: skip
+            budgets.append(("database server, ", database, "databaseServer.type", rows))
+        if (app_server := self.app_server_config) is not None:
+            rows = [("operating system", OS_GB), ("Docker and Coolify's helper", DOCKER_GB),
+                    *app_rows]  # fmt: skip
+            budgets.append(("each app server, ", app_server, "appServers.type", rows))
+        return budgets
+
+    def disk_limit_gb(self, server: ServerConfig) -> int:
+        """What a server's disk may hold before Coolify's disk alert fires."""
+        return server.spec.disk_gb * self.coolify.disk_alert_percent // 100
+
+    def _check_disk(self) -> None:
+        percent = self.coolify.disk_alert_percent
+        minio = self.services.minio
+        if minio is not None and minio.volume is not None:
+            usable = minio.volume.size_gb * percent // 100
+            if minio.data_gb > usable:
+                raise config_error(
+                    f"MinIO is to keep {minio.data_gb} GB, but {percent}% of its "
+                    f"{minio.volume.size_gb} GB volume is {usable} GB; give the volume at least "
+                    f"{-(-minio.data_gb * 100 // percent)} GB",
+                    at="services.minio.volume.sizeGb",
+                )
+        for which, server, key, rows in self.disk_budgets():
+            needed, limit = sum(gb for _, gb in rows), self.disk_limit_gb(server)
+            if needed > limit:
+                width = max(len(who) for who, _ in rows)
+                table = "\n".join(f"      {who:<{width}}  {gb:>5} GB" for who, gb in rows)
+                raise config_error(
+                    f"the stack keeps about {needed} GB on the {which}{server.type}'s disk, over "
+                    f"the {limit} GB ({percent}% of {server.spec.disk_gb} GB) at which Coolify "
+                    "alerts. Give MinIO a volume (services.minio.volume.sizeGb), choose a type "
+                    f"with a larger disk, or expect less data (dataGb):\n{table}",
                     at=key,
                 )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from config import StackConfig
-from config.hetzner import LOAD_BALANCER_TYPES
+from config.hetzner import LOAD_BALANCER_TYPES, VOLUME_EUR_PER_GB
 from config.model import ServerConfig
 
 BACKUP_SHARE = 0.20  # Hetzner's server backups: 20% of the server's price
@@ -86,7 +86,13 @@ def monthly_cost(config: StackConfig) -> list[CostLine]:
         lines.append(
             CostLine(f"load balancer {balancer.name}", balancer.eur_per_month, "its IPv4 included")
         )
-    lines.append(CostLine("volumes", 0.0, "none: all data on the servers' local disks"))
+    minio = config.services.minio
+    if minio is not None and minio.volume is not None:
+        size = minio.volume.size_gb
+        lines.append(CostLine(f"volume for MinIO, {size} GB", size * VOLUME_EUR_PER_GB,
+                              f"{VOLUME_EUR_PER_GB} per GB"))  # fmt: skip
+    else:
+        lines.append(CostLine("volumes", 0.0, "none: all data on the servers' local disks"))
     if config.backups is None:
         lines.append(CostLine("off-site backup storage", 0.0, "not configured: no backups"))
     else:

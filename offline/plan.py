@@ -279,6 +279,25 @@ def memory_section(config: StackConfig) -> list[str]:
     return lines
 
 
+def disk_section(config: StackConfig) -> list[str]:
+    """What the stack keeps on each server's own disk (estimates), against the level at which
+    Coolify's disk alert fires; the volumes beside."""
+    lines: list[str] = []
+    percent = config.coolify.disk_alert_percent
+    for which, server, _, rows in config.disk_budgets():
+        used, limit = sum(gb for _, gb in rows), config.disk_limit_gb(server)
+        lines += [f"Disk budget ({which}{server.type}: {server.spec.disk_gb} GB, estimates)"]
+        lines += table(("WHO", "GB"), rows)
+        lines.append(f"  {used} of {limit} GB ({percent}% of the disk, where Coolify alerts)")
+    minio = config.services.minio
+    if minio is not None and minio.volume is not None:
+        lines.append(
+            f"  MinIO's data ({minio.data_gb} GB expected) on a {minio.volume.size_gb} GB "
+            f"Hetzner Volume ({minio.volume.filesystem}), mounted at /mnt/volumes/minio"
+        )
+    return lines
+
+
 def cost_section(config: StackConfig, stack: str) -> list[str]:
     items = monthly_cost(config)
     total = sum(item.eur_per_month for item in items)
@@ -336,6 +355,7 @@ def render_plan(
         imports_section(config),
         environment_section(config),
         memory_section(config),
+        disk_section(config),
         cost_section(config, recording.stack),
         server_section(recording),
         outputs_section(recording),

@@ -70,6 +70,9 @@ class AppKey:
     buckets: list[str]
 
 
+DATA_VOLUME = "minio-data"  # its Docker volume when it has no Hetzner Volume
+
+
 def minio_compose(
     *,
     image: str,
@@ -81,11 +84,13 @@ def minio_compose(
     app_keys: list[AppKey],
     memory_mb: int,
     publish_on: str | None = None,
+    data_dir: str | None = None,
 ) -> dict[str, Any]:
     """`buckets` are (name, access). Credentials are generated letters and digits, so they
     sit in the setup's lists and mc's alias URL without escaping. With other servers in the
     stack the S3 API is also published on `publish_on`, the server's private address (never
-    on its public one)."""
+    on its public one). `data_dir`: the host folder of its data (on a Hetzner Volume), else a
+    Docker volume."""
     environment = {
         "MINIO_ROOT_USER": root_user,
         "MINIO_ROOT_PASSWORD": root_password,
@@ -112,7 +117,7 @@ def minio_compose(
                 "restart": "unless-stopped",
                 "command": ["server", "/data", "--console-address", f":{CONSOLE_PORT}"],
                 "environment": environment,
-                "volumes": ["minio-data:/data"],
+                "volumes": [f"{data_dir or DATA_VOLUME}:/data"],
                 **({"ports": [f"{publish_on}:{S3_PORT}:{S3_PORT}"]} if publish_on else {}),
                 "mem_limit": f"{memory_mb}m",
                 "healthcheck": {
@@ -136,5 +141,5 @@ def minio_compose(
                 "volumes": setup_volumes,
             },
         },
-        "volumes": {"minio-data": {}},
+        **({} if data_dir else {"volumes": {DATA_VOLUME: {}}}),
     }

@@ -45,7 +45,8 @@ def params(resource: RecordedResource) -> dict[str, str]:
 def test_production_declares_every_step_in_order() -> None:
     names = {r.name for r in production().of_type(COMMAND)}
     assert names == {"coolify-wait-cloud-init", "coolify-install", "coolify-bootstrap-api",
-                     "coolify-origin-certificate", "backups-install"}  # fmt: skip
+                     "coolify-origin-certificate", "backups-install", "imports-postgres-install",
+                     "imports-buckets-install", "minio-volume-mount"}  # fmt: skip
     urn = {name: step(name).urn for name in ("wait-cloud-init", "install", "bootstrap-api")}
     assert urn["wait-cloud-init"] in step("install").dependencies
     assert urn["install"] in step("bootstrap-api").dependencies
@@ -164,7 +165,8 @@ def test_a_steps_output_is_secret_in_state_when_it_read_a_secret() -> None:
         if "stdin" in command.inputs:
             assert {"stdout", "stderr"} <= set(command.additional_secret_outputs), command.name
         else:
-            assert command.name == "coolify-wait-cloud-init"  # says when cloud-init is done
+            # Read no secret: when cloud-init is done; the volume's mount.
+            assert command.name in {"coolify-wait-cloud-init", "minio-volume-mount"}
 
 
 def test_generated_passwords_satisfy_coolify() -> None:
