@@ -486,13 +486,17 @@ class RedisConfig(Model):
         return self.memory_mb or self.maxmemory_mb * 3 // 2
 
 
+# pg_dump and pg_restore for a PostgreSQL elsewhere: at least its major version.
+POSTGRES_CLIENT_IMAGE = "postgres:17.6-alpine"
+
+
 class ExternalPostgresConfig(Model):
     """PostgreSQL run elsewhere (Supabase): nothing is deployed; the apps get the URLs given as
     the secret keys externalDatabaseUrl (pooled) and externalDirectUrl (direct). With
     `backups`, the server dumps it through the direct URL."""
 
     client_image: PinnedImage = Field(
-        "postgres:17.6-alpine",
+        POSTGRES_CLIENT_IMAGE,
         description="the image whose pg_dump and pg_restore back it up: at least the server's "
         "major version (Supabase runs 15 or 17)",
     )
@@ -752,7 +756,7 @@ class PostgresImportConfig(Model):
         description="the schemas to leave behind (default: Supabase's own: auth, storage, ...)",
     )
     client_image: PinnedImage = Field(
-        "postgres:17.6-alpine",
+        POSTGRES_CLIENT_IMAGE,
         description="the image whose pg_dump and pg_restore copy it: at least the source's "
         "major version (Supabase runs 15 or 17)",
     )

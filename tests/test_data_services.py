@@ -277,11 +277,11 @@ def test_at_maxmemory_bullmq_loses_no_job_unless_redis_is_a_cache(
     if kept:
         assert warned == []
         assert "OOM command not allowed when used memory > 'maxmemory'" in outcome["error"]
-        assert outcome["waiting"] == outcome["added"] > 0  # every job that was added waits
+        assert outcome["readable"] == outcome["added"] > 0  # every job that was added waits
     else:
         assert warned == [f'IMPORTANT! Eviction policy is {policy}. It should be "noeviction"']
         assert outcome["error"] is None  # every add "succeeded"...
-        assert outcome["waiting"] < outcome["added"]  # ...and jobs are gone
+        assert outcome["readable"] < outcome["added"]  # ...and jobs are gone
 
 
 def test_redis_snapshots_can_be_turned_off(tmp_path: Path) -> None:
