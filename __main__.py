@@ -179,23 +179,27 @@ app_servers_in_coolify = [
     for number, app_server in enumerate(app_servers, start=1)
     if automation_key is not None
 ]
-minio_config = config.services.minio
-minio_volume = (
-    DataVolume(
-        "minio-volume",
-        service="minio",
-        volume=minio_config.volume,
-        hostname=hostname,
+# Hetzner Volumes for the data services that ask for one, on the servers they run on.
+volumes = {
+    service: DataVolume(
+        f"{service}-volume",
+        service=service,
+        volume=volume,
+        hostname=on_server.hostname,
         location=config.server.location,
-        server_id=server.server_id,
-        ssh=coolify.ssh,
+        server_id=on_server.server_id,
+        ssh=ssh,
         labels=labels,
         protect=config.server.delete_protection,
         after=[coolify.installed],
     )
-    if minio_config is not None and minio_config.volume is not None
-    else None
-)
+    for service, volume, on_server, ssh in (
+        ("minio", config.services.minio_volume, server, coolify.ssh),
+        ("postgres", config.services.postgres_volume, database_server or server,
+         database_ssh or coolify.ssh),
+    )
+    if volume is not None
+}  # fmt: skip
 data = DataServices(
     "data",
     services=config.services,
@@ -207,7 +211,7 @@ data = DataServices(
     database_host=database_host,
     # The jobs on the database server and the apps on app servers reach MinIO there.
     minio_address=server.private_ipv4 if database_server is not None else None,
-    minio_volume=minio_volume,
+    volumes=volumes,
 )
 secrets = read_secret_bag() if config.secret_names() else None
 # Each app server's proxy is watched too: the load balancer hides a server that is down.

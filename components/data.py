@@ -169,19 +169,20 @@ class DataServices(pulumi.ComponentResource):
         protect: bool,
         database_host: DatabaseHost | None = None,
         minio_address: str | None = None,
-        minio_volume: DataVolume | None = None,
+        volumes: Mapping[str, DataVolume] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         """`database_host`: the database server PostgreSQL (or MariaDB), PgBouncer and Redis
         go to; None: they stay on Coolify's own server with everything else. `minio_address`:
         Coolify's server's private address, where MinIO is published for the other servers
         (the backup jobs on the database server, the apps on app servers); None: one server.
-        `minio_volume`: the Hetzner Volume MinIO keeps its data on, mounted before it starts."""
+        `volumes`: the Hetzner Volumes services keep their data on ("postgres", "minio"),
+        mounted before they start."""
         super().__init__("platform:index:DataServices", name, None, opts)
         self._name, self._connection, self._placement = name, connection, placement
         self._database_host = database_host
         self._minio_address = minio_address
-        self._minio_volume = minio_volume
+        self._volumes: Mapping[str, DataVolume] = volumes or {}
         self._data_placement: Mapping[str, pulumi.Input[str]] = (
             {**placement, "server_uuid": database_host.server_uuid} if database_host else placement
         )
@@ -220,6 +221,7 @@ class DataServices(pulumi.ComponentResource):
         port: int,
         credentials: dict[str, pulumi.Input[str]],
         conf: str | None = None,
+        volume: DataVolume | None = None,
     ) -> Database:
         """A Coolify database on the (database) server: it holds data, so it is kept (protected,
         and its volumes outlive it), and the apps wait for it. On a database server it is
@@ -238,9 +240,12 @@ class DataServices(pulumi.ComponentResource):
                 "limits_cpus": limits_cpus(cpus),
                 "credentials": credentials,
                 **({"conf": conf} if conf is not None else {}),
+                **({"data_host_path": volume.data_path} if volume else {}),
                 "delete_volumes": False,
             },
-            opts=self._keep,
+            opts=pulumi.ResourceOptions.merge(
+                self._keep, pulumi.ResourceOptions(depends_on=[volume.mounted] if volume else [])
+            ),
         )
         self.running.append(database)
         return database
@@ -293,6 +298,7 @@ class DataServices(pulumi.ComponentResource):
             memory_mb=postgres.memory_mb,
             cpus=postgres.cpus,
             port=POSTGRES_PORT,
+            volume=self._volumes.get("postgres"),
             credentials={
                 "postgres_user": postgres.user,
                 "postgres_password": password.result,
@@ -405,6 +411,7 @@ class DataServices(pulumi.ComponentResource):
     def _minio(
         self, minio: MinioConfig, apps: list[AppConfig], public_url: str, console_url: str | None
     ) -> None:
+        volume = self._volumes.get("minio")
         root_user = _password(f"{self._name}-minio-root-user", self, length=20)
         root_password = _password(f"{self._name}-minio-root-password", self)
         users = [app for app in apps if app.buckets]
@@ -433,7 +440,7 @@ class DataServices(pulumi.ComponentResource):
                     app_keys=app_keys,
                     memory_mb=minio.memory_mb,
                     publish_on=self._minio_address,
-                    data_dir=self._minio_volume.data_path if self._minio_volume else None,
+                    data_dir=volume.data_path if volume else None,
                 )
             )
 
@@ -448,7 +455,7 @@ class DataServices(pulumi.ComponentResource):
             compose=pulumi.Output.all(*secrets).apply(compose),
             urls=[{"name": "minio", "url": ",".join(urls)}],
             holds_data=True,
-            after=[self._minio_volume.mounted] if self._minio_volume else [],
+            after=[volume.mounted] if volume else [],
         )
         minio_host = (
             pulumi.Output.from_input(self._minio_address)

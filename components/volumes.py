@@ -25,6 +25,11 @@ from render.volumes import (
     mount_unit_name,
 )
 
+# The Docker volume a service's data is in without a Hetzner Volume: Coolify names a service's
+# `<service uuid>_<volume>` and a database's `<engine>-data-<uuid>` (StandalonePostgresql.php:107
+# at v4.3.10).
+DOCKER_VOLUMES = {"minio": "_minio-data$", "postgres": "^postgres-data-"}
+
 
 class DataVolume(pulumi.ComponentResource):
     """`data_path`: the folder on the volume the service's container mounts; `mounted`: what
@@ -79,7 +84,7 @@ class DataVolume(pulumi.ComponentResource):
                 DROPIN_PATH=docker_dropin_path(service),
                 DROPIN=docker_dropin(service),
                 DATA_DIR=data_path(service),
-                DOCKER_VOLUME_SUFFIX=f"_{service}-data",
+                DOCKER_VOLUME_PATTERN=DOCKER_VOLUMES[service],
             )
 
         self.data_path = data_path(service)

@@ -412,6 +412,19 @@ class CoolifyConfig(Model):
         return self.install_script_sha256 or INSTALL_SCRIPT_SHA256[self.version]
 
 
+class VolumeConfig(Model):
+    """A Hetzner Volume for a service's data, attached to the server the service runs on."""
+
+    size_gb: int = Field(
+        ge=10, le=10240, description="its size in GB (10 to 10240; it can grow, never shrink)"
+    )
+    filesystem: Literal["ext4"] = Field(
+        "ext4",
+        description="the filesystem Hetzner formats it with, once, at creation (ext4: "
+        "it grows while mounted when sizeGb grows)",
+    )
+
+
 class PostgresConfig(Model):
     image: PinnedImage = Field("postgres:16.4-alpine", description="PostgreSQL 16 image")
     database: DatabaseIdentifier = Field("app", description="the application database")
@@ -420,6 +433,9 @@ class PostgresConfig(Model):
     max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
     data_gb: int = Field(
         5, ge=1, description="the data you expect to keep, in GB (the disk budget)"
+    )
+    volume: VolumeConfig | None = Field(
+        None, description="a Hetzner Volume for its data; absent: the server's own disk"
     )
     cpus: CpuLimit | None = Field(
         None, description="CPU limit of its container, in cores (e.g. 1.0)"
@@ -519,19 +535,6 @@ class BucketConfig(Model):
     name: BucketName = Field(description="the bucket's name")
     access: Literal["private", "public-read"] = Field(
         "private", description="public-read: anyone may download its objects (e.g. images)"
-    )
-
-
-class VolumeConfig(Model):
-    """A Hetzner Volume for a service's data, attached to the server the service runs on."""
-
-    size_gb: int = Field(
-        ge=10, le=10240, description="its size in GB (10 to 10240; it can grow, never shrink)"
-    )
-    filesystem: Literal["ext4"] = Field(
-        "ext4",
-        description="the filesystem Hetzner formats it with, once, at creation (ext4: "
-        "it grows while mounted when sizeGb grows)",
     )
 
 
@@ -846,6 +849,14 @@ class ServicesConfig(Model):
                 at="pgbouncer",
             )
         return self
+
+    @property
+    def minio_volume(self) -> VolumeConfig | None:
+        return self.minio.volume if self.minio else None
+
+    @property
+    def postgres_volume(self) -> VolumeConfig | None:
+        return self.postgres.volume if self.postgres else None
 
     def enabled(self) -> list[str]:
         """The container names of the configured services."""
@@ -1544,11 +1555,16 @@ class StackConfig(Model):
         services = self.services
         database_rows: list[tuple[str, int]] = []
         for name, service in (("postgres", services.postgres), ("mariadb", services.mariadb)):
-            if service is not None:
+            if service is None:
+                continue
+            if not (isinstance(service, PostgresConfig) and service.volume is not None):
                 database_rows.append((f"{name} data", service.data_gb))
                 if self.backups is not None:
-                    # The drill restores a full copy beside it; the dump waits for its upload.
-                    database_rows.append(("restore drill's copy and the dump", service.data_gb))
+                    # The drill restores a full copy beside it, in the database's own folder.
+                    database_rows.append(("restore drill's copy", service.data_gb))
+            if self.backups is not None:
+                # The compressed dump waits on the server's disk for its upload.
+                database_rows.append(("a dump", -(-service.data_gb // 2)))
         main = [("operating system", OS_GB), ("Coolify", COOLIFY_GB)]
         if services.enabled():
             main.append(("data services' images", SERVICE_IMAGES_GB))
@@ -1574,17 +1590,28 @@ class StackConfig(Model):
         """What a server's disk may hold before Coolify's disk alert fires."""
         return server.spec.disk_gb * self.coolify.disk_alert_percent // 100
 
+    def volume_needs(self) -> list[tuple[str, VolumeConfig, int]]:
+        """(service, its volume, the GB it keeps there) for each service with a volume: the
+        data, and for PostgreSQL with backups the restore drill's copy beside it."""
+        services, needs = self.services, []
+        if (postgres := services.postgres) is not None and postgres.volume is not None:
+            copies = 2 if self.backups is not None else 1
+            needs.append(("postgres", postgres.volume, postgres.data_gb * copies))
+        if (minio := services.minio) is not None and minio.volume is not None:
+            needs.append(("minio", minio.volume, minio.data_gb))
+        return needs
+
     def _check_disk(self) -> None:
         percent = self.coolify.disk_alert_percent
-        minio = self.services.minio
-        if minio is not None and minio.volume is not None:
-            usable = minio.volume.size_gb * percent // 100
-            if minio.data_gb > usable:
+        for service, volume, needed in self.volume_needs():
+            usable = volume.size_gb * percent // 100
+            if needed > usable:
+                drill = " (its data and the restore drill's copy)" if service == "postgres" else ""
                 raise config_error(
-                    f"MinIO is to keep {minio.data_gb} GB, but {percent}% of its "
-                    f"{minio.volume.size_gb} GB volume is {usable} GB; give the volume at least "
-                    f"{-(-minio.data_gb * 100 // percent)} GB",
-                    at="services.minio.volume.sizeGb",
+                    f"{service} is to keep {needed} GB{drill} on its volume, but {percent}% of "
+                    f"{volume.size_gb} GB is {usable} GB; give the volume at least "
+                    f"{-(-needed * 100 // percent)} GB, or expect less data (dataGb)",
+                    at=f"services.{service}.volume.sizeGb",
                 )
         for which, server, key, rows in self.disk_budgets():
             needed, limit = sum(gb for _, gb in rows), self.disk_limit_gb(server)

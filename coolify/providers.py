@@ -421,8 +421,9 @@ class DatabaseProvider(PlacedResourceProvider):
     """A Coolify database. Inputs: connection, server/project/environment uuids, engine
     (postgresql, redis, mariadb), name, description, image, limits_memory, limits_cpus,
     credentials (the engine's user/password/database fields), conf (the engine's config file,
-    plain text), public_port (published on its server, or none), delete_volumes. Outputs add
-    internal_db_url."""
+    plain text), public_port (published on its server, or none), delete_volumes, data_host_path
+    (a folder on its server for its data, e.g. on a Hetzner Volume; else a Docker volume).
+    Outputs add internal_db_url."""
 
     kind = "databases"
     replace_on = frozenset({*PLACEMENT, "engine", "credentials"})
@@ -452,7 +453,8 @@ class DatabaseProvider(PlacedResourceProvider):
             "image": props["image"],
             "limits_memory": props.get("limits_memory") or "0",
             "limits_cpus": props.get("limits_cpus") or "0",
-            "instant_deploy": True,
+            # With a host path, started only once its data volume points there.
+            "instant_deploy": not props.get("data_host_path"),
             **props.get("credentials", {}),
         }
         if props.get("public_port"):
@@ -463,9 +465,54 @@ class DatabaseProvider(PlacedResourceProvider):
             body[ENGINE_CONF[props["engine"]]] = b64(props["conf"])
         with self.client(props) as coolify:
             created = coolify.post(f"/databases/{props['engine']}", body)
+            if props.get("data_host_path"):
+                self._set_data_host_path(coolify, created["uuid"], props["data_host_path"])
+                coolify.post(f"/databases/{created['uuid']}/start")
         return CreateResult(
             created["uuid"], self.outputs(props, internal_db_url=created["internal_db_url"])
         )
+
+    @staticmethod
+    def _data_storage(coolify: CoolifyClient, id_: str) -> dict[str, Any]:
+        """The data volume Coolify gave the database as it created it, named
+        <engine>-data-<uuid> (StandalonePostgresql.php:107 at v4.3.10, and the others')."""
+        storages = coolify.get(f"/databases/{id_}/storages")["persistent_storages"]
+        found = [s for s in storages if str(s.get("name", "")).endswith(f"-data-{id_}")]
+        if len(found) != 1:
+            raise CoolifyError(f"database {id_} has no data volume named *-data-{id_} in Coolify")
+        return found[0]  # type: ignore[no-any-return]
+
+    def _set_data_host_path(self, coolify: CoolifyClient, id_: str, host_path: str | None) -> None:
+        """Stored by Coolify, used from the database's next start: StartPostgresql.php:233-246
+        mounts a storage with a host path as a bind mount."""
+        storage = self._data_storage(coolify, id_)
+        coolify.patch(
+            f"/databases/{id_}/storages",
+            {"uuid": storage["uuid"], "type": "persistent", "host_path": host_path},
+        )
+
+    def update(self, id_: str, olds: dict[str, Any], news: dict[str, Any]) -> UpdateResult:
+        """A data folder given or changed on a live database: its data is elsewhere. While it
+        runs, refuse, saying how to move the data; once stopped (the data copied), point its
+        volume there and start it."""
+        host_path = news.get("data_host_path")
+        if host_path != olds.get("data_host_path"):
+            with self.client(news) as coolify:
+                storage = self._data_storage(coolify, id_)
+                if storage.get("host_path") != host_path:
+                    if "running" in str(coolify.get(f"/databases/{id_}").get("status")):
+                        held = storage.get("host_path") or (
+                            f"/var/lib/docker/volumes/{storage['name']}/_data"
+                        )
+                        raise CoolifyError(
+                            f"database {news['name']} keeps its data in {held}, not in "
+                            f"{host_path or 'a Docker volume'}: stop it in Coolify, copy its "
+                            f"data (sudo cp -a {held}/. {host_path or '<the Docker volume>'}/), "
+                            'then run pulumi up again (README, "Volumes and the disk budget")'
+                        )
+                    self._set_data_host_path(coolify, id_, host_path or None)
+                    coolify.post(f"/databases/{id_}/start")
+        return super().update(id_, olds, news)
 
 
 class ServiceProvider(PlacedResourceProvider):

@@ -86,12 +86,12 @@ def monthly_cost(config: StackConfig) -> list[CostLine]:
         lines.append(
             CostLine(f"load balancer {balancer.name}", balancer.eur_per_month, "its IPv4 included")
         )
-    minio = config.services.minio
-    if minio is not None and minio.volume is not None:
-        size = minio.volume.size_gb
-        lines.append(CostLine(f"volume for MinIO, {size} GB", size * VOLUME_EUR_PER_GB,
+    volumes = config.volume_needs()
+    for service, volume, _ in volumes:
+        size = volume.size_gb
+        lines.append(CostLine(f"volume for {service}, {size} GB", size * VOLUME_EUR_PER_GB,
                               f"{VOLUME_EUR_PER_GB} per GB"))  # fmt: skip
-    else:
+    if not volumes:
         lines.append(CostLine("volumes", 0.0, "none: all data on the servers' local disks"))
     if config.backups is None:
         lines.append(CostLine("off-site backup storage", 0.0, "not configured: no backups"))

@@ -31,6 +31,7 @@ from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_
 from offline.policy_check import check
 from offline.stack_files import read_stack_file, set_secret_command, stack_config, stack_names
 from policy.rules import POLICIES
+from render.volumes import mount_path
 
 SERVER_TYPE = "hcloud:index/server:Server"
 FIREWALL_TYPE = "hcloud:index/firewall:Firewall"
@@ -289,11 +290,10 @@ def disk_section(config: StackConfig) -> list[str]:
         lines += [f"Disk budget ({which}{server.type}: {server.spec.disk_gb} GB, estimates)"]
         lines += table(("WHO", "GB"), rows)
         lines.append(f"  {used} of {limit} GB ({percent}% of the disk, where Coolify alerts)")
-    minio = config.services.minio
-    if minio is not None and minio.volume is not None:
+    for service, volume, needed in config.volume_needs():
         lines.append(
-            f"  MinIO's data ({minio.data_gb} GB expected) on a {minio.volume.size_gb} GB "
-            f"Hetzner Volume ({minio.volume.filesystem}), mounted at /mnt/volumes/minio"
+            f"  {service}: {needed} GB on a {volume.size_gb} GB Hetzner Volume "
+            f"({volume.filesystem}), mounted at {mount_path(service)}"
         )
     return lines
 

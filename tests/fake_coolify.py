@@ -223,6 +223,16 @@ ROUTES = [
         base64=frozenset(f for f in frozenset().union(*ENGINE_FIELDS.values()) if f.endswith("_conf")),
     )),
     Route("DELETE", "/databases/{uuid}", "delete_resource", query=DELETE_FLAGS),
+    Route("GET", "/databases/{uuid}/storages", "list_database_storages"),
+    # DatabasesController.php:4354-4378 (update_storage): the allow-list; `type` required;
+    # host_path must match ValidationPatterns::DIRECTORY_PATH_PATTERN
+    # (app/Support/ValidationPatterns.php:30).
+    Route("PATCH", "/databases/{uuid}/storages", "update_database_storage", Body(
+        frozenset({"uuid", "id", "type", "is_preview_suffix_enabled", "name", "mount_path",
+                   "host_path", "content"}),
+        required=frozenset({"type"}),
+        patterns=(("host_path", r"^/([a-zA-Z0-9._\-/~@+]*)?$"),),
+    )),
     Route("POST", "/databases/{uuid}/start", "start_database"),
     Route("POST", "/databases/{uuid}/restart", "restart_database"),
     Route("POST", "/services", "create_service", Body(
@@ -794,7 +804,54 @@ class FakeCoolify:
             "mariadb": ("mysql", 3306),
         }[engine]
         resource["internal_db_url"] = f"{scheme}://{user}:{password}@{resource['uuid']}:{port}"
+        # Each engine's model creates its data volume as the database is created, a named
+        # volume (host_path null): StandalonePostgresql.php:91-113 (mounted at
+        # /var/lib/postgresql/data below PostgreSQL 18), StandaloneRedis.php:81-84,
+        # StandaloneMariadb.php:87-90.
+        mount_path = {"postgresql": "/var/lib/postgresql/data", "redis": "/data",
+                      "mariadb": "/var/lib/mysql"}[engine]  # fmt: skip
+        short = {"postgresql": "postgres", "redis": "redis", "mariadb": "mariadb"}[engine]
+        resource["_persistent_storages"] = [
+            {"id": len(self.resources), "uuid": _new_uuid(), "name": f"{short}-data-{resource['uuid']}",
+             "mount_path": mount_path, "host_path": None}
+        ]  # fmt: skip
+        if resource["status"].startswith("running"):
+            self._start_containers(resource)
         return 201, {"uuid": resource["uuid"], "internal_db_url": resource["internal_db_url"]}
+
+    def _start_containers(self, database: dict[str, Any]) -> None:
+        """What StartDatabase mounts into the container: a storage with a host path as a bind
+        mount, else its named volume (StartPostgresql.php:233-246; the other engines' Start
+        actions alike)."""
+        database["_mounted"] = [
+            f"{storage['host_path'] or storage['name']}:{storage['mount_path']}"
+            for storage in database["_persistent_storages"]
+        ]
+
+    def list_database_storages(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
+        # DatabasesController.php:4008-4030: both kinds, sorted by id.
+        database = self._resource("databases", uuid)
+        return 200, {"persistent_storages": database["_persistent_storages"], "file_storages": []}
+
+    def update_database_storage(
+        self, _: Route, body: dict[str, Any], ___: Any, uuid: str
+    ) -> tuple[int, Any]:
+        database = self._resource("databases", uuid)
+        if not body.get("uuid") and not body.get("id"):  # :4381-4389
+            raise Reply(422, {"message": "Validation failed.",
+                              "errors": {"uuid": "Either uuid or id is required."}})  # fmt: skip
+        field = "uuid" if body.get("uuid") else "id"
+        storages = database["_persistent_storages"] if body["type"] == "persistent" else []
+        storage = next((s for s in storages if s[field] == body[field]), None)
+        if storage is None:  # :4394-4404
+            raise Reply(404, {"message": "Storage not found."})
+        # :4406-4459: a database's own volumes are editable (LocalPersistentVolume.php:124-138
+        # makes only services' and compose apps' read-only); the change is stored and reaches
+        # the container at its next start.
+        for key in ("name", "mount_path", "host_path"):
+            if key in body:
+                storage[key] = body[key]
+        return 200, storage
 
     def create_service(self, _: Route, body: dict[str, Any], *__: Any) -> tuple[int, Any]:
         resource = self._store("services", "services", body)
@@ -967,10 +1024,13 @@ class FakeCoolify:
         if "running" in str(database.get("status")):  # DatabasesController.php:3172-3174
             raise Reply(400, {"message": "Database is already running."})
         database["status"] = "running:healthy"  # :3175 queues StartDatabase
+        self._start_containers(database)
         return 200, {"message": "Database starting request queued."}
 
     def restart_database(self, _: Route, __: Any, ___: Any, uuid: str) -> tuple[int, Any]:
-        self._resource("databases", uuid)["status"] = "running:healthy"  # :3358 RestartDatabase
+        database = self._resource("databases", uuid)
+        database["status"] = "running:healthy"  # :3358 RestartDatabase
+        self._start_containers(database)
         return 200, {"message": "Database restarting request queued."}
 
     # --- environment variables ----------------------------------------------------------------

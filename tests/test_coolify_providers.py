@@ -228,6 +228,48 @@ def test_deleting_a_database_keeps_its_volume_unless_asked(
     assert fake.deleted[dropped.id]["delete_volumes"] == "true"
 
 
+VOLUME_DATA = "/mnt/volumes/postgres/data"
+
+
+def test_a_database_with_a_data_folder_starts_only_once_its_volume_points_there(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = wire(DatabaseProvider)
+    created = provider.create(postgres(connection, placement, data_host_path=VOLUME_DATA))
+    (create,) = requests_to(fake, "POST", "/databases/postgresql")
+    assert create["instant_deploy"] is False
+    (patch,) = requests_to(fake, "PATCH", f"/databases/{created.id}/storages")
+    assert patch["type"] == "persistent"
+    assert patch["host_path"] == VOLUME_DATA
+    assert requests_to(fake, "POST", f"/databases/{created.id}/start") == [None]
+    # The container Coolify starts mounts the folder, not a Docker volume.
+    assert fake.resources[created.id]["_mounted"] == [f"{VOLUME_DATA}:/var/lib/postgresql/data"]
+
+
+def test_a_live_database_is_not_moved_onto_a_volume_while_it_runs(
+    wire: Wire, fake: FakeCoolify, connection: dict[str, str], placement: dict[str, str]
+) -> None:
+    provider = wire(DatabaseProvider)
+    props = postgres(connection, placement)
+    created = provider.create(props)
+    assert fake.resources[created.id]["_mounted"] == [
+        f"postgres-data-{created.id}:/var/lib/postgresql/data"
+    ]
+    moved = {**props, "data_host_path": VOLUME_DATA}
+    with pytest.raises(ProviderError) as refused:
+        provider.update(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert (
+        f"sudo cp -a /var/lib/docker/volumes/postgres-data-{created.id}/_data/. {VOLUME_DATA}/"
+        in (str(refused.value))
+    )
+    assert requests_to(fake, "PATCH", f"/databases/{created.id}/storages") == []
+    # Stopped in Coolify and copied, as the message says: now it moves, and starts there.
+    fake.resources[created.id]["status"] = "exited"
+    provider.update(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert fake.resources[created.id]["_mounted"] == [f"{VOLUME_DATA}:/var/lib/postgresql/data"]
+    assert fake.resources[created.id]["status"] == "running:healthy"
+
+
 def test_a_422_is_surfaced_with_the_field_and_without_the_password(
     wire: Wire, connection: dict[str, str], placement: dict[str, str]
 ) -> None:

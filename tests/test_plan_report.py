@@ -89,7 +89,7 @@ def test_cost_is_server_ipv4_and_backups_beside_the_seed() -> None:
     assert lines[f"server {config.server.type}"] == price
     assert lines["primary IPv4"] == PRIMARY_IPV4_EUR
     assert lines["Hetzner backups (7 daily images)"] == pytest.approx(price * 0.2)
-    assert lines["volume for MinIO, 200 GB"] == pytest.approx(200 * VOLUME_EUR_PER_GB)
+    assert lines["volume for minio, 200 GB"] == pytest.approx(200 * VOLUME_EUR_PER_GB)
     total = price * 1.2 + PRIMARY_IPV4_EUR + 200 * VOLUME_EUR_PER_GB
     assert f"total {total:.2f}" in " ".join(planned("production").text.split())
     assert "USD 45-70/month" in planned("production").text

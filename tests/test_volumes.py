@@ -69,16 +69,16 @@ def test_the_disk_budget_asks_for_a_volume_when_the_data_outgrows_the_disk() -> 
     small = evaluate_config(with_value(with_minio_volume(sizeGb=100), "services.minio.dataGb", 90))
     assert isinstance(small.error, ConfigError)
     assert small.error.problems == [
-        "platform:services.minio.volume.sizeGb: MinIO is to keep 90 GB, but 85% of its 100 GB "
-        "volume is 85 GB; give the volume at least 106 GB"
+        "platform:services.minio.volume.sizeGb: minio is to keep 90 GB on its volume, but 85% "
+        "of 100 GB is 85 GB; give the volume at least 106 GB, or expect less data (dataGb)"
     ]
 
 
 def test_the_plan_shows_the_disk_budget_the_volume_and_its_cost() -> None:
     text = plan("production").text
     assert "Disk budget (cx43: 160 GB, estimates)" in text
-    assert "MinIO's data (100 GB expected) on a 200 GB Hetzner Volume (ext4)" in text
-    assert "volume for MinIO, 200 GB          8.80   0.044 per GB" in text
+    assert "minio: 100 GB on a 200 GB Hetzner Volume (ext4), mounted at /mnt/volumes/minio" in text
+    assert "volume for minio, 200 GB          8.80   0.044 per GB" in text
 
 
 # --- the mount step on the server -----------------------------------------------------------
@@ -119,7 +119,7 @@ def mount(host: Host) -> Any:
         DROPIN_PATH=render.docker_dropin_path("minio"),
         DROPIN=render.docker_dropin("minio"),
         DATA_DIR=render.data_path("minio"),
-        DOCKER_VOLUME_SUFFIX="_minio-data",
+        DOCKER_VOLUME_PATTERN="_minio-data$",
     )
     # blkid and resize2fs are in sbin, on root's PATH.
     path = f"{host.bin}:/usr/bin:/bin:/usr/sbin:/sbin"
@@ -201,3 +201,48 @@ def test_the_mount_script_passes_shellcheck(tmp_path: Path) -> None:
     )
     result = run(["shellcheck", "--severity=style", str(script)])
     assert result.returncode == 0, result.stdout
+
+
+# --- PostgreSQL on a volume -----------------------------------------------------------------
+
+
+def test_postgres_keeps_its_data_on_a_volume_of_the_server_it_runs_on() -> None:
+    config = with_value(tour_crm_config(), "services.postgres.volume", {"sizeGb": 50})
+    recording = evaluate_config(config)
+    assert recording.error is None, recording.error
+    mount = recording.named("postgres-volume-mount")
+    database = recording.named("data-postgres")
+    assert database.inputs["data_host_path"] == "/mnt/volumes/postgres/data"
+    assert mount.urn in database.dependencies  # created and started once it is mounted
+    assert "DOCKER_VOLUME_PATTERN='^postgres-data-'\n" in reveal(mount.inputs["create"])
+
+    stage_three = {**config, "network": {}, "databaseServer": {"type": "cx33"}}
+    scaled = evaluate_config(stage_three)
+    assert scaled.error is None, scaled.error
+    (db_server,) = [
+        r for r in scaled.of_type("hcloud:index/server:Server") if r.inputs["name"].endswith("-db")
+    ]
+    attachment = scaled.named("postgres-volume-attachment")
+    assert attachment.inputs["serverId"] == int(db_server.id or 0)
+    assert (
+        scaled.named("postgres-volume-volume").inputs["name"]
+        == f"{db_server.inputs['name']}-postgres"
+    )
+    mount = scaled.named("postgres-volume-mount")
+    assert reveal(mount.inputs["connection"])["host"] == db_server.outputs["ipv4Address"]
+
+
+def test_a_postgres_volume_holds_the_drills_copy_too() -> None:
+    config = with_value(tour_crm_config(), "services.postgres.volume", {"sizeGb": 20})
+    config = with_value(config, "services.postgres.dataGb", 10)
+    config["backups"] = {"offsite": {"endpoint": "https://s3.example.com", "bucket": "dumps"}}
+    recording = evaluate_config(config)
+    assert isinstance(recording.error, ConfigError)
+    assert any(
+        problem.startswith(
+            "platform:services.postgres.volume.sizeGb: postgres is to keep 20 GB (its data and "
+            "the restore drill's copy) on its volume, but 85% of 20 GB is 17 GB; give the volume "
+            "at least 24 GB"
+        )
+        for problem in recording.error.problems
+    )

@@ -6,12 +6,12 @@
 #
 # Parameters: ROOT (/, but for the tests), DEVICE, SIZE_GB, FILESYSTEM (ext4), MOUNT_PATH,
 # MOUNT_UNIT_NAME, MOUNT_UNIT (its text), DROPIN_PATH, DROPIN (its text), DATA_DIR, and
-# DOCKER_VOLUME_SUFFIX: the Docker volume the service kept its data in before it had this
-# volume (<service uuid>_minio-data).
+# DOCKER_VOLUME_PATTERN: a regex of the Docker volume the service kept its data in before it had
+# this volume (<service uuid>_minio-data, postgres-data-<database uuid>).
 set -euo pipefail
 : "${ROOT:?} ${DEVICE:?} ${SIZE_GB:?} ${FILESYSTEM:?} ${MOUNT_PATH:?} ${MOUNT_UNIT_NAME:?}"
 : "${MOUNT_UNIT:?}"
-: "${DROPIN_PATH:?} ${DROPIN:?} ${DATA_DIR:?} ${DOCKER_VOLUME_SUFFIX:?}"
+: "${DROPIN_PATH:?} ${DROPIN:?} ${DATA_DIR:?} ${DOCKER_VOLUME_PATTERN:?}"
 root=${ROOT%/}
 
 # Attached by Hetzner's API a moment ago: the kernel may not show it yet.
@@ -37,8 +37,8 @@ mkdir -p "$root$DATA_DIR"
 
 # A service that already holds data in its Docker volume would restart on the empty folder:
 # its data would seem gone. Stop here, before the service changes, and say how to move it.
-if [ -z "$(find "$root$DATA_DIR" -mindepth 1 -print -quit)" ]; then
-  docker volume ls -q | { grep -E -- "$DOCKER_VOLUME_SUFFIX\$" || true; } | while IFS= read -r old; do
+if [ -z "$(find "$root$DATA_DIR" -mindepth 1 -print -quit)" ] && command -v docker >/dev/null; then
+  docker volume ls -q | { grep -E -- "$DOCKER_VOLUME_PATTERN" || true; } | while IFS= read -r old; do
     held=$(docker volume inspect -f '{{.Mountpoint}}' "$old")
     if [ -n "$(find "$root$held" -mindepth 1 -print -quit 2>/dev/null)" ]; then
       echo "the Docker volume $old holds the service's data, and $DATA_DIR is empty: stop" \
