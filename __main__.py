@@ -149,7 +149,7 @@ automation_key = (
     if database_server is not None
     else None
 )
-database_host, database_ssh = None, None
+database_host, database_ssh, database_ready = None, None, []
 if (
     database_server is not None
     and database_server.private_ipv4 is not None
@@ -165,6 +165,7 @@ if (
     )
     database_host = DatabaseHost(database_in_coolify.uuid, database_server.private_ipv4)
     database_ssh = database_in_coolify.ssh
+    database_ready = [database_in_coolify.ready]
 app_servers_in_coolify = [
     CoolifyServer(
         f"coolify-app-server-{number}",
@@ -191,12 +192,12 @@ volumes = {
         ssh=ssh,
         labels=labels,
         protect=config.server.delete_protection,
-        after=[coolify.installed],
+        after=[coolify.installed, *ready],
     )
-    for service, volume, on_server, ssh in (
-        ("minio", config.services.minio_volume, server, coolify.ssh),
+    for service, volume, on_server, ssh, ready in (
+        ("minio", config.services.minio_volume, server, coolify.ssh, []),
         ("postgres", config.services.postgres_volume, database_server or server,
-         database_ssh or coolify.ssh),
+         database_ssh or coolify.ssh, database_ready),
     )
     if volume is not None
 }  # fmt: skip

@@ -290,6 +290,7 @@ class CoolifyServer(pulumi.ComponentResource):
             server_id=server.server_id,
             parent=self,
         )
+        self.ready = wait  # cloud-init is done: later steps find the server set up
         remote = RemoteServer(
             f"{name}-server",
             connection=connection,

@@ -230,6 +230,8 @@ def test_postgres_keeps_its_data_on_a_volume_of_the_server_it_runs_on() -> None:
     )
     mount = scaled.named("postgres-volume-mount")
     assert reveal(mount.inputs["connection"])["host"] == db_server.outputs["ipv4Address"]
+    ready = scaled.named("coolify-database-server-wait-cloud-init")
+    assert ready.urn in mount.dependencies
 
 
 def test_a_postgres_volume_holds_the_drills_copy_too() -> None:
