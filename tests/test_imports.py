@@ -251,6 +251,31 @@ def test_a_foreign_key_into_a_schema_left_behind_is_named_before_anything_is_don
     assert tables(platform_postgres, target) == []
 
 
+def test_a_restore_that_fails_keeps_nothing_and_says_why(
+    tmp_path: Path, supabase: Postgres, platform_postgres: Postgres, target: str
+) -> None:
+    """A Supabase policy calling auth.uid(), a function of a schema left behind: the restore
+    stops there, in its one transaction, so the database stays empty."""
+    with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+        db.execute("CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'")
+        db.execute("ALTER TABLE tours ENABLE ROW LEVEL SECURITY")
+        db.execute("CREATE POLICY own ON tours USING (id = auth.uid())")
+    try:
+        host = postgres_host(tmp_path, supabase, platform_postgres, target)
+        result = import_postgres(host)
+    finally:
+        with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+            db.execute("DROP POLICY own ON tours")
+            db.execute("ALTER TABLE tours DISABLE ROW LEVEL SECURITY")
+            db.execute("DROP FUNCTION auth.uid()")
+    assert result.returncode == 1
+    assert "auth.uid()" in result.stderr
+    assert f"import failed: the restore into {target} failed (above); nothing was kept" in (
+        result.stderr
+    )
+    assert tables(platform_postgres, target) == []
+
+
 def test_a_source_that_cannot_be_reached_fails_without_its_secrets(
     tmp_path: Path, supabase: Postgres, platform_postgres: Postgres, target: str
 ) -> None:
