@@ -77,6 +77,7 @@ class Imports(pulumi.ComponentResource):
         self.commands: dict[str, str] = {}
         if postgres is not None:
             config, database, source_url = postgres
+            client_image = config.client_image or database.image
 
             def postgres_install(where: list[Any]) -> str:
                 host, port, user, database_name = where
@@ -84,8 +85,8 @@ class Imports(pulumi.ComponentResource):
                 return remote_script(
                     "install-imports",
                     **_layout(POSTGRES),
-                    BUNDLE=postgres_import_bundle(config, target),
-                    IMAGE=config.client_image,
+                    BUNDLE=postgres_import_bundle(config, target, client_image),
+                    IMAGE=client_image,
                 )
 
             stdin = pulumi.Output.all(sourceUrl=source_url, targetPassword=database.password)

@@ -758,10 +758,11 @@ class PostgresImportConfig(Model):
         default_factory=lambda: list(SUPABASE_SCHEMAS),
         description="the schemas to leave behind (default: Supabase's own: auth, storage, ...)",
     )
-    client_image: PinnedImage = Field(
-        POSTGRES_CLIENT_IMAGE,
-        description="the image whose pg_dump and pg_restore copy it: at least the source's "
-        "major version (Supabase runs 15 or 17)",
+    client_image: PinnedImage | None = Field(
+        None,
+        description="the image whose pg_dump and pg_restore copy it; default: services.postgres"
+        ".image (pg_restore 17 cannot restore into PostgreSQL 16, which lacks the "
+        "transaction_timeout it sets, and a newer source cannot go into an older server)",
     )
 
     @model_validator(mode="after")

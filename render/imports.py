@@ -119,11 +119,13 @@ POSTGRES = Layout("postgres")
 BUCKETS = Layout("buckets")
 
 
-def postgres_import_files(config: PostgresImportConfig, target: Database) -> dict[str, str]:
+def postgres_import_files(
+    config: PostgresImportConfig, target: Database, client_image: str
+) -> dict[str, str]:
     """The PostgreSQL import's script and its two services: `platform-import-postgres` into
     an empty database, `platform-import-postgres-replace` over what the database holds."""
     settings = {
-        "PG_CLIENT_IMAGE": config.client_image,
+        "PG_CLIENT_IMAGE": client_image,
         "PGHOST": target.host,
         "PGPORT": str(target.port),
         "PGUSER": target.user,
@@ -143,8 +145,11 @@ def postgres_import_files(config: PostgresImportConfig, target: Database) -> dic
     return files
 
 
-def postgres_import_bundle(config: PostgresImportConfig, target: Database) -> str:
-    return bundle(postgres_import_files(config, target), _links(POSTGRES))
+def postgres_import_bundle(
+    config: PostgresImportConfig, target: Database, client_image: str
+) -> str:
+    """`client_image`: pg_dump's and pg_restore's, the target's own unless the config says."""
+    return bundle(postgres_import_files(config, target, client_image), _links(POSTGRES))
 
 
 def postgres_import_secrets(source: dict[str, str], target_password: str) -> str:

@@ -30,7 +30,7 @@ from tests.backup_host import Host, unpack, verify_root
 from tests.servers import SUPERUSER_PASSWORD, Postgres, running_postgres
 from tests.support import DELETE, evaluate_config, run, tour_crm_config, with_value
 
-CLIENT_IMAGE = "postgres:17.6-alpine"
+CLIENT_IMAGE = "postgres:16.4-alpine"  # the platform's own, the default
 SOURCE_USER, SOURCE_PASSWORD = "supabase_owner", "source-password-42"
 
 
@@ -125,9 +125,9 @@ def postgres_host(
     install(
         host,
         render.POSTGRES,
-        render.postgres_import_bundle(settings, target),
+        render.postgres_import_bundle(settings, target, CLIENT_IMAGE),
         render.postgres_import_secrets(source_parts(supabase), SUPERUSER_PASSWORD),
-        settings.client_image,
+        CLIENT_IMAGE,
     )
     return host
 
@@ -302,7 +302,9 @@ def test_the_units_pass_systemd_analyze_verify(tmp_path: Path) -> None:
         }
     )
     units = [
-        *verify_root(tmp_path, render.postgres_import_bundle(PostgresImportConfig(), target)),
+        *verify_root(
+            tmp_path, render.postgres_import_bundle(PostgresImportConfig(), target, CLIENT_IMAGE)
+        ),
         *unpack_units(tmp_path, render.buckets_import_bundle(buckets, Minio("minio-x", 9000, ()))),
     ]
     assert [Path(unit).name for unit in units] == [
@@ -538,7 +540,7 @@ def test_the_readme_runbook_starts_the_services_the_tests_run() -> None:
     runbook = readme.split("## Bringing data in", 1)[1].split("\n## ", 1)[0]
     started = set(re.findall(r"systemctl start (platform-import-[a-z-]+)", runbook))
     postgres = render.postgres_import_files(
-        PostgresImportConfig(), Database("postgres", "h", 5432, "u", "d", "i")
+        PostgresImportConfig(), Database("postgres", "h", 5432, "u", "d", "i"), CLIENT_IMAGE
     )
     buckets = render.buckets_import_files(
         BucketsImportConfig.model_validate(BUCKETS_CONFIG), Minio("m", 9000, ())
@@ -562,9 +564,9 @@ def test_installing_again_replaces_and_removing_leaves_nothing_behind(
     install(
         host,
         layout,
-        render.postgres_import_bundle(settings, target_db),
+        render.postgres_import_bundle(settings, target_db, CLIENT_IMAGE),
         render.postgres_import_secrets(source_parts(supabase), SUPERUSER_PASSWORD),
-        settings.client_image,
+        CLIENT_IMAGE,
     )
     assert sorted(str(path) for path in host.root.rglob("*")) == files
     secrets = host.root / layout.secrets_dir.lstrip("/")

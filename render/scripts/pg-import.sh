@@ -65,6 +65,11 @@ if [ "$IMPORT_SCHEMAS" != - ]; then
 fi
 [ -n "$schemas" ] || fail "the source has no schema to take (imports.postgres.skipSchemas)"
 echo "schemas to import: $(paste -sd ' ' <<<"$schemas")"
+source_major=$(from_source sql -c "SELECT current_setting('server_version_num')::int / 10000")
+target_major=$(sql -c "SELECT current_setting('server_version_num')::int / 10000")
+[ "$source_major" -le "$target_major" ] \
+  || fail "the source runs PostgreSQL $source_major, the platform $target_major: a dump does not" \
+          "go into an older server; set services.postgres.image to PostgreSQL $source_major"
 
 # A foreign key into a schema left behind cannot be restored: say which, before anything.
 outside=$(from_source on_taken <<'SQL'
