@@ -1149,6 +1149,12 @@ class ServedHostname:
     config_path: str
 
 
+def _budget_table(rows: list[tuple[str, int]], unit: str, digits: int) -> str:
+    """A memory or disk budget as an error message shows it: who, and how much."""
+    width = max(len(who) for who, _ in rows)
+    return "\n".join(f"      {who:<{width}}  {amount:>{digits}} {unit}" for who, amount in rows)
+
+
 class StackConfig(Model):
     domain: DomainName = Field(description="the domain the stack's hostnames live under")
     server: ServerConfig = Field(description="the Hetzner server: type, location, protection")
@@ -1541,8 +1547,7 @@ class StackConfig(Model):
         for _, server, key, rows in self.server_budgets():
             needed, available = sum(mb for _, mb in rows), server.spec.memory_mb
             if needed > available:
-                width = max(len(who) for who, _ in rows)
-                table = "\n".join(f"      {who:<{width}}  {mb:>6} MB" for who, mb in rows)
+                table = _budget_table(rows, "MB", 6)
                 raise config_error(
                     f"the stack needs {needed} MB of memory but a {server.type} has "
                     f"{available} MB: over by {needed - available} MB. Choose a larger type or "
@@ -1617,8 +1622,7 @@ class StackConfig(Model):
         for which, server, key, rows in self.disk_budgets():
             needed, limit = sum(gb for _, gb in rows), self.disk_limit_gb(server)
             if needed > limit:
-                width = max(len(who) for who, _ in rows)
-                table = "\n".join(f"      {who:<{width}}  {gb:>5} GB" for who, gb in rows)
+                table = _budget_table(rows, "GB", 5)
                 raise config_error(
                     f"the stack keeps about {needed} GB on the {which}{server.type}'s disk, over "
                     f"the {limit} GB ({percent}% of {server.spec.disk_gb} GB) at which Coolify "
