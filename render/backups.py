@@ -262,6 +262,46 @@ def _source_settings(
     }, MINIO_ENV
 
 
+def oneshot_service(
+    description: str,
+    environment: list[tuple[str, str]],
+    *,
+    exec_start: str,
+    state_dir: str,
+    tuning: list[tuple[str, str]],
+    timeout: str,
+) -> str:
+    """A oneshot service that needs Docker and the network: its Environment= and
+    EnvironmentFile= lines, its command, a private state directory (its TMPDIR) and files
+    readable by root only."""
+    return unit_text(
+        [
+            (
+                "Unit",
+                [
+                    ("Description", description),
+                    ("Wants", "network-online.target"),
+                    ("After", "network-online.target docker.service"),
+                    ("Requires", "docker.service"),
+                ],
+            ),
+            (
+                "Service",
+                [
+                    ("Type", "oneshot"),
+                    *environment,
+                    ("ExecStart", exec_start),
+                    ("StateDirectory", state_dir),
+                    ("StateDirectoryMode", "0700"),
+                    ("UMask", "0077"),
+                    *tuning,
+                    ("TimeoutStartSec", timeout),
+                ],
+            ),
+        ]
+    )
+
+
 def job_units(
     job: Job, database: Database, minio: Minio | None, offsite: Offsite
 ) -> dict[str, str]:
@@ -278,42 +318,25 @@ def job_units(
         **job.settings,
     }
     unit = f"{UNITS_DIR}/{UNIT_PREFIX}{job.name}"
-    service = unit_text(
+    service = oneshot_service(
+        job.description,
         [
-            (
-                "Unit",
-                [
-                    ("Description", job.description),
-                    ("Wants", "network-online.target"),
-                    ("After", "network-online.target docker.service"),
-                    ("Requires", "docker.service"),
-                ],
+            *environment_settings(settings),
+            # A template's instance name is the database to restore into.
+            *([("Environment", "RESTORE_INTO=%i")] if job.name.endswith("@") else []),
+            ("EnvironmentFile", OFFSITE_ENV),
+            ("EnvironmentFile", password_file),
+            # No monitoring configured: no file, and the script reports nowhere.
+            *(
+                [("EnvironmentFile", f"-{SECRETS_DIR}/{job.monitor}-push.env")]
+                if job.monitor
+                else []
             ),
-            (
-                "Service",
-                [
-                    ("Type", "oneshot"),
-                    *environment_settings(settings),
-                    # A template's instance name is the database to restore into.
-                    *([("Environment", "RESTORE_INTO=%i")] if job.name.endswith("@") else []),
-                    ("EnvironmentFile", OFFSITE_ENV),
-                    ("EnvironmentFile", password_file),
-                    # No monitoring configured: no file, and the script reports nowhere.
-                    *(
-                        [("EnvironmentFile", f"-{SECRETS_DIR}/{job.monitor}-push.env")]
-                        if job.monitor
-                        else []
-                    ),
-                    ("ExecStart", f"{SCRIPTS_DIR}/{job.script}"),
-                    ("StateDirectory", STATE_DIR),
-                    ("StateDirectoryMode", "0700"),
-                    ("UMask", "0077"),
-                    ("Nice", "10"),
-                    ("IOSchedulingClass", "idle"),
-                    ("TimeoutStartSec", "2h"),
-                ],
-            ),
-        ]
+        ],
+        exec_start=f"{SCRIPTS_DIR}/{job.script}",
+        state_dir=STATE_DIR,
+        tuning=[("Nice", "10"), ("IOSchedulingClass", "idle")],
+        timeout="2h",
     )
     if job.calendar is None:
         return {f"{unit}.service": service}

@@ -22,7 +22,7 @@ from render.backups import (
     bundle,
     environment_file,
     environment_settings,
-    unit_text,
+    oneshot_service,
 )
 from render.remote import SCRIPTS
 
@@ -63,44 +63,27 @@ class Layout:
 
 
 def _service(layout: Layout, description: str, script: str, settings: dict[str, str]) -> str:
-    """A import's service: settings in Environment=, the source's and the target's secrets
+    """An import's service: settings in Environment=, the source's and the target's secrets
     in their files."""
-    return unit_text(
+    environment = {
+        "PATH": f"{layout.tools_dir}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+        "TMPDIR": f"/var/lib/{layout.unit_prefix}",
+        "DOCKER_NETWORK": "coolify",
+        **settings,
+    }
+    return oneshot_service(
+        description,
         [
-            (
-                "Unit",
-                [
-                    ("Description", description),
-                    ("Wants", "network-online.target"),
-                    ("After", "network-online.target docker.service"),
-                    ("Requires", "docker.service"),
-                ],
-            ),
-            (
-                "Service",
-                [
-                    ("Type", "oneshot"),
-                    *environment_settings(
-                        {
-                            "PATH": f"{layout.tools_dir}:/usr/local/sbin:/usr/local/bin:"
-                            "/usr/sbin:/usr/bin:/sbin:/bin",
-                            "TMPDIR": f"/var/lib/{layout.unit_prefix}",
-                            "DOCKER_NETWORK": "coolify",
-                            **settings,
-                        }
-                    ),
-                    ("EnvironmentFile", layout.source_env),
-                    ("EnvironmentFile", layout.target_env),
-                    ("ExecStart", f"{layout.scripts_dir}/{script}"),
-                    ("StateDirectory", layout.unit_prefix),
-                    ("StateDirectoryMode", "0700"),
-                    ("UMask", "0077"),
-                    # A large database or bucket takes its time; started by hand, not waited on
-                    # by anything else.
-                    ("TimeoutStartSec", "12h"),
-                ],
-            ),
-        ]
+            *environment_settings(environment),
+            ("EnvironmentFile", layout.source_env),
+            ("EnvironmentFile", layout.target_env),
+        ],
+        exec_start=f"{layout.scripts_dir}/{script}",
+        state_dir=layout.unit_prefix,
+        tuning=[],
+        # A large database or bucket takes its time; started by hand, not waited on by
+        # anything else.
+        timeout="12h",
     )
 
 
