@@ -47,6 +47,7 @@ def postgres_import_stdin(values: dict[str, Any]) -> str:
         "user": parts.user,
         "password": parts.password,
         "database": parts.database,
+        "sslmode": parts.sslmode,
     }
     return postgres_import_secrets(source, values["targetPassword"])
 

@@ -339,3 +339,9 @@ BucketName = Annotated[str, _matching(
     "bucket name: 3-63 characters of a-z, 0-9 and '-', starting and ending with a letter or "
     "digit",
 )]  # fmt: skip
+# Another service's bucket, read only: Supabase Storage allows capitals, '_' and '.' too.
+SourceBucketName = Annotated[str, _matching(
+    r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}",
+    "source bucket name: up to 100 characters of letters, digits, '.', '_' and '-', starting "
+    "with a letter or digit",
+)]  # fmt: skip

@@ -41,6 +41,7 @@ from config.fields import (
     RepositoryDirectory,
     RepositoryFile,
     ResourceName,
+    SourceBucketName,
     SshPublicKey,
     config_error,
 )
@@ -739,10 +740,15 @@ class BackupsConfig(Model):
 
 # Supabase's own schemas (its auth, storage, realtime, functions, vault and extension schemas):
 # an import leaves them at Supabase, as `supabase db dump` does.
+# Supabase's own schemas and those its extensions create (PostGIS's tiger and topology,
+# TimescaleDB's, pg_repack's, database.dev's); pg_* are never taken.
 SUPABASE_SCHEMAS = (
-    "_analytics", "_realtime", "auth", "cron", "extensions", "graphql", "graphql_public", "net",
-    "pgbouncer", "pgmq", "pgsodium", "pgsodium_masks", "pgtle", "realtime", "storage",
-    "supabase_functions", "supabase_migrations", "vault",
+    "_analytics", "_realtime", "_supavisor", "_timescaledb_cache", "_timescaledb_catalog",
+    "_timescaledb_config", "_timescaledb_functions", "_timescaledb_internal", "auth", "cron",
+    "dbdev", "etl", "extensions", "graphql", "graphql_public", "net", "pgbouncer", "pgmq",
+    "pgsodium", "pgsodium_masks", "pgtle", "realtime", "repack", "storage",
+    "supabase_functions", "supabase_migrations", "tiger", "tiger_data", "timescaledb_experimental",
+    "timescaledb_information", "topology", "vault",
 )  # fmt: skip
 
 
@@ -777,7 +783,7 @@ class PostgresImportConfig(Model):
 
 
 class BucketImport(Model):
-    source: BucketName = Field(description="the bucket at the source")
+    source: SourceBucketName = Field(description="the bucket at the source")
     target: BucketName = Field(description="the MinIO bucket it goes into (services.minio)")
 
 
@@ -1623,11 +1629,18 @@ class StackConfig(Model):
             needed, limit = sum(gb for _, gb in rows), self.disk_limit_gb(server)
             if needed > limit:
                 table = _budget_table(rows, "GB", 5)
+                # Only the data kept on this server's disk can move to a volume.
+                volumes = [
+                    f"{label} a volume (services.{service}.volume.sizeGb), "
+                    for service, label in (("minio", "MinIO"), ("postgres", "PostgreSQL"))
+                    if f"{service} data" in dict(rows)
+                ]
+                fixes = f"Give {'or '.join(volumes)}c" if volumes else "C"
                 raise config_error(
                     f"the stack keeps about {needed} GB on the {which}{server.type}'s disk, over "
                     f"the {limit} GB ({percent}% of {server.spec.disk_gb} GB) at which Coolify "
-                    "alerts. Give MinIO a volume (services.minio.volume.sizeGb), choose a type "
-                    f"with a larger disk, or expect less data (dataGb):\n{table}",
+                    f"alerts. {fixes}hoose a type with a larger disk, or expect less data "
+                    f"(dataGb):\n{table}",
                     at=key,
                 )
 

@@ -65,10 +65,23 @@ def _direct_url_problem(value: str) -> str | None:
         return problem
     if _supabase_kind(value) == "transaction":
         return ("is Supabase's transaction pooler (port 6543), where migrations and dumps "
-                "cannot run (no session for their locks and prepared statements): give the direct "
-                "connection (db.<project>.supabase.co:5432) or the session pooler (port "
-                "5432)")  # fmt: skip
+                "cannot run (no session for their locks and prepared statements): give the session "
+                "pooler (port 5432)")  # fmt: skip
     return None
+
+
+def _direct_url_advice(value: str) -> str | None:
+    """Supabase's direct host has an IPv6 address only (unless the project bought the IPv4
+    add-on), and what connects through this URL runs in containers on Coolify's network,
+    which is IPv4 only (`docker network create --attachable coolify`, coolify v4.3.10
+    app/Actions/Server/InstallDocker.php:105)."""
+    if _supabase_kind(value) != "direct":
+        return None
+    return ("is Supabase's direct connection (db.<project>.supabase.co), whose address is IPv6 "
+            "only unless the project has the IPv4 add-on; the apps and the server's jobs run in "
+            "containers on Coolify's IPv4 network and cannot reach it then: give the session "
+            "pooler (Connect > Session pooler: postgres.<project>@...pooler.supabase.com:5432)"
+            )  # fmt: skip
 
 
 def _job_url_problem(value: str) -> str | None:
@@ -80,6 +93,10 @@ def _job_url_problem(value: str) -> str | None:
                 "and _ . - + = , @ : / (after URL decoding), which the server's jobs cannot take "
                 "as they are; give the database user a password of letters and digits (Supabase: "
                 "Database settings > Reset database password, Generate)")  # fmt: skip
+    if parts.sslmode not in ("disable", "allow", "prefer", "require"):
+        return (f"has sslmode={parts.sslmode}, which the server's jobs cannot use (verify-ca and "
+                "verify-full need a CA file they do not have): give sslmode=require, or no "
+                "sslmode for libpq's default, TLS where the server offers it")  # fmt: skip
     return None
 
 
@@ -119,6 +136,7 @@ SECRET_KEYS = {
         "services.externalPostgres is set",
         _direct_url_problem,
         "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
+        _direct_url_advice,
         used_by_jobs=lambda config: config.backups is not None,
     ),
     "githubToken": SecretKey(
@@ -149,12 +167,12 @@ SECRET_KEYS = {
         "offline-placeholder-key",
     ),
     "importSourceUrl": SecretKey(
-        "the URL of the PostgreSQL to import from (Supabase: the direct connection or the "
-        "session pooler, port 5432)",
+        "the URL of the PostgreSQL to import from (Supabase: the session pooler, port 5432)",
         lambda config: config.imports.postgres is not None,
         "imports.postgres is set",
         _direct_url_problem,
         "postgresql://offline:offline-placeholder@offline.invalid:5432/offline",
+        _direct_url_advice,
         used_by_jobs=lambda _: True,
     ),
     "importAccessKeyId": SecretKey(

@@ -500,7 +500,11 @@ class DatabaseProvider(PlacedResourceProvider):
             with self.client(news) as coolify:
                 storage = self._data_storage(coolify, id_)
                 if storage.get("host_path") != host_path:
-                    if "running" in str(coolify.get(f"/databases/{id_}").get("status")):
+                    # Stopped is "exited" (app/Actions/Database/StopDatabase.php:33); a
+                    # container restarting in a loop ("restarting:unhealthy",
+                    # GetContainersStatus.php:110-112) or starting still writes its data.
+                    status = str(coolify.get(f"/databases/{id_}").get("status"))
+                    if not status.startswith("exited"):
                         held = storage.get("host_path") or (
                             f"/var/lib/docker/volumes/{storage['name']}/_data"
                         )

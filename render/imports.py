@@ -137,8 +137,8 @@ def postgres_import_bundle(
 
 def postgres_import_secrets(source: dict[str, str], target_password: str) -> str:
     """The PostgreSQL import's secret files (for its install step's stdin): the source's
-    connection (its URL's parts: host, port, user, password, database) and the target's
-    password."""
+    connection (its URL's parts: host, port, user, password, database, sslmode) and the
+    target's password."""
     files = {
         "source.env": environment_file(
             {f"SOURCE_PG{key.upper()}": value for key, value in source.items()}

@@ -29,18 +29,21 @@ class PostgresParts:
     user: str
     password: str
     database: str
+    sslmode: str  # libpq's: what the URL says, else libpq's default (TLS where offered)
 
 
 def postgres_url_parts(url: str) -> PostgresParts:
     """The parts of a postgresql:// URL the config loader has checked (user, password, host
     and port present); the database defaults to `postgres`, as Supabase's is."""
     parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
     return PostgresParts(
         host=parts.hostname or "",
         port=parts.port or 5432,
         user=unquote(parts.username or ""),
         password=unquote(parts.password or ""),
         database=unquote(parts.path.lstrip("/")) or "postgres",
+        sslmode=query.get("sslmode", "prefer"),
     )
 
 

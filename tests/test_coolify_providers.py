@@ -263,6 +263,11 @@ def test_a_live_database_is_not_moved_onto_a_volume_while_it_runs(
         in (str(refused.value))
     )
     assert requests_to(fake, "PATCH", f"/databases/{created.id}/storages") == []
+    # A container in a restart loop still writes its data: not stopped either.
+    fake.resources[created.id]["status"] = "restarting:unhealthy"
+    with pytest.raises(ProviderError):
+        provider.update(created.id, created.outs, moved)  # type: ignore[arg-type]
+    assert requests_to(fake, "PATCH", f"/databases/{created.id}/storages") == []
     # Stopped in Coolify and copied, as the message says: now it moves, and starts there.
     fake.resources[created.id]["status"] = "exited"
     provider.update(created.id, created.outs, moved)  # type: ignore[arg-type]

@@ -143,10 +143,24 @@ def test_migrations_through_supabases_transaction_pooler_are_refused() -> None:
     assert found == [
         "platform:externalDirectUrl: the value is Supabase's transaction pooler (port 6543), "
         "where migrations and dumps cannot run (no session for their locks and prepared "
-        "statements): give the direct connection (db.<project>.supabase.co:5432) or the "
-        "session pooler (port 5432) (the value is not shown: it is secret)"
+        "statements): give the session pooler (port 5432) (the value is not shown: it is "
+        "secret)"
     ]
     assert run(external(), {**SECRETS, "platform:externalDirectUrl": SUPABASE_DIRECT}).error is None
+
+
+@pytest.mark.parametrize("key", ["externalDirectUrl", "importSourceUrl"])
+def test_supabases_ipv6_only_direct_host_gets_a_warning_naming_the_session_pooler(
+    key: str,
+) -> None:
+    """Coolify's network is IPv4 only: containers reach db.<project>.supabase.co only with
+    Supabase's IPv4 add-on. It may be bought, so this warns."""
+    (warning,) = secret_warnings("platform", {key: (SUPABASE_DIRECT, True)})
+    assert warning.startswith(f"platform:{key}: the value is Supabase's direct connection")
+    assert "give the session pooler" in warning
+    assert "S3cret" not in warning
+    assert "abcdefghijk" not in warning
+    assert secret_warnings("platform", {key: (DIRECT, True)}) == []
 
 
 @pytest.mark.parametrize(

@@ -94,6 +94,7 @@ def source_parts(server: Postgres) -> dict[str, str]:
         "user": SOURCE_USER,
         "password": SOURCE_PASSWORD,
         "database": "postgres_source",
+        "sslmode": "prefer",
     }
 
 
@@ -210,10 +211,82 @@ def test_a_database_that_holds_other_data_is_refused_unless_told(
 
     replaced = import_postgres(host, replace=True)
     assert replaced.returncode == 0, replaced.stderr
-    assert "dropped what" in replaced.stdout
+    assert f"replaced what {target} held in those schemas" in replaced.stdout
     assert contents(platform_postgres, "postgres", SUPERUSER_PASSWORD, target) == contents(
         supabase, SOURCE_USER, SOURCE_PASSWORD, "postgres_source"
     )
+
+
+def test_a_replace_that_fails_keeps_what_the_database_held(
+    tmp_path: Path, supabase: Postgres, platform_postgres: Postgres, target: str
+) -> None:
+    """The drops of a replace are in the restore's transaction: a restore stopped by a policy
+    calling into a schema left behind leaves the earlier import as it was."""
+    host = postgres_host(tmp_path, supabase, platform_postgres, target)
+    assert import_postgres(host).returncode == 0
+    before = contents(platform_postgres, "postgres", SUPERUSER_PASSWORD, target)
+    with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+        db.execute("CREATE FUNCTION auth.uid() RETURNS uuid LANGUAGE sql AS 'SELECT NULL::uuid'")
+        db.execute("CREATE POLICY own ON tours USING (id = auth.uid())")
+    try:
+        failed = import_postgres(host, replace=True)
+    finally:
+        with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+            db.execute("DROP POLICY own ON tours")
+            db.execute("DROP FUNCTION auth.uid()")
+    assert failed.returncode == 1
+    assert "nothing was kept" in failed.stderr
+    assert contents(platform_postgres, "postgres", SUPERUSER_PASSWORD, target) == before
+
+
+def test_policies_for_supabase_roles_and_large_objects_come_and_replace_again(
+    tmp_path: Path, supabase: Postgres, platform_postgres: Postgres, target: str
+) -> None:
+    """Supabase's policies name its roles (anon, authenticated), which the platform lacks:
+    they are created without login so the policies restore. Large objects belong to no
+    schema: they come with the dump, count in the check, and a second replace unlinks them
+    before restoring them again."""
+    with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+        db.execute("CREATE ROLE authenticated NOLOGIN")
+        db.execute("CREATE ROLE anon NOLOGIN")
+        db.execute("ALTER TABLE tours ENABLE ROW LEVEL SECURITY")
+        db.execute("CREATE POLICY readers ON tours FOR SELECT TO authenticated, anon USING (true)")
+        db.execute("SELECT lo_from_bytea(424242, 'waiver scan')")
+    try:
+        host = postgres_host(tmp_path, supabase, platform_postgres, target)
+        first = import_postgres(host)
+        assert first.returncode == 0, first.stderr
+        assert (
+            "roles the policies name, created without login where missing: anon authenticated"
+            in first.stdout
+        )
+        assert "(large objects)\t1\n" in first.stdout
+        with platform_postgres.connect(dbname=target) as db:
+            policy = db.execute("SELECT roles::text[] FROM pg_policies WHERE policyname = %s",
+                                ["readers"])  # fmt: skip
+            assert policy.fetchone() == (["anon", "authenticated"],)
+            logins = db.execute("SELECT rolcanlogin FROM pg_roles WHERE rolname = 'anon'")
+            assert logins.fetchone() == (False,)
+            scan = db.execute("SELECT lo_get(424242)").fetchone()
+            assert scan == (b"waiver scan",)
+        assert "already imported" in import_postgres(host).stdout
+        for _ in range(2):
+            again = import_postgres(host, replace=True)
+            assert again.returncode == 0, again.stderr
+        with platform_postgres.connect(dbname=target) as db:
+            assert db.execute("SELECT count(*) FROM pg_largeobject_metadata").fetchone() == (1,)
+        with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+            db.execute("SELECT lo_from_bytea(424243, 'another')")
+        changed = import_postgres(host)
+        assert changed.returncode == 1
+        assert "not the source's rows" in changed.stderr
+    finally:
+        with supabase.connect(SOURCE_USER, SOURCE_PASSWORD, "postgres_source") as db:
+            db.execute("SELECT lo_unlink(oid) FROM pg_largeobject_metadata")
+            db.execute("DROP POLICY readers ON tours")
+            db.execute("ALTER TABLE tours DISABLE ROW LEVEL SECURITY")
+            db.execute("DROP ROLE authenticated")
+            db.execute("DROP ROLE anon")
 
 
 def test_the_schemas_to_take_are_configurable(
@@ -336,6 +409,9 @@ def storage(buckets: Any) -> Iterator[Any]:
     buckets.put_object(Bucket="supabase-images", Key="tours/2.jpg", Body=b"y" * 7000)
     buckets.put_object(Bucket="supabase-images", Key=".emptyFolderPlaceholder", Body=b"")
     buckets.put_object(Bucket="supabase-documents", Key="waivers/a b.pdf", Body=b"%PDF" * 10)
+    # A key rclone's --files-from would read as a comment, one with a leading space.
+    buckets.put_object(Bucket="supabase-documents", Key="# notes.txt", Body=b"n" * 11)
+    buckets.put_object(Bucket="supabase-documents", Key=" leading.txt", Body=b"l" * 9)
     yield buckets
     for bucket in SUPABASE_BUCKETS:
         for item in buckets.list_objects_v2(Bucket=bucket).get("Contents", []):
@@ -387,7 +463,7 @@ def test_buckets_are_imported_verified_and_a_second_run_copies_nothing(
     verified = "every object in MinIO with its size"
     assert first.stdout.splitlines() == [
         f"supabase-images -> tour-images: 3 objects, 12000 bytes, {verified}",
-        f"supabase-documents -> documents: 1 objects, 40 bytes, {verified}",
+        f"supabase-documents -> documents: 3 objects, 60 bytes, {verified}",
     ]
     for source, bucket in SUPABASE_BUCKETS.items():
         copied = {key: size for key, (size, _) in listing(storage, bucket).items()}
@@ -407,7 +483,8 @@ def test_buckets_are_imported_verified_and_a_second_run_copies_nothing(
 
 def test_a_bucket_that_cannot_be_read_fails_loudly(tmp_path: Path, storage: Any) -> None:
     host, endpoints = buckets_host(tmp_path, storage)
-    storage.delete_object(Bucket="supabase-documents", Key="waivers/a b.pdf")
+    for key in ("waivers/a b.pdf", "# notes.txt", " leading.txt"):
+        storage.delete_object(Bucket="supabase-documents", Key=key)
     storage.delete_bucket(Bucket="supabase-documents")
     try:
         result = host.run_unit(f"{render.BUCKETS.unit_prefix}.service", render.BUCKETS.tools_dir,
@@ -471,6 +548,7 @@ def test_the_stack_installs_each_import_with_its_secrets_on_stdin_only() -> None
         "SOURCE_PGHOST=db.abcdefghijk.supabase.co",
         "SOURCE_PGPASSWORD=SourcePassw0rd",
         "SOURCE_PGPORT=5432",
+        "SOURCE_PGSSLMODE=prefer",
         "SOURCE_PGUSER=postgres",
     ]
     postgres_id = recording.named("data-postgres").id
@@ -479,7 +557,7 @@ def test_the_stack_installs_each_import_with_its_secrets_on_stdin_only() -> None
         unit = tar.extractfile("etc/systemd/system/platform-import-postgres.service")
         text = unit.read().decode()  # type: ignore[union-attr]
     assert f"Environment=PGHOST={postgres_id}\n" in text
-    assert "Environment=SKIP_SCHEMAS=_analytics,_realtime,auth," in text
+    assert "Environment=SKIP_SCHEMAS=_analytics,_realtime,_supavisor,_timescaledb_cache," in text
     buckets = recording.named("imports-buckets-install").inputs
     assert is_secret(buckets["stdin"])
     assert "supabase-secret-access-key" not in reveal(buckets["create"])
@@ -506,6 +584,14 @@ def test_import_config_mistakes_are_named_before_any_resource() -> None:
         "services.minio.buckets" in problem
         for problem in problems(evaluate_imports(with_imports(buckets=wrong_target)))
     )
+    # Supabase Storage's bucket names may have capitals, '_' and '.'; MinIO's may not.
+    supabase_named = with_value(BUCKETS_CONFIG, "buckets[0].source", "Tour_Images.v2")
+    assert evaluate_imports(with_imports(postgres={}, buckets=supabase_named)).error is None
+    capitals = with_value(BUCKETS_CONFIG, "buckets[0].target", "Tour_Images")
+    assert any(
+        "imports.buckets.buckets[0].target" in problem and "bucket name: 3-63" in problem
+        for problem in problems(evaluate_imports(with_imports(buckets=capitals)))
+    )
     both = with_imports(postgres={"schemas": ["auth"]})
     assert any(
         "the schema 'auth' is both taken and skipped" in problem
@@ -526,6 +612,7 @@ def test_import_secrets_are_checked_without_showing_them() -> None:
     for url, expected in (
         (pooler, "transaction pooler (port 6543)"),
         (odd, "Reset database password"),
+        (SOURCE_URL + "?sslmode=verify-full", "give sslmode=require"),
     ):
         secrets = {**IMPORT_SECRETS, "platform:importSourceUrl": url}
         found = problems(

@@ -63,9 +63,19 @@ def test_the_disk_budget_asks_for_a_volume_when_the_data_outgrows_the_disk() -> 
     assert problem.startswith(
         "platform:server.type: the stack keeps about 229 GB on the cx43's disk, over the 136 GB "
         "(85% of 160 GB) at which Coolify alerts. Give MinIO a volume "
-        "(services.minio.volume.sizeGb)"
+        "(services.minio.volume.sizeGb), or PostgreSQL a volume (services.postgres.volume."
+        "sizeGb), choose a type with a larger disk, or expect less data (dataGb):\n"
     )
     assert "      minio data               200 GB\n" in problem
+    # A database server's disk: PostgreSQL's data could move, MinIO is not there.
+    database_server = with_value(tour_crm_config(), "databaseServer", {"type": "cx33"})
+    database_server = with_value(database_server, "network", {})
+    database_server = with_value(database_server, "services.postgres.dataGb", 60)
+    (problem,) = evaluate_config(database_server).error.problems  # type: ignore[union-attr]
+    assert problem.startswith("platform:databaseServer.type: the stack keeps about")
+    assert "alerts. Give PostgreSQL a volume (services.postgres.volume.sizeGb), choose a type" in (
+        problem
+    )
     small = evaluate_config(with_value(with_minio_volume(sizeGb=100), "services.minio.dataGb", 90))
     assert isinstance(small.error, ConfigError)
     assert small.error.problems == [

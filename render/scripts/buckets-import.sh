@@ -31,7 +31,7 @@ for pair in "${pairs[@]}"; do
     || fail "copying $from into MinIO's $to failed"
   rclone check --one-way --match "$work/matched" "source:$from" "minio:$to" 2>"$work/check" \
     || { cat "$work/check" >&2; fail "MinIO's $to lacks objects of $from, or holds them changed"; }
-  copied_size=$(size_of --files-from "$work/matched" "minio:$to")
+  copied_size=$(size_of --files-from-raw "$work/matched" "minio:$to")
   [ "$copied_size" = "$source_size" ] \
     || fail "$from has ${source_size/ / objects, } bytes; MinIO's $to holds" \
             "${copied_size/ / objects, } bytes of them"

@@ -22,7 +22,7 @@ case "$tool" in
   pg_dump | pg_restore | psql)
     image=${PG_CLIENT_IMAGE:?}
     network=${DOCKER_NETWORK:?}
-    names=(PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGOPTIONS)
+    names=(PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE PGSSLMODE PGOPTIONS)
     ;;
   mariadb | mariadb-dump)
     image=${MARIADB_CLIENT_IMAGE:?}
