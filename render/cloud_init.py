@@ -33,6 +33,10 @@ def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
 
 
 DOCKER_DAEMON_PATH = "/etc/docker/daemon.json"
+SSHD_CHECK = [
+    "sh", "-c",
+    "install -d -m 0755 /run/sshd && sshd -t && systemctl try-reload-or-restart ssh.service",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ def cloud_init(
             "ed25519_public": host_key.public_openssh.strip(),
         },
         "write_files": [
-            _file(SSHD_DROPIN_PATH, sshd_dropin(server.admin_user, ssh.max_auth_tries)),
+            # Read by sshd as root only (CIS: sshd's configuration is not world-readable).
+            _file(SSHD_DROPIN_PATH, sshd_dropin(server.admin_user, ssh.max_auth_tries), "0600"),
             _file(FAIL2BAN_JAIL_PATH, fail2ban_jail([docker_address_pool])),
             _file(SYSCTL_PATH, sysctl_conf()),
             _file("/etc/apt/apt.conf.d/20auto-upgrades", apt_file("20auto-upgrades")),
@@ -110,7 +115,9 @@ def cloud_init(
             # The package starts fail2ban with the jail above, written before packages install.
             ["systemctl", "enable", "--now", "fail2ban"],
             # Check the new sshd config before it is used; a running sshd rereads it on reload.
-            ["sh", "-c", "sshd -t && systemctl try-reload-or-restart ssh.service"],
+            # sshd -t needs its privilege separation folder, which Ubuntu 24.04 creates only
+            # when ssh.service starts (socket-activated: at the first connection, maybe later).
+            SSHD_CHECK,
         ],
     }
     if docker_settings:

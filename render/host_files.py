@@ -19,14 +19,13 @@ FAIL2BAN_JAIL_PATH = "/etc/fail2ban/jail.d/sshd.local"
 SYSCTL_PATH = "/etc/sysctl.d/60-platform.conf"
 
 # Algorithms after the ssh-audit hardening guide for Ubuntu 24.04 (OpenSSH 9.6), keeping what the
-# Go SSH client of pulumi-command and the OpenSSH client in Coolify's container speak.
+# Go SSH client of pulumi-command and the OpenSSH client in Coolify's container speak. No
+# finite-field Diffie-Hellman: every client we use speaks curve25519, and ssh-audit flags the
+# group exchange's moduli.
 KEX_ALGORITHMS = (
     "sntrup761x25519-sha512@openssh.com",
     "curve25519-sha256",
     "curve25519-sha256@libssh.org",
-    "diffie-hellman-group16-sha512",
-    "diffie-hellman-group18-sha512",
-    "diffie-hellman-group-exchange-sha256",
 )
 CIPHERS = (
     "chacha20-poly1305@openssh.com",
@@ -49,6 +48,8 @@ HOST_KEY_ALGORITHMS = (
     "rsa-sha2-256",
     "rsa-sha2-256-cert-v01@openssh.com",
 )
+# Where the Coolify API listens on the server: the only place an SSH tunnel may go.
+COOLIFY_API = "127.0.0.1:8000"
 # The user key types the config accepts (config.fields), with RSA signed by SHA-2 only.
 PUBKEY_ALGORITHMS = (
     "ssh-ed25519",
@@ -62,7 +63,10 @@ PUBKEY_ALGORITHMS = (
 )
 
 
-def sshd_directives(admin_user: str, max_auth_tries: int) -> list[tuple[str, str]]:
+def sshd_directives(
+    admin_user: str, max_auth_tries: int, permit_open: str = COOLIFY_API
+) -> list[tuple[str, str]]:
+    """`permit_open`: where local forwards may go (the tests' fakes listen elsewhere)."""
     return [
         # Coolify manages the host as root over SSH with its own key: root by key, never password.
         ("PermitRootLogin", "prohibit-password"),
@@ -74,10 +78,14 @@ def sshd_directives(admin_user: str, max_auth_tries: int) -> list[tuple[str, str
         ("PermitEmptyPasswords", "no"),
         ("MaxAuthTries", str(max_auth_tries)),
         ("LoginGraceTime", "30"),
+        # Unauthenticated connections: refuse 30 % from 10 on, all from 60 (a scan's flood).
+        ("MaxStartups", "10:30:60"),
         ("X11Forwarding", "no"),
         ("AllowAgentForwarding", "no"),
-        # Local forwards only: the Coolify API is reached through a tunnel to 127.0.0.1:8000.
+        # Local forwards only, and only to the Coolify API, which the program reaches through
+        # a tunnel (Coolify itself runs commands over SSH and forwards nothing).
         ("AllowTcpForwarding", "local"),
+        ("PermitOpen", permit_open),
         ("AllowStreamLocalForwarding", "no"),
         ("GatewayPorts", "no"),
         ("PermitTunnel", "no"),
@@ -93,9 +101,10 @@ def sshd_directives(admin_user: str, max_auth_tries: int) -> list[tuple[str, str
     ]
 
 
-def sshd_dropin(admin_user: str, max_auth_tries: int) -> str:
+def sshd_dropin(admin_user: str, max_auth_tries: int, permit_open: str = COOLIFY_API) -> str:
     lines = ["# Managed by the platform's cloud-init: SSH hardening (keys only)."]
-    lines += [f"{key} {value}" for key, value in sshd_directives(admin_user, max_auth_tries)]
+    directives = sshd_directives(admin_user, max_auth_tries, permit_open)
+    lines += [f"{key} {value}" for key, value in directives]
     return "\n".join(lines) + "\n"
 
 
@@ -125,7 +134,19 @@ SYSCTL_SETTINGS = {
     "vm.overcommit_memory": "1",
     # Keep the databases in RAM; swap is for the peaks of image builds.
     "vm.swappiness": "10",
-}
+    # CIS: a host is no router for others' redirects or source routes, and a setuid program's
+    # crash leaves no core. ip_forward is Docker's (its containers need it) and is not touched.
+    **{
+        f"net.ipv{version}.conf.{interfaces}.{setting}": "0"
+        for version, setting in (
+            ("4", "send_redirects"), ("4", "accept_redirects"), ("4", "secure_redirects"),
+            ("4", "accept_source_route"), ("6", "accept_redirects"),
+            ("6", "accept_source_route"),
+        )
+        for interfaces in ("all", "default")
+    },
+    "fs.suid_dumpable": "0",
+}  # fmt: skip
 
 
 def sysctl_conf() -> str:

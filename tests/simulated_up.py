@@ -44,6 +44,7 @@ from pulumi.runtime.proto import provider_pb2
 
 from offline.engine import PlatformMocks, evaluate, reveal
 from offline.stack_files import PROGRAM, read_stack_file
+from render.host_files import COOLIFY_API
 from tests.engine_wire import (
     HOST_MINUTE,
     ProviderHost,
@@ -272,7 +273,7 @@ class Simulation:
         no provider of its own for long waits (for the bench)."""
         self.stack_file = read_stack_file(stack)
         folder = resources.enter_context(tempfile.TemporaryDirectory(prefix="simulated-up-"))
-        self.sshd = resources.enter_context(sshd_in(Path(folder), port=22))
+        self.sshd = resources.enter_context(sshd_in(Path(folder), port=22, permit_open=COOLIFY_API))
         self.fake = resources.enter_context(running_fake(TOKEN, port=COOLIFY_PORT))
         self.fake.rate_window = HOST_MINUTE  # Coolify's minute, on the hosts' fast clock
         self.engine = SimulatedEngine(resources, one_host=one_host)

@@ -72,15 +72,19 @@ class RunningSshd:
 
 
 @contextmanager
-def sshd_in(folder: Path, port: int = 0, extra: str = "") -> Iterator[RunningSshd]:
+def sshd_in(
+    folder: Path, port: int = 0, extra: str = "", permit_open: str = "any"
+) -> Iterator[RunningSshd]:
     """A real sshd on loopback with the hardening drop-in, its files in `folder`, on `port`
-    (a free one by default), with `extra` lines of sshd_config."""
+    (a free one by default), with `extra` lines of sshd_config. Its tunnels may go anywhere
+    (`permit_open`), as the fake Coolify listens on a free port; the simulated `up`, where
+    the fake has the server's port, and tests/test_host_files.py keep the drop-in's own."""
     client_key = folder / "client_key"
     assert (
         run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(client_key)]).returncode == 0
     )
     write(folder / "authorized_keys", Path(f"{client_key}.pub").read_text())
-    config = ubuntu_like_sshd_config(folder, sshd_dropin("deploy", 3), extra)
+    config = ubuntu_like_sshd_config(folder, sshd_dropin("deploy", 3, permit_open), extra)
     port = port or free_port()
     command = [
         SSHD,

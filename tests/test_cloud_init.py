@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +14,9 @@ from config import parse_stack_config
 from config.model import ServerConfig
 from offline.engine import is_secret, reveal
 from offline.stack_files import stack_names
-from render.cloud_init import MAX_USER_DATA_BYTES, cloud_init, dump_user_data
-from render.host_files import FAIL2BAN_JAIL_PATH, SSHD_DROPIN_PATH, SYSCTL_PATH
+from render.cloud_init import MAX_USER_DATA_BYTES, SSHD_CHECK, cloud_init, dump_user_data
+from render.host_files import FAIL2BAN_JAIL_PATH, SSHD_DROPIN_PATH, SYSCTL_PATH, sshd_dropin
+from tests.sshd import SSHD, ubuntu_like_sshd_config
 from tests.support import (
     PROJECT,
     evaluate_stack,
@@ -100,6 +102,7 @@ def test_the_host_files_are_written() -> None:
     assert "PasswordAuthentication no" in files[SSHD_DROPIN_PATH]["content"]
     assert "vm.overcommit_memory = 1" in files[SYSCTL_PATH]["content"]
     assert "172.16.0.0/12" in files[FAIL2BAN_JAIL_PATH]["content"]
+    assert files.pop(SSHD_DROPIN_PATH)["permissions"] == "0600"
     assert all(f["owner"] == "root:root" and f["permissions"] == "0644" for f in files.values())
 
 
@@ -108,9 +111,32 @@ def test_services_and_time() -> None:
     assert document["timezone"] == "UTC"
     assert {"fail2ban", "unattended-upgrades"} <= set(document["packages"])
     assert document["package_reboot_if_required"] is False
-    assert ["sh", "-c", "sshd -t && systemctl try-reload-or-restart ssh.service"] in document[
-        "runcmd"
-    ]
+    assert SSHD_CHECK in document["runcmd"]
+
+
+def test_the_first_boot_sshd_check_works_before_ssh_has_started(tmp_path: Path) -> None:
+    """On Ubuntu 24.04 ssh is socket-activated: at runcmd, /run/sshd may not exist yet, and
+    sshd -t fails with "Missing privilege separation directory". Run the runcmd's check with
+    a /run of its own (a mount namespace), sshd on our drop-in, and a stand-in systemctl."""
+    config = ubuntu_like_sshd_config(tmp_path, sshd_dropin("deploy", 3))
+    stubs = tmp_path / "bin"
+    write(stubs / "sshd", f'#!/bin/sh\nexec {SSHD} -f {config} "$@"\n').chmod(0o755)
+    log = tmp_path / "systemctl.log"
+    write(stubs / "systemctl", f'#!/bin/sh\necho "$@" >> {log}\n').chmod(0o755)
+    empty_run = "mount -t tmpfs tmpfs /run && test ! -e /run/sshd"
+    env = {"PATH": f"{stubs}:/usr/sbin:/usr/bin:/sbin:/bin"}
+
+    def in_fresh_run(command: str) -> subprocess.CompletedProcess[str]:
+        script = f"{empty_run} && {command}"
+        return run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                   env=env)  # fmt: skip
+
+    without = in_fresh_run("sshd -t")
+    assert without.returncode != 0
+    assert "Missing privilege separation directory: /run/sshd" in without.stderr
+    result = in_fresh_run(SSHD_CHECK[2])
+    assert result.returncode == 0, result.stderr
+    assert log.read_text() == "try-reload-or-restart ssh.service\n"
 
 
 @pytest.mark.parametrize(

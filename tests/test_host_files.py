@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from coolify.connection import COOLIFY_PORT
 from render.host_files import (
     CIPHERS,
+    COOLIFY_API,
     KEX_ALGORITHMS,
     MACS,
     SYSCTL_SETTINGS,
@@ -18,7 +22,7 @@ from render.host_files import (
     sshd_dropin,
     sysctl_conf,
 )
-from tests.sshd import SSHD, RunningSshd, ubuntu_like_sshd_config
+from tests.sshd import SSHD, RunningSshd, sshd_in, ubuntu_like_sshd_config
 from tests.support import run, write
 
 
@@ -58,6 +62,8 @@ def test_the_dropin_wins_over_the_main_config_and_cloud_init(tmp_path: Path) -> 
     assert settings["x11forwarding"] == "no"
     assert settings["allowagentforwarding"] == "no"
     assert settings["allowtcpforwarding"] == "local"
+    assert settings["permitopen"] == "127.0.0.1:8000"
+    assert settings["maxstartups"] == "10:30:60"
     assert settings["allowusers"] == "root deploy"
     assert settings["kexalgorithms"] == ",".join(KEX_ALGORITHMS)
     assert settings["ciphers"] == ",".join(CIPHERS)
@@ -108,6 +114,57 @@ def test_weak_algorithms_are_refused(
     assert refusal in result.stderr
 
 
+def test_the_drop_in_lets_tunnels_reach_the_coolify_api_and_nothing_else(
+    tmp_path: Path, privsep_dir: None
+) -> None:
+    """`ssh -W` asks the server for a forward as the tunnel's -L does: to the Coolify API
+    the server tries (nothing listens here: connect failed), elsewhere it refuses."""
+    assert f"127.0.0.1:{COOLIFY_PORT}" == COOLIFY_API
+    with sshd_in(tmp_path, permit_open=COOLIFY_API) as sshd:
+        key = ["-i", str(sshd.client_key), "-o", "IdentitiesOnly=yes"]
+        elsewhere = ssh(sshd.port, *key, "-W", "127.0.0.1:5432")
+        assert "administratively prohibited" in elsewhere.stderr
+        api = ssh(sshd.port, *key, "-W", COOLIFY_API)
+        assert "administratively prohibited" not in api.stderr
+        assert "Connection refused" in api.stderr
+
+
+# What ssh-audit warns about that we keep, each with its reason.
+ACCEPTED_SSH_AUDIT_WARNINGS = {
+    # "does not provide protection against post-quantum attacks": sntrup761x25519 comes
+    # first, but pulumi-command's Go SSH client (golang.org/x/crypto) does not speak it, and
+    # Ubuntu 24.04's OpenSSH 9.6 has no mlkem768x25519 (9.9) that Go does: curve25519 is the
+    # only exchange both ends share.
+    ("kex", "curve25519-sha256"),
+    ("kex", "curve25519-sha256@libssh.org"),
+}
+
+
+def test_ssh_audit_finds_no_failure_and_only_the_accepted_warnings(
+    tmp_path: Path, privsep_dir: None
+) -> None:
+    """ssh-audit (PyPI) against the real sshd with the drop-in (Debian 12's OpenSSH 9.2; the
+    server runs Ubuntu 24.04's 9.6, which offers the same algorithms from this list). Its
+    connection-rate test is skipped: SSH is open only to ssh.adminCidrs at Hetzner's
+    firewall, and Coolify opens many connections from its container, which a per-source
+    limit (the guide's PerSourceMaxStartups 1) would cut."""
+    audit = Path(sys.executable).with_name("ssh-audit")
+    with sshd_in(tmp_path, permit_open=COOLIFY_API) as sshd:
+        result = run([str(audit), "--json", "--skip-rate-test", "-p", str(sshd.port),
+                      "127.0.0.1"])  # fmt: skip
+    report = json.loads(result.stdout)
+    found = {
+        (level, kind, algorithm["algorithm"])
+        for kind in ("kex", "key", "enc", "mac")
+        for algorithm in report[kind]
+        for level in ("fail", "warn")
+        if algorithm.get("notes", {}).get(level)
+    }
+    assert found == {("warn", *accepted) for accepted in ACCEPTED_SSH_AUDIT_WARNINGS}
+    assert report["cves"] == []
+    assert "fail" not in report["recommendations"]
+
+
 def test_fail2ban_loads_the_jail(tmp_path: Path) -> None:
     """fail2ban-client -t only warns about bad values, so read its parsed dump instead."""
     conf = tmp_path / "fail2ban"
@@ -136,4 +193,17 @@ def test_apt_parses_the_unattended_upgrade_settings(tmp_path: Path, name: str) -
 def test_sysctl_settings_exist_in_the_kernel() -> None:
     for key in SYSCTL_SETTINGS:
         assert Path("/proc/sys", *key.split(".")).exists(), key
-    assert "vm.overcommit_memory = 1" in sysctl_conf()
+    text = sysctl_conf()
+    assert "vm.overcommit_memory = 1" in text
+    # No redirects sent or taken, no source routes, no setuid core dumps ...
+    for setting in ("send_redirects", "accept_redirects", "secure_redirects",
+                    "accept_source_route"):  # fmt: skip
+        for interfaces in ("all", "default"):
+            assert f"net.ipv4.conf.{interfaces}.{setting} = 0" in text
+    for setting in ("accept_redirects", "accept_source_route"):
+        for interfaces in ("all", "default"):
+            assert f"net.ipv6.conf.{interfaces}.{setting} = 0" in text
+    assert "fs.suid_dumpable = 0" in text
+    # ... and Docker's forwarding left as Docker sets it.
+    assert "forwarding" not in text
+    assert "ip_forward" not in text
