@@ -33,7 +33,7 @@ from config.secrets import read_secret
 from coolify.resources import Connection, Database, Service
 from render.minio import CONSOLE_PORT, S3_PORT, AppKey, minio_compose
 from render.pgbouncer import PORT as PGBOUNCER_PORT
-from render.pgbouncer import PoolSettings, pgbouncer_compose
+from render.pgbouncer import pgbouncer_compose, pool_settings
 from render.postgres import postgres_settings, postgresql_conf
 from render.redis import redis_conf
 from render.urls import PostgresParts, mysql_url, postgres_url, postgres_url_parts, redis_url
@@ -120,19 +120,6 @@ def _external_source(direct_url: pulumi.Output[str], image: str) -> BackupSource
         name=part(lambda url: url.database),
         image=image,
         password=part(lambda url: url.password),
-    )
-
-
-def pool_settings(pgbouncer: PgBouncerConfig) -> PoolSettings:
-    return PoolSettings(
-        max_client_conn=pgbouncer.max_client_conn,
-        default_pool_size=pgbouncer.default_pool_size,
-        min_pool_size=pgbouncer.min_pool_size,
-        reserve_pool_size=pgbouncer.reserve_pool_size,
-        reserve_pool_timeout=pgbouncer.reserve_pool_timeout,
-        server_lifetime=pgbouncer.server_lifetime,
-        server_idle_timeout=pgbouncer.server_idle_timeout,
-        max_prepared_statements=pgbouncer.max_prepared_statements,
     )
 
 

@@ -13,8 +13,8 @@ import re
 import struct
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, Field
-from pydantic_core import PydanticCustomError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 _LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -24,6 +24,18 @@ def config_error(message: str, at: str | None = None) -> PydanticCustomError:
     `at` names the key a check spanning several keys is about, relative to the model that
     raises it (e.g. "apps[1].domains[0]")."""
     return PydanticCustomError("config", message, {"at": at})
+
+
+def config_errors(title: str, problems: list[tuple[str, str]]) -> ValidationError:
+    """Several problems of one check at once, each (message, at) as config_error takes them,
+    so that a user fixes them in one go; a validator raises it, and pydantic reports each."""
+    return ValidationError.from_exception_data(
+        title,
+        [
+            InitErrorDetails(type=config_error(message, at), loc=(), input=None)
+            for message, at in problems
+        ],
+    )
 
 
 def _strip_lower(value: object) -> object:

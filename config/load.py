@@ -84,18 +84,26 @@ def load_stack_config() -> StackConfig:
     secrets = {key: value for key, value in raw.items() if key in SECRET_KEYS}
     settings = {key: value for key, value in raw.items() if key not in secret_keys}
     problems = coolify_name_problems(namespace, pulumi.get_stack())
+    stored_as_secret = [key for key, (_, secret) in sorted(settings.items()) if secret]
     problems += [
         f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
         f"read as plain text; set it again without --secret"
-        for key, (_, secret) in sorted(settings.items())
-        if secret and key in MODEL_KEYS
+        for key in stored_as_secret
+        if key in MODEL_KEYS
     ]
     try:
         config = parse_stack_config(
             {key: _parse(value) for key, (value, _) in settings.items()}, namespace
         )
     except ConfigError as error:
-        raise ConfigError(problems + error.problems) from None
+        # What else is wrong with such a key's value waits until it is set again: the value
+        # is not shown (where the CLI cannot decrypt it, it would be a stand-in of ours).
+        rest = [
+            problem
+            for problem in error.problems
+            if not any(_about(problem, f"{namespace}:{key}") for key in stored_as_secret)
+        ]
+        raise ConfigError(problems + rest) from None
     problems += secret_problems(namespace, config, secrets)
     problems += bag_problems(namespace, config, raw.get(SECRETS_BAG))
     if problems:
@@ -103,6 +111,11 @@ def load_stack_config() -> StackConfig:
     for warning in secret_warnings(namespace, secrets):
         pulumi.log.warn(warning)
     return config
+
+
+def _about(problem: str, key: str) -> bool:
+    """Whether `problem` is about `key` ("platform:server") or a key inside it."""
+    return problem.startswith(key) and problem[len(key) : len(key) + 1] in (":", ".", "[")
 
 
 MODEL_KEYS = frozenset(info.alias for info in StackConfig.model_fields.values())

@@ -44,6 +44,7 @@ from config.fields import (
     SourceBucketName,
     SshPublicKey,
     config_error,
+    config_errors,
 )
 from config.hetzner import (
     ALL_LOCATIONS,
@@ -1710,21 +1711,26 @@ class StackConfig(Model):
         return sorted(set(app.deploy_after) - {app.name})
 
     def _check_apps(self) -> None:
+        """Every broken reference of every app at once, not only the first."""
         names = {app.name for app in self.apps}
+        problems: list[tuple[str, str]] = []
         for index, app in enumerate(self.apps):
-            for path, variable, value in app.references():
-                if isinstance(value, RefValue) and (problem := self.ref_problem(app, value.ref)):
-                    raise config_error(
-                        f"app {app.name!r}, variable {variable}: {problem}",
-                        at=f"apps[{index}].{path}.ref",
-                    )
-            for position, other in enumerate(app.deploy_after):
-                if other not in names:
-                    raise config_error(
-                        f"app {app.name!r} is to be deployed after {other!r}, which is no app "
-                        "of this stack",
-                        at=f"apps[{index}].deployAfter[{position}]",
-                    )
+            problems += [
+                (f"app {app.name!r}, variable {variable}: {problem}", f"apps[{index}].{path}.ref")
+                for path, variable, value in app.references()
+                if isinstance(value, RefValue) and (problem := self.ref_problem(app, value.ref))
+            ]
+            problems += [
+                (
+                    f"app {app.name!r} is to be deployed after {other!r}, which is no app "
+                    "of this stack",
+                    f"apps[{index}].deployAfter[{position}]",
+                )
+                for position, other in enumerate(app.deploy_after)
+                if other not in names
+            ]
+        if problems:
+            raise config_errors("StackConfig", problems)
         self.deploy_order()
 
     def deploy_order(self) -> list[AppConfig]:

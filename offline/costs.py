@@ -25,28 +25,61 @@ class CostLine:
 
 
 @dataclass(frozen=True)
+class ManagedService:
+    """One line of a seed's managed bill, in USD per month as its guide gives it."""
+
+    name: str
+    usd: tuple[int, int]  # low, high: a guide may give a range
+    database: bool = False  # the managed PostgreSQL: kept where the stack keeps it
+
+    @property
+    def shown(self) -> str:
+        low, high = self.usd
+        return f"${low}" if low == high else f"${low}-{high}"
+
+
+@dataclass(frozen=True)
 class Baseline:
     """What a seed system pays for managed services, as its guide says."""
 
-    usd_per_month: str
-    services: str
+    services: tuple[ManagedService, ...]
     source: str
+
+    def replaced_by(self, config: StackConfig) -> tuple[list[ManagedService], list[ManagedService]]:
+        """(what the stack replaces, what it keeps): a stack on an external PostgreSQL keeps
+        the managed database and goes on paying for it."""
+        keeps = config.services.external_postgres is not None
+        kept = [service for service in self.services if service.database and keeps]
+        return [service for service in self.services if service not in kept], kept
+
+
+def usd_range(services: list[ManagedService]) -> str:
+    low, high = sum(s.usd[0] for s in services), sum(s.usd[1] for s in services)
+    return f"USD {low}" if low == high else f"USD {low}-{high}"
 
 
 SEED_BASELINES = {
     "tour-crm": Baseline(
-        "45-70",
-        "Supabase Pro PostgreSQL ($25), storage, hosting and add-ons",
+        (
+            ManagedService("Supabase Pro PostgreSQL", (25, 25), database=True),
+            ManagedService("storage, hosting and add-ons", (20, 45)),
+        ),
         'seeds/tour-crm-infrastructure-master-plan.md, "CURRENT -> TARGET"',
     ),
     "masstock": Baseline(
-        "49",
-        "Supabase Pro ($25), Render Starter web ($7) and worker ($7), Upstash Redis ($10)",
+        (
+            ManagedService("Supabase Pro", (25, 25), database=True),
+            ManagedService("Render Starter web", (7, 7)),
+            ManagedService("Render Starter worker", (7, 7)),
+            ManagedService("Upstash Redis", (10, 10)),
+        ),
         'seeds/masstock-render-supabase-redis.md, "Production" costs',
     ),
     "ultimatepos": Baseline(
-        "45",
-        "Vercel Pro ($20), Supabase Pro ($25)",
+        (
+            ManagedService("Vercel Pro", (20, 20)),
+            ManagedService("Supabase Pro", (25, 25), database=True),
+        ),
         'seeds/ultimatepos-vercel-supabase.md, "Production" tier',
     ),
 }

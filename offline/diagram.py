@@ -22,6 +22,20 @@ SERVICE_LABELS = {
     "uptime-kuma": "Uptime Kuma",
 }
 
+# The kinds of line the diagram draws, each explained in its legend.
+BROWSER = {"color": "#1f5fbf", "penwidth": "1.6"}  # browsers to the hostnames, to the apps
+SERVICE: dict[str, str] = {}  # apps and services to each other: SQL, RESP, S3, HTTPS
+OPERATIONS = {"style": "dashed"}  # Coolify's builds and deploys, the backup jobs
+MONITORING = {"style": "dotted"}  # Uptime Kuma's checks and the jobs' pushes
+ADMIN = {"color": "#b03030", "style": "bold"}  # SSH: admins and `pulumi up`
+LEGEND = (
+    ("browsers: HTTPS to a hostname, routed to its app", BROWSER),
+    ("service traffic: SQL, RESP, S3, HTTPS between apps", SERVICE),
+    ("operations: builds, deploys, backups", OPERATIONS),
+    ("monitoring: checks and pushes", MONITORING),
+    ("SSH from ssh.adminCidrs: admins, `pulumi up` and its tunnel", ADMIN),
+)
+
 
 @dataclass
 class Graph:
@@ -36,7 +50,9 @@ class Graph:
             self.clusters[cluster][1].append(node_id)
 
     def edge(self, tail: str, head: str, label: str = "", **attrs: str) -> None:
-        edge = (tail, head, {"label": label, **attrs} if label else attrs)
+        # A label is tied to its own edge by a line (decorate): where edges crowd, Graphviz
+        # may set a label nearer to another edge than to its own.
+        edge = (tail, head, {"label": label, "decorate": "true", **attrs} if label else attrs)
         if edge not in self.edges:
             self.edges.append(edge)
 
@@ -109,9 +125,10 @@ def architecture(config: StackConfig, stack: str) -> Graph:
     )
     graph.clusters["server"] = (server, [])
     graph.clusters["cloudflare"] = ("Cloudflare DNS " + config.zone_name, [])
-    graph.node("users", "users", shape="ellipse", style="solid")
+    graph.node("users", "users (browsers)", shape="ellipse", style="solid")
     graph.node("proxy", "Coolify proxy (Traefik)\n:80 :443", "server")
     graph.node("coolify", "Coolify " + config.coolify.version, "server")
+    _firewall_and_ssh(config, graph)
     database = config.database_server_config
     if database is not None:
         graph.clusters["database"] = (
@@ -129,9 +146,28 @@ def architecture(config: StackConfig, stack: str) -> Graph:
         )
         if git is not None:
             graph.node(f"git:{git.repository}", git.repository, shape="note", style="solid")
-            graph.edge("coolify", f"git:{git.repository}", "pulls & builds", style="dashed")
-        graph.edge("coolify", f"app:{app.name}", "deploys", style="dashed")
+            graph.edge("coolify", f"git:{git.repository}", "pulls & builds", **OPERATIONS)
+        graph.edge("coolify", f"app:{app.name}", "deploys", **OPERATIONS)
 
+    _hostnames(config, graph, app_proxy)
+
+    if config.services.pgbouncer is not None:
+        graph.edge("pgbouncer", "postgres", "pool", **SERVICE)
+    for app in config.apps:
+        for _, _, value in app.references():
+            if isinstance(value, RefValue):
+                target = _ref_target(config, value.ref)
+                if target is not None and target[0] != f"app:{app.name}":
+                    graph.edge(f"app:{app.name}", *target, **SERVICE)
+        if config.services.uptime_kuma is not None and app.domains:
+            graph.edge("uptime-kuma", f"app:{app.name}", "checks", **MONITORING)
+    _operations(config, graph)
+    _legend(graph)
+    return graph
+
+
+def _hostnames(config: StackConfig, graph: Graph, app_proxy: str) -> None:
+    """The browsers' way: hostname, firewall (or load balancer), proxy, what serves it."""
     owners = {"coolify dashboard": "coolify", "minio S3 API": "minio", "minio console": "minio"}
     owners["uptime-kuma status page"] = "uptime-kuma"
     balanced = config.load_balanced_hostnames()
@@ -139,23 +175,38 @@ def architecture(config: StackConfig, stack: str) -> Graph:
         owner = owners.get(host.owner) or "app:" + host.owner.removeprefix("app ")
         via = "proxied" if host.proxied else "DNS only"
         graph.node(f"host:{host.fqdn}", f"{host.fqdn}\n({via})", "cloudflare", shape="plain")
-        graph.edge("users", f"host:{host.fqdn}")
-        entry, proxy = ("load-balancer", app_proxy) if host in balanced else ("proxy", "proxy")
-        graph.edge(f"host:{host.fqdn}", entry)
-        graph.edge(proxy, owner, host.fqdn)
+        graph.edge("users", f"host:{host.fqdn}", **BROWSER)
+        if host in balanced:
+            graph.edge(f"host:{host.fqdn}", "load-balancer", **BROWSER)
+        else:
+            graph.edge(f"host:{host.fqdn}", "firewall", **BROWSER)
+            graph.edge("firewall", "proxy", "80, 443", **BROWSER)
+        graph.edge(app_proxy if host in balanced else "proxy", owner, host.fqdn, **BROWSER)
 
-    if config.services.pgbouncer is not None:
-        graph.edge("pgbouncer", "postgres", "pool")
-    for app in config.apps:
-        for _, _, value in app.references():
-            if isinstance(value, RefValue):
-                target = _ref_target(config, value.ref)
-                if target is not None and target[0] != f"app:{app.name}":
-                    graph.edge(f"app:{app.name}", *target)
-        if config.services.uptime_kuma is not None and app.domains:
-            graph.edge("uptime-kuma", f"app:{app.name}", "checks", style="dotted")
-    _operations(config, graph)
-    return graph
+
+def _firewall_and_ssh(config: StackConfig, graph: Graph) -> None:
+    """The Hetzner firewall in front of the server, and the one way in that is not HTTP(S):
+    SSH from ssh.adminCidrs, which `pulumi up` also takes to reach Coolify's API."""
+    graph.node(
+        "firewall", "Hetzner Cloud Firewall\nin: 80, 443, ICMP; 22 from ssh.adminCidrs",
+        shape="box", style="dashed",
+    )  # fmt: skip
+    graph.node(
+        "admins", "admins, `pulumi up`\n" + "\n".join(config.ssh.admin_cidrs),
+        shape="ellipse", style="solid",
+    )  # fmt: skip
+    graph.node("sshd", "sshd (keys only)", "server")
+    graph.edge("admins", "firewall", "SSH 22", **ADMIN)
+    graph.edge("firewall", "sshd", "SSH 22", **ADMIN)
+    graph.edge("sshd", "coolify", "tunnel to its API :8000", **ADMIN)
+
+
+def _legend(graph: Graph) -> None:
+    graph.clusters["legend"] = ("legend", [])
+    for index, (meaning, attrs) in enumerate(LEGEND):
+        graph.node(f"legend:{index}", "", "legend", shape="point", width="0.05")
+        graph.node(f"legend:{index}:text", meaning, "legend", shape="plain")
+        graph.edge(f"legend:{index}", f"legend:{index}:text", **attrs)
 
 
 def _app_servers(config: StackConfig, graph: Graph) -> tuple[str, str]:
@@ -175,7 +226,7 @@ def _app_servers(config: StackConfig, graph: Graph) -> tuple[str, str]:
         "load-balancer", f"Hetzner load balancer {balancer.type}\nTLS {balancer.tls}",
         shape="box", style="solid",
     )  # fmt: skip
-    graph.edge("load-balancer", "app-proxy", "private network")
+    graph.edge("load-balancer", "app-proxy", "private network", **BROWSER)
     return "apps", "app-proxy"
 
 
@@ -184,7 +235,7 @@ def _operations(config: StackConfig, graph: Graph) -> None:
     if config.services.uptime_kuma is not None:
         for name in ("postgres", "pgbouncer", "redis", "mariadb", "minio"):
             if name in config.services.enabled():
-                graph.edge("uptime-kuma", name, "checks", style="dotted")
+                graph.edge("uptime-kuma", name, "checks", **MONITORING)
     if config.backups is not None:
         offsite = config.backups.offsite
         graph.node(
@@ -192,12 +243,12 @@ def _operations(config: StackConfig, graph: Graph) -> None:
         )
         on = "database" if config.database_server is not None else "server"
         graph.node("backup-jobs", "backup jobs (systemd timers)", on)
-        graph.edge("backup-jobs", "postgres", "pg_dump, drill", style="dashed")
-        graph.edge("backup-jobs", "offsite", "dumps", style="dashed")
+        graph.edge("backup-jobs", "postgres", "pg_dump, drill", **OPERATIONS)
+        graph.edge("backup-jobs", "offsite", "dumps", **OPERATIONS)
         if config.minio_bucket_names() and config.backups.minio is not None:
-            graph.edge("backup-jobs", "minio", "mirror", style="dashed")
+            graph.edge("backup-jobs", "minio", "mirror", **OPERATIONS)
         if config.services.uptime_kuma is not None:
-            graph.edge("backup-jobs", "uptime-kuma", "push", style="dotted")
+            graph.edge("backup-jobs", "uptime-kuma", "push", **MONITORING)
 
 
 def render(dot_text: str, folder: Path, stem: str = "architecture") -> list[Path]:

@@ -15,29 +15,47 @@ also gets its architecture diagram (Graphviz: DOT, PNG and SVG).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import sys
+import typing
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel
+
 from config import ConfigError, StackConfig
-from config.hetzner import LOCATION_NAMES, SERVER_TYPES
+from config.fields import PinnedImage
+from config.hetzner import EU_LOCATIONS, LOCATION_NAMES, SERVER_TYPES
 from config.model import SUPABASE_SCHEMAS, AppConfig, EnvValue, GeneratedValue, SecretValue
 from offline import diagram
-from offline.costs import baseline, monthly_cost
+from offline.costs import baseline, monthly_cost, usd_range
 from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret, reveal
 from offline.policy_check import check
-from offline.stack_files import read_stack_file, set_secret_command, stack_config, stack_names
-from policy.rules import POLICIES
+from offline.stack_files import (
+    StackFileError,
+    in_documentation_network,
+    read_stack_file,
+    set_secret_command,
+    stack_config,
+    stack_names,
+)
+from policy.rules import POLICIES, PUBLIC_PREFIX, SECRET_NAME
+from render.pgbouncer import pool_settings
+from render.postgres import postgres_settings
 from render.volumes import mount_path
 
+# The check every PinnedImage carries: how the plan finds the config's images.
+IMAGE_CHECK = typing.get_args(PinnedImage)[1]
 SERVER_TYPE = "hcloud:index/server:Server"
 FIREWALL_TYPE = "hcloud:index/firewall:Firewall"
 RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
 ZONE_SETTING_TYPE = "cloudflare:index/zoneSetting:ZoneSetting"
 MASK = "[secret]"
+# The password of a URL written as scheme://user:password@host.
+URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@", re.IGNORECASE)
 PRIVATE_KEY_BLOCK = re.compile(
     r"-----BEGIN OPENSSH PRIVATE KEY-----.*?-----END OPENSSH PRIVATE KEY-----", re.DOTALL
 )
@@ -146,11 +164,19 @@ def server_section(recording: Recording) -> list[str]:
     return lines
 
 
-def _shown(value: EnvValue) -> str:
-    """A variable as the plan shows it: literals as written, everything else by its source,
-    so that no secret value can reach the plan."""
+def _literal(name: str, value: str) -> str:
+    """A value written in the stack file, as the plan shows it: one under a name that holds
+    credentials is masked (the policy pack refuses it anyway), a URL's password too."""
+    if SECRET_NAME.search(name) and not PUBLIC_PREFIX.match(name):
+        return f"{MASK} written in the stack file (refused by env-secrets-secret)"
+    return URL_PASSWORD.sub(rf"\1{MASK}@", value)
+
+
+def _shown(name: str, value: EnvValue) -> str:
+    """A variable as the plan shows it: literals as written (but secret-looking ones),
+    everything else by its source, so that no secret value can reach the plan."""
     if isinstance(value, str):
-        return value
+        return _literal(name, value)
     if isinstance(value, GeneratedValue):
         return f"{MASK} generated (32 random bytes, base64)"
     if isinstance(value, SecretValue):
@@ -263,7 +289,7 @@ def environment_section(config: StackConfig) -> list[str]:
                 (
                     key,
                     "+".join(when),
-                    _shown(app.env[key] if key in app.env else app.build_args[key]),
+                    _shown(key, app.env[key] if key in app.env else app.build_args[key]),
                 )
             )
         lines += ["  " + row for row in table(("VARIABLE", "WHEN", "VALUE"), rows)] if rows else []
@@ -304,12 +330,26 @@ def cost_section(config: StackConfig, stack: str) -> list[str]:
     rows = [(item.item, f"{item.eur_per_month:.2f}", item.note) for item in items]
     lines = ["Estimated monthly cost (EUR, without VAT; indicative)"]
     lines += table(("ITEM", "EUR", "NOTE"), [*rows, ("total", f"{total:.2f}", "")])
+    location = config.server.location
+    if location not in EU_LOCATIONS:
+        lines.append(
+            f"  prices are Hetzner's in Germany and Finland; {LOCATION_NAMES[location]} costs "
+            "more and includes less traffic: see Hetzner's price list for it"
+        )
     seed = baseline(stack)
     if seed is not None:
+        replaced, kept = seed.replaced_by(config)
+        listed = ", ".join(f"{service.name} ({service.shown})" for service in seed.services)
         lines.append(
-            f"  the seed system pays about USD {seed.usd_per_month}/month for managed services: "
-            f"{seed.services} ({seed.source})"
+            f"  the seed system pays about {usd_range(list(seed.services))}/month for managed "
+            f"services: {listed} ({seed.source})"
         )
+        if kept:
+            lines.append(
+                f"  this stack replaces {usd_range(replaced)}/month of it and keeps "
+                f"{', '.join(service.name for service in kept)} ({usd_range(kept)}/month, "
+                "billed on top of the total above)"
+            )
     return lines
 
 
@@ -322,6 +362,96 @@ def secrets_section(secrets: dict[str, str]) -> list[str]:
         for path, status in secrets.items()
     ]
     return lines + table(("secret", "status", "to set it"), rows)
+
+
+def placeholders_section(found: list[tuple[str, str]]) -> list[str]:
+    """The committed files' stand-ins still in the stack file, where the user edits them."""
+    if not found:
+        return ["Placeholders: none"]
+    rows = [(key, _literal(key.rsplit(".", 1)[-1], value)) for key, value in found]
+    return [
+        f"Placeholders still in the stack file ({len(found)}): replace each with your own",
+        *table(("KEY", "VALUE"), rows),
+    ]
+
+
+# Where a placeholder stops a real `pulumi up` (or its first deploy), and why.
+BLOCKING_PLACEHOLDERS = (
+    (re.compile(r"^domain$"), "Cloudflare has no such zone in your account: every DNS record "
+     "fails"),
+    (re.compile(r"^ssh\.authorizedKeys\[\d+\]\.publicKey$"), "nobody holds this key's private "
+     "half: no one could log in to the server"),
+    (re.compile(r"\.git\.repository$"), "Coolify cannot clone it: the app's first deploy fails"),
+    (re.compile(r"^backups\.offsite\.(bucket|endpoint)$"), "the first off-site upload fails"),
+)  # fmt: skip
+
+
+def blockers(config: StackConfig, found: list[tuple[str, str]], missing: int) -> list[str]:
+    """What would stop a real `pulumi up` of this stack file as it stands."""
+    reasons = [f"{missing} secret(s) missing: `pulumi preview` stops at the first"] * bool(missing)
+    if all(in_documentation_network(cidr) for cidr in config.ssh.admin_cidrs):
+        reasons.append(
+            f"ssh.adminCidrs admits only documentation networks "
+            f"({', '.join(config.ssh.admin_cidrs)}): the machine that runs `pulumi up` could "
+            "not reach the server over SSH, which installing Coolify and every Coolify "
+            "resource need"
+        )
+    reasons += [
+        f"{key} is a placeholder: {why}"
+        for key, _ in found
+        for pattern, why in BLOCKING_PLACEHOLDERS
+        if pattern.search(key)
+    ]
+    return reasons
+
+
+def blockers_section(reasons: list[str]) -> list[str]:
+    if not reasons:
+        return ["What would stop a real `pulumi up`: nothing found"]
+    return ["What would stop a real `pulumi up`", *[f"  - {reason}" for reason in reasons]]
+
+
+def _image_fields(model: BaseModel, path: str) -> list[tuple[str, str]]:
+    """Every PinnedImage the validated config holds, by key: only what the stack deploys
+    (a service or job it does not run has no model)."""
+    found: list[tuple[str, str]] = []
+    for name, info in type(model).model_fields.items():
+        value, key = getattr(model, name), f"{path}{info.alias or name}"
+        if isinstance(value, BaseModel):
+            found += _image_fields(value, f"{key}.")
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                if isinstance(item, BaseModel):
+                    found += _image_fields(item, f"{key}[{index}].")
+        elif isinstance(value, str) and (
+            IMAGE_CHECK in info.metadata or PinnedImage in typing.get_args(info.annotation)
+        ):
+            found.append((key, value))
+    return found
+
+
+def install_section(config: StackConfig) -> list[str]:
+    """What the stack puts on its servers: Coolify's release, every image by its pinned tag,
+    and the database settings it computed."""
+    coolify = config.coolify
+    lines = [
+        "What it installs",
+        f"  Coolify {coolify.version} (its install.sh checked against sha256 "
+        f"{coolify.installer_sha256[:16]}...; Coolify brings its own containers)",
+        *table(("IMAGE", "FOR"), [(image, key) for key, image in _image_fields(config, "")]),
+    ]
+    services = config.services
+    if (postgres := services.postgres) is not None:
+        settings = postgres_settings(postgres.memory_mb, postgres.max_connections)
+        lines.append("  PostgreSQL: " + ", ".join(f"{k} {v}" for k, v in settings.items()))
+    if (pgbouncer := services.pgbouncer) is not None:
+        pool = dataclasses.asdict(pool_settings(pgbouncer))
+        major, minor = pgbouncer.version
+        lines.append(
+            f"  PgBouncer {major}.{minor}: pool_mode transaction, "
+            + ", ".join(f"{k} {v}" for k, v in pool.items())
+        )
+    return lines
 
 
 def outputs_section(recording: Recording) -> list[str]:
@@ -338,15 +468,22 @@ def policy_section(recording: Recording) -> list[str]:
 
 
 def render_plan(
-    recording: Recording, config: StackConfig, secrets: dict[str, str] | None = None
+    recording: Recording,
+    config: StackConfig,
+    secrets: dict[str, str] | None = None,
+    found: list[tuple[str, str]] | None = None,
 ) -> str:
     title = (
         f"Plan of stack {recording.project}/{recording.stack} "
         "(offline: mocked engine and providers; addresses are stand-ins)"
     )
+    missing = sum(status == "missing" for status in (secrets or {}).values())
     sections = [
         [title],
         *([secrets_section(secrets)] if secrets is not None else []),
+        *([placeholders_section(found)] if found is not None else []),
+        blockers_section(blockers(config, found or [], missing)),
+        install_section(config),
         resources_section(recording),
         dns_section(recording),
         firewall_section(recording),
@@ -369,6 +506,8 @@ class Plan:
     stack: str
     text: str
     diagram: str  # DOT
+    violations: tuple[str, ...]  # the policy pack's: each fails the plan
+    blockers: tuple[str, ...]  # what would stop a real `pulumi up`: fail it with --strict
 
 
 def plan(stack: str) -> Plan:
@@ -378,7 +517,15 @@ def plan(stack: str) -> Plan:
         raise recording.error
     config = stack_config(stack_file.project, stack_file.config)
     dot = diagram.to_dot(diagram.architecture(config, stack_file.stack))
-    return Plan(stack_file.stack, render_plan(recording, config, stack_file.secrets), dot)
+    text = render_plan(recording, config, stack_file.secrets, stack_file.placeholders)
+    missing = sum(status == "missing" for status in stack_file.secrets.values())
+    return Plan(
+        stack_file.stack,
+        text,
+        dot,
+        tuple(check(recording)),
+        tuple(blockers(config, stack_file.placeholders, missing)),
+    )
 
 
 def write(result: Plan, out: Path) -> list[Path]:
@@ -399,6 +546,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--out", type=Path, help="also write each stack's plan and diagram to OUT/<stack>/"
     )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="also fail when something would stop a real `pulumi up` (missing secrets, "
+        "placeholders such as the documentation network)",
+    )
     args = parser.parse_args(argv)
     failed = False
     for stack in args.stacks or stack_names():
@@ -408,7 +561,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             if args.out is not None:
                 written = write(result, args.out)
                 sys.stderr.write(f"wrote {', '.join(map(str, written))}\n")
-        except (ConfigError, FileNotFoundError) as error:
+            # The policies are mandatory: a violation fails the plan as it fails `pulumi up`.
+            for violation in result.violations:
+                sys.stderr.write(f"stack {stack}: policy violation: {violation}\n")
+                failed = True
+            if args.strict:
+                for blocker in result.blockers:
+                    sys.stderr.write(f"stack {stack}: would stop `pulumi up`: {blocker}\n")
+                    failed = True
+        except (ConfigError, FileNotFoundError, StackFileError) as error:
             sys.stderr.write(f"stack {stack}: {error}\n")
             failed = True
     return 1 if failed else 0

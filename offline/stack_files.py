@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,10 +27,69 @@ class StackFile:
     # Every secret the stack needs (a config path: "backupAccessKeyId", "secrets.stripeKey",
     # "hcloud:token") -> whether the file holds it ("set") or not ("missing").
     secrets: dict[str, str] = field(default_factory=dict)
+    # Values the committed files carry until the user gives their own: (key, value).
+    placeholders: list[tuple[str, str]] = field(default_factory=list)
 
 
 # The providers' tokens: a stack file holds them encrypted, or the environment gives them.
 PROVIDER_TOKENS = {"hcloud:token": "HCLOUD_TOKEN", "cloudflare:apiToken": "CLOUDFLARE_API_TOKEN"}
+
+
+# What marks a value as the committed files' stand-in for the user's own: the word, the
+# domains and networks reserved for documentation (RFC 2606, 6761, 5737, 3849), a phone number
+# of zeros.
+PLACEHOLDER_WORD = re.compile(r"replace[-_]?me|your-org|changeme", re.IGNORECASE)
+DOCUMENTATION_DOMAIN = re.compile(
+    r"(?:^|[.@/])(?:example\.(?:com|net|org)|[a-z0-9-]+\.(?:example|test|invalid))(?![\w.-])",
+    re.IGNORECASE,
+)
+DOCUMENTATION_NETWORKS = tuple(
+    ipaddress.ip_network(network)
+    for network in ("192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24", "2001:db8::/32")
+)
+ZEROS_PHONE = re.compile(r"^\+\d0{6,}$")
+
+
+def in_documentation_network(value: str) -> bool:
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        return False
+    return any(
+        network.version == documentation.version and network.subnet_of(documentation)  # type: ignore[arg-type]
+        for documentation in DOCUMENTATION_NETWORKS
+    )
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(
+        PLACEHOLDER_WORD.search(value)
+        or DOCUMENTATION_DOMAIN.search(value)
+        or ZEROS_PHONE.match(value)
+        or in_documentation_network(value)
+    )
+
+
+def placeholders(project: str, raw: dict[str, Any]) -> list[tuple[str, str]]:
+    """Every plain value of the stack file's config that is a placeholder, by key (as
+    `pulumi config set --path` names it); encrypted values are not read."""
+    found: list[tuple[str, str]] = []
+
+    def walk(path: str, value: Any) -> None:
+        if _is_secure(value):
+            return
+        if isinstance(value, dict):
+            for key, item in value.items():
+                walk(f"{path}.{key}", item)
+        elif isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(f"{path}[{index}]", item)
+        elif isinstance(value, str) and is_placeholder(value):
+            found.append((path, value))
+
+    for key, value in raw.items():
+        walk(key.removeprefix(f"{project}:"), value)
+    return found
 
 
 def project_name(project_dir: Path = PROJECT_DIR) -> str:
@@ -158,6 +219,25 @@ def _needed_secrets(
     return status
 
 
+class StackFileError(ValueError):
+    """A stack file that is not valid YAML: where, and what the parser expected."""
+
+
+def _yaml_document(path: Path) -> dict[str, Any]:
+    try:
+        document = yaml.safe_load(path.read_text()) or {}
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        context = f" ({error.context})" if error.context else ""
+        raise StackFileError(f"{path.name}{where}: {error.problem}{context}") from None
+    except yaml.YAMLError as error:
+        raise StackFileError(f"{path.name}: {error}") from None
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: a stack file is a mapping with a `config:` key")
+    return document
+
+
 def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
     """The stack `stack` (Pulumi.<stack>.yaml), or a stack file given by its path (an example:
     the stack is named after the file)."""
@@ -168,8 +248,9 @@ def read_stack_file(stack: str, project_dir: Path = PROJECT_DIR) -> StackFile:
     if stack.endswith(".yaml"):
         stack = path.stem
     project = project_name(project_dir)
-    document = yaml.safe_load(path.read_text()) or {}
+    document = _yaml_document(path)
     secure: list[str] = []
     config, secret_keys = config_values(project, document.get("config") or {}, secure)
     secrets = _needed_secrets(project, config, secret_keys, secure)
-    return StackFile(project, stack, config, secret_keys, secrets)
+    found = placeholders(project, document.get("config") or {})
+    return StackFile(project, stack, config, secret_keys, secrets, found)

@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
+from config.model import PgBouncerConfig
 from render.coolify_files import mounted_folder
 
 CONFIG_DIR = "/etc/pgbouncer"
@@ -30,6 +31,19 @@ class PoolSettings:
     server_lifetime: int
     server_idle_timeout: int
     max_prepared_statements: int
+
+
+def pool_settings(pgbouncer: PgBouncerConfig) -> PoolSettings:
+    return PoolSettings(
+        max_client_conn=pgbouncer.max_client_conn,
+        default_pool_size=pgbouncer.default_pool_size,
+        min_pool_size=pgbouncer.min_pool_size,
+        reserve_pool_size=pgbouncer.reserve_pool_size,
+        reserve_pool_timeout=pgbouncer.reserve_pool_timeout,
+        server_lifetime=pgbouncer.server_lifetime,
+        server_idle_timeout=pgbouncer.server_idle_timeout,
+        max_prepared_statements=pgbouncer.max_prepared_statements,
+    )
 
 
 def pgbouncer_ini(

@@ -201,6 +201,19 @@ def test_an_unknown_reference_names_the_app_and_variable() -> None:
     )
 
 
+def test_every_broken_reference_is_reported_at_once() -> None:
+    values = with_value(
+        tour_crm_config(), "apps[0].env", {"A_URL": {"ref": "rabbit.url"}, "B": {"ref": "x.y"}}
+    )
+    values = with_value(values, "apps[2].deployAfter", ["nope"])
+    found = problems(values)
+    assert [problem.split(": ")[0] for problem in found] == [
+        "platform:apps[0].env.A_URL.ref",
+        "platform:apps[0].env.B.ref",
+        "platform:apps[2].deployAfter[0]",
+    ]
+
+
 def test_a_reference_to_a_missing_service_says_what_is_missing() -> None:
     values = with_value(tour_crm_config(), "services.redis", None)
     values = with_value(values, "apps[2].env", {"REDIS_URL": {"ref": "redis.url"}})

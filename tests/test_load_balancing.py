@@ -256,7 +256,8 @@ def test_the_diagram_draws_the_load_balancer_in_front_of_the_app_servers() -> No
     edges = {(tail, head) for tail, head, _ in graph.edges}
     assert ("host:crm.example.com", "load-balancer") in edges
     assert ("load-balancer", "app-proxy") in edges
-    assert ("host:files.example.com", "proxy") in edges
+    assert ("host:files.example.com", "firewall") in edges
+    assert ("host:crm.example.com", "firewall") not in edges
 
 
 def test_an_app_servers_cloud_init_sets_dockers_pool_and_passes_the_schema(tmp_path: Path) -> None:

@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 
 import offline.plan
 from config import parse_stack_config
-from offline.engine import evaluate
+from offline.engine import evaluate, reveal
 from offline.plan import MASK, apps_section, main, masked, plan, render_plan
-from offline.stack_files import PROGRAM, PROJECT_DIR, StackFile, stack_names
+from offline.stack_files import (
+    PROGRAM,
+    PROJECT_DIR,
+    StackFile,
+    is_placeholder,
+    read_stack_file,
+    stack_config,
+    stack_names,
+)
 from tests.support import (
     PROJECT,
     config_strings,
@@ -131,3 +142,154 @@ def test_the_readme_command_runs_on_every_stack_in_seconds() -> None:
     assert result.returncode == 0, result.stderr
     for stack in stack_names():
         assert f"Plan of stack platform/{stack}" in result.stdout
+
+
+def stack_file_at(tmp_path: Path, values: dict[str, Any], name: str = "mine") -> str:
+    """A stack file of these settings, as a user writes it."""
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"config": {f"platform:{k}": v for k, v in values.items()}}))
+    return str(path)
+
+
+def test_a_policy_violation_fails_the_plan_and_no_secret_literal_is_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The README calls the policies mandatory: the plan fails as `pulumi up` would."""
+    values = with_value(
+        tour_crm_config(),
+        "apps[0].env",
+        {"API_TOKEN": "abc123", "UPSTREAM": "https://bob:hunter2@api.internal/x"},
+    )
+    assert main([stack_file_at(tmp_path, values)]) == 1
+    out, err = capsys.readouterr()
+    assert "policy violation: env-secrets-secret: apps-crm-env: API_TOKEN looks like" in err
+    assert "UPSTREAM is a URL with a password" in err
+    assert "abc123" not in out + err
+    assert "hunter2" not in out + err
+    rows = [" ".join(line.split()) for line in out.splitlines()]
+    assert f"API_TOKEN run {MASK} written in the stack file (refused by env-secrets-secret)" in rows
+    assert f"UPSTREAM run https://bob:{MASK}@api.internal/x" in rows
+
+
+def test_the_plan_lists_every_placeholder_and_what_would_stop_a_real_up() -> None:
+    text = plan("production").text
+    start = text.index("Placeholders still in the stack file (26)")
+    assert start < text.index("Resources (")  # at the top, after the secrets
+    rows = {" ".join(line.split()) for line in text.splitlines()}
+    for row in (
+        "domain example.com",
+        "ssh.adminCidrs[0] 203.0.113.0/24",
+        "services.uptimeKuma.notifications[0].email.to ops@example.com",
+        "apps[0].git.repository https://github.com/your-org/tour-crm",
+        "apps[0].env.NEXT_PUBLIC_CLERK_PUBLISHABLE_KEY pk_live_replace_me",
+        "apps[0].env.NEXT_PUBLIC_SENTRY_DSN https://replace-me@o0.ingest.sentry.io/0",
+        "apps[0].env.TWILIO_ACCOUNT_SID ACreplace_me",
+        "apps[0].env.TWILIO_PHONE_NUMBER +10000000000",
+        "backups.offsite.bucket replace-me-tour-crm-backups",
+    ):
+        assert row in rows
+    blockers = plan("production").blockers
+    assert blockers[0] == "15 secret(s) missing: `pulumi preview` stops at the first"
+    assert blockers[1].startswith("ssh.adminCidrs admits only documentation networks")
+    assert "ssh.authorizedKeys[0].publicKey is a placeholder: nobody holds" in blockers[3]
+
+
+def test_strict_fails_while_something_would_stop_a_real_up(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--strict", "production"]) == 1
+    assert "stack production: would stop `pulumi up`: 15 secret(s)" in capsys.readouterr().err
+    values = with_value(minimal_config(), "domain", "acme.dev")
+    values = with_value(values, "ssh.adminCidrs", ["85.10.20.0/24"])
+    found = plan(stack_file_at(tmp_path, values))
+    assert "Placeholders: none" in found.text
+    # Only the providers' tokens are missing: given in the environment, they would not be.
+    assert found.blockers == ("2 secret(s) missing: `pulumi preview` stops at the first",)
+
+
+@pytest.mark.parametrize(
+    ("value", "placeholder"),
+    [
+        ("example.com", True),
+        ("ops@example.org", True),
+        ("https://api.example.net/x", True),
+        ("crm.staging.test", True),
+        ("pk_live_replace_me", True),
+        ("REPLACE-ME", True),
+        ("https://github.com/your-org/app", True),
+        ("+10000000000", True),
+        ("198.51.100.4/32", True),
+        ("2001:db8::/48", True),
+        ("examples.com", False),
+        ("myexample.com", False),
+        ("203.0.114.0/24", False),
+        ("+14155550123", False),
+        ("pk_live_51Habc", False),
+    ],
+)
+def test_what_counts_as_a_placeholder(value: str, placeholder: bool) -> None:
+    assert is_placeholder(value) is placeholder
+
+
+def test_the_plan_shows_what_it_installs() -> None:
+    """Coolify's release, every image the stack deploys with its tag, and the PostgreSQL and
+    PgBouncer settings, as the files placed on the server have them."""
+    text = plan("production").text
+    section = text[text.index("What it installs") : text.index("Resources (")]
+    assert "Coolify 4.3.10 (its install.sh checked against sha256" in section
+    config = config_of("production")
+    for image in (
+        config.services.postgres.image,
+        config.services.pgbouncer.image,
+        config.services.redis.image,
+        config.services.minio.image,
+        config.services.uptime_kuma.image,
+        config.backups.aws_cli_image,
+    ):
+        assert image in section
+    recording = evaluate_stack("production")
+    compose = yaml.safe_load(reveal(recording.named("data-pgbouncer").inputs["compose"]))
+    ini = next(
+        reveal(volume["content"])
+        for service in compose["services"].values()
+        for volume in service.get("volumes", [])
+        if isinstance(volume, dict) and str(volume.get("target", "")).endswith("pgbouncer.ini")
+    )
+    for line in ini.splitlines():
+        if " = " in line and line.split(" = ")[0] in ("max_client_conn", "default_pool_size"):
+            key, value = line.split(" = ")
+            assert f"{key} {value}" in section
+    assert "shared_buffers 1024MB" in section
+
+
+def test_a_yaml_error_is_one_line_with_file_line_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("config:\n  platform:domain: [example.com\n  platform:server: {}\n")
+    assert main([str(broken)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("stack ")
+    assert "broken.yaml, line 3, column 18: expected ',' or ']', but got ':'" in err
+    assert "Traceback" not in err
+    assert err.count("\n") == 1
+
+
+def test_a_plain_key_stored_as_secret_is_one_problem_without_stand_ins(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = Path(stack_file_at(tmp_path, minimal_config()))
+    text = path.read_text().replace(
+        "platform:domain: example.com", "platform:domain:\n    secure: v1:AAAA:BBBB"
+    )
+    path.write_text(text)
+    assert main([str(path)]) == 1
+    err = capsys.readouterr().err
+    assert "the stack config has 1 problem(s)" in err
+    assert "platform:domain: stored as a secret, but it holds no secret" in err
+    assert "offline" not in err
+
+
+def config_of(stack: str):  # type: ignore[no-untyped-def]
+    stack_file = read_stack_file(stack)
+    return stack_config(stack_file.project, stack_file.config)

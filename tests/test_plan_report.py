@@ -8,10 +8,11 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+import yaml
 
 from config.hetzner import SERVER_TYPES, VOLUME_EUR_PER_GB
 from offline.costs import PRIMARY_IPV4_EUR, baseline, monthly_cost
-from offline.diagram import Graph, architecture, render, to_dot
+from offline.diagram import BROWSER, LEGEND, SERVICE, Graph, architecture, render, to_dot
 from offline.engine import evaluate_stack, generated_secrets
 from offline.plan import Plan, main, plan, write
 from offline.stack_files import read_stack_file, stack_config, stack_names
@@ -107,6 +108,26 @@ def test_an_external_database_is_billed_elsewhere() -> None:
     assert "external PostgreSQL" in items
 
 
+def test_a_stack_that_keeps_supabase_does_not_save_it() -> None:
+    """UltimatePOS keeps Supabase: the comparison counts Vercel Pro only."""
+    text = " ".join(planned("examples/ultimatepos.yaml").text.split())
+    assert (
+        "pays about USD 45/month for managed services: Vercel Pro ($20), Supabase Pro ($25)" in text
+    )
+    assert "this stack replaces USD 20/month of it and keeps Supabase Pro (USD 25/month" in text
+    assert "this stack replaces" not in planned("production").text
+
+
+def test_prices_outside_europe_carry_a_caveat(tmp_path: Path) -> None:
+    assert "price list" not in planned("production").text
+    stack = tmp_path / "us-east.yaml"
+    document = yaml.safe_load((ROOT / "examples" / "orbitflow.yaml").read_text())
+    document["config"]["platform:server"].update(location="ash", type="cpx32")
+    stack.write_text(yaml.safe_dump(document))
+    text = " ".join(plan(str(stack)).text.split())
+    assert "prices are Hetzner's in Germany and Finland; Ashburn" in text
+
+
 def edges(stack: str) -> set[tuple[str, str, str]]:
     graph = architecture(config_of(stack), "x")
     return {(tail, head, attrs.get("label", "")) for tail, head, attrs in graph.edges}
@@ -115,7 +136,12 @@ def edges(stack: str) -> set[tuple[str, str, str]]:
 def test_production_diagram_shows_who_connects_to_whom() -> None:
     found = edges("production")
     assert {
-        ("host:crm.example.com", "proxy", ""),
+        ("users", "host:crm.example.com", ""),
+        ("host:crm.example.com", "firewall", ""),
+        ("firewall", "proxy", "80, 443"),
+        ("admins", "firewall", "SSH 22"),
+        ("firewall", "sshd", "SSH 22"),
+        ("sshd", "coolify", "tunnel to its API :8000"),
         ("proxy", "app:crm", "crm.example.com"),
         ("proxy", "coolify", "coolify.example.com"),
         ("app:crm", "pgbouncer", "SQL (pooled)"),
@@ -132,6 +158,22 @@ def test_production_diagram_shows_who_connects_to_whom() -> None:
         ("backup-jobs", "uptime-kuma", "push"),
     } <= found
     assert not any(tail == head for tail, head, _ in found)
+
+
+def test_the_diagram_explains_every_kind_of_line_it_draws() -> None:
+    """Each edge is drawn in one of the legend's styles, browsers' traffic apart from the
+    services' own, and every label is tied to its edge."""
+    graph = architecture(config_of("production"), "production")
+    styles = [attrs for _, attrs in LEGEND]
+    assert len({tuple(sorted(style.items())) for style in styles}) == len(styles)
+    for tail, head, attrs in graph.edges:
+        drawn = {key: value for key, value in attrs.items() if key not in ("label", "decorate")}
+        assert drawn in styles, (tail, head, attrs)
+        assert "label" not in attrs or attrs["decorate"] == "true"
+        if tail == "users" or (tail == "proxy" and head.startswith("app:")):
+            assert drawn == BROWSER
+        if tail.startswith("app:"):  # an app's own connections are service traffic
+            assert drawn == SERVICE
 
 
 def test_external_postgres_sits_outside_the_server() -> None:
