@@ -11,6 +11,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from offline import engine
 from offline.engine import Recording, evaluate, reveal
 from offline.stack_files import PROGRAM
@@ -140,6 +142,20 @@ def server_host_key(recording: Recording, server: str = "server") -> str:
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a real tool; the result carries its output for the assertion message."""
     return subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+
+
+def npm_packages(folder: Path) -> Path:
+    """`folder`'s node_modules, as `npm ci --prefix <folder>` installs them; a clear failure
+    saying so where they are not (node would only say "Cannot find module")."""
+    modules = folder / "node_modules"
+    if not modules.is_dir():
+        where = folder.relative_to(Path(__file__).resolve().parent.parent)
+        pytest.fail(
+            f"the npm packages of {where} are not installed: npm ci --prefix {where} (README, "
+            '"Run the tests"; .ci/run installs them)',
+            pytrace=False,
+        )
+    return modules
 
 
 def write(path: Path, text: str) -> Path:

@@ -30,7 +30,7 @@ from tests.servers import (
     running_postgres,
     running_redis,
 )
-from tests.support import run
+from tests.support import npm_packages, run
 
 # A password of the alphabet the platform generates for databases (URL-safe), with a
 # character of each kind the URL encoding must get right anyway.
@@ -251,6 +251,7 @@ def test_redis_runs_with_the_configured_memory_policy_and_persistence(redis: int
 
 def fill_queue(port: int, attempts: int) -> dict[str, Any]:
     """BullMQ from npm (tests/clients) adding 64 KB jobs until Redis refuses one."""
+    npm_packages(NODE_CLIENTS)
     result = run(
         ["node", str(NODE_CLIENTS / "fill-queue.js"), str(port), str(attempts)],
         env={**os.environ, "REDIS_PASSWORD": REDIS_PASSWORD}, timeout=120,
@@ -339,6 +340,7 @@ def test_libpq_reads_the_generated_password_back(password: str) -> None:
 def node_query(url: str, *args: str) -> dict[str, Any]:
     """A query by a Node.js driver from npm (tests/clients/query.js), the URL in its
     environment."""
+    npm_packages(NODE_CLIENTS)
     result = run(["node", str(NODE_CLIENTS / "query.js"), *args],
                  env={**os.environ, "DATABASE_URL": url}, timeout=60)  # fmt: skip
     assert result.returncode == 0, result.stderr

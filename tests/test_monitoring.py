@@ -25,6 +25,7 @@ from tests.support import (
     evaluate_config,
     evaluate_ok,
     evaluate_stack,
+    npm_packages,
     tour_crm_config,
     with_value,
 )
@@ -196,7 +197,7 @@ class FakeKuma:
         self.state = tmp_path / "kuma.json"
         env = {
             **os.environ,
-            "NODE_PATH": str(KUMA_TESTS / "node_modules"),
+            "NODE_PATH": str(npm_packages(KUMA_TESTS)),
             "FAKE_KUMA_USERS": json.dumps(users),
             "FAKE_KUMA_STATE": str(self.state),
         }
@@ -236,7 +237,7 @@ def setup(url: str, password: str = PASSWORD, **env: str) -> subprocess.Complete
         ["node", str(SETUP_SCRIPT)],
         env={
             "PATH": os.environ["PATH"],
-            "NODE_PATH": str(KUMA_TESTS / "node_modules"),
+            "NODE_PATH": str(npm_packages(KUMA_TESTS)),
             "KUMA_URL": url,
             "KUMA_USERNAME": "admin",
             "KUMA_PASSWORD": password,

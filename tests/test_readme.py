@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import typing
 
 import pytest
@@ -10,7 +12,9 @@ from pydantic import BaseModel
 from config.errors import nested_model
 from config.hetzner import SERVER_TYPES
 from config.model import StackConfig
-from offline.stack_files import PROJECT_DIR
+from offline.costs import monthly_cost
+from offline.stack_files import PROJECT_DIR, read_stack_file, stack_config
+from tests.support import tour_crm_config
 
 README = (PROJECT_DIR / "README.md").read_text()
 # Models documented as one key: a hostname entry, a `{secret: name}` value.
@@ -52,3 +56,98 @@ def test_the_readme_gives_the_commands_ci_runs() -> None:
         "pulumi up",
     ):
         assert command in README
+
+
+APP_URL = re.compile(r"^apps\.\w+\.")
+INDEX = re.compile(r"\[\d+\]")
+REFERENCE = re.compile(r'README(?:\.md)?, (?:section )?"([^"]+)"')
+
+
+def test_every_reference_to_the_readme_names_one_of_its_sections() -> None:
+    """Code, scripts and workflows point readers at a section by its name: it must exist."""
+    files = [
+        path
+        for pattern in ("**/*.py", "**/*.sh", "**/*.yml", "**/*.yaml", "scripts/*", ".ci/run")
+        for path in PROJECT_DIR.glob(pattern)
+        if not {".venv", "node_modules", ".git", "tests"} & set(path.relative_to(PROJECT_DIR).parts)
+    ]
+    named = {
+        " ".join(name.replace("#", " ").split())  # a name may wrap across comment lines
+        for path in files
+        for name in REFERENCE.findall(path.read_text())
+    }
+    assert "Run the tests" in named
+    headings = set(re.findall(r"^#+ (.+)$", README, re.M)) | set(
+        re.findall(r"\*\*([^*]+)\*\*", README)
+    )
+    missing = {
+        name
+        for name in named
+        if not any(h in (name, f"{name}.") or h.startswith(f"{name} (") for h in headings)
+    }
+    assert missing == set()
+
+
+def test_the_test_command_lists_every_package_and_npm_folder_ci_installs() -> None:
+    ci = (PROJECT_DIR / ".ci" / "run").read_text().replace("\\\n", " ")
+    packages = {
+        word
+        for line in re.findall(r"apt-get install (.*)", ci)
+        for word in line.split()
+        if not word.startswith("-") and word not in (">/dev/null", "nodejs", "npm")
+    }
+    section = README[README.index("**Run the tests**") : README.index("## Using it for real")]
+    listed = set(section[section.index("apt-get install") :].split("\n\n")[0].split())
+    assert packages <= listed, packages - listed
+    for folder in re.findall(r"npm ci --prefix (\S+)", ci):
+        assert f"npm ci --prefix {folder}" in section
+
+
+def test_the_figures_are_the_ones_the_bench_scripts_wrote() -> None:
+    suite = json.loads((PROJECT_DIR / "bench" / "results" / "suite.json").read_text())
+    plan = json.loads((PROJECT_DIR / "bench" / "results" / "plan.json").read_text())
+    assert f"{suite['whole_suite_s']:.0f} s for {suite['tests_passed']} tests" in README
+    assert f"takes {plan['production_command_s']:.1f} s as a new process" in README
+    assert f"production\n{plan['production_s']:.2f} s" in README
+
+
+def test_the_intro_quotes_the_plans_price() -> None:
+    intro = " ".join(README[: README.index("## Two commands")].split())
+    for stack, quoted in (("production", "about €{:.2f}/month"), ("staging", "staging €{:.2f}")):
+        stack_file = read_stack_file(stack)
+        total = sum(
+            line.eur_per_month for line in monthly_cost(stack_config("platform", stack_file.config))
+        )
+        assert quoted.format(total) in intro
+
+
+def test_every_reference_an_app_can_make_is_in_the_environment_table() -> None:
+    config = StackConfig.model_validate(
+        {**tour_crm_config(), "apps": [{**tour_crm_config()["apps"][0], "buckets": ["files"]}],
+         "services": {**tour_crm_config()["services"], "minio": {"buckets": [{"name": "files"}]}}}
+    )  # fmt: skip
+    problem = config.ref_problem(config.apps[0], "nothing.here")
+    assert problem is not None
+    known = problem.split("known here: ")[1].split(", ")
+    table = README[README.index("**Environment values.**") :].split("\n\n")[1]
+    for ref in known:
+        shown = APP_URL.sub("apps.api.", ref)  # the table's example app
+        assert f"`{shown}`" in table or f"{{ref: {shown}}}" in table, ref
+
+
+def test_every_placeholder_of_the_committed_stacks_is_in_the_readme_table() -> None:
+    table = README[README.index("| key | placeholder | what to put there |") :].split("\n\n")[0]
+    for stack in ("production", "staging"):
+        for key, value in read_stack_file(stack).placeholders:
+            # A list of values is listed by its own key (ssh.adminCidrs).
+            assert f"`{INDEX.sub('[]', key).removesuffix('[]')}`" in table, (key, value)
+
+
+def test_the_examples_section_counts_the_files() -> None:
+    examples = sorted(p.name for p in (PROJECT_DIR / "examples").glob("*.yaml"))
+    section = README[README.index("### The seed systems as examples") :]
+    section = section[: section.index("\n### ")]
+    assert [name for name in examples if f"| `{name}` |" in section] == examples
+    assert "the five systems of `../shared/seeds/`" in section
+    assert "and a sixth" in section
+    assert len(examples) == 6

