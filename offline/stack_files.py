@@ -108,10 +108,9 @@ def set_secret_command(path: str) -> str:
     """How to set a secret: `--path` for an entry of an object (`secrets.<name>`)."""
     if "." in path:
         return f"pulumi config set --secret --path '{path}'"
-    command = f"pulumi config set --secret {path}"
-    if path in PROVIDER_TOKENS:
-        command += f"  (or {PROVIDER_TOKENS[path]} in the environment)"
-    return command
+    if path in PROVIDER_TOKENS:  # kept out of the file that CI previews decrypt
+        return f"export {PROVIDER_TOKENS[path]}=...  (or pulumi config set --secret {path})"
+    return f"pulumi config set --secret {path}"
 
 
 def _is_secure(value: Any) -> bool:

@@ -62,7 +62,7 @@ def test_the_plan_names_each_missing_secret_and_how_to_set_it(tmp_path: Path) ->
     assert lines["secrets.clerkSecretKey"].split()[1:] == [
         "missing", "pulumi", "config", "set", "--secret", "--path", "'secrets.clerkSecretKey'"
     ]  # fmt: skip
-    assert "(or HCLOUD_TOKEN in the environment)" in text
+    assert "export HCLOUD_TOKEN=...  (or pulumi config set --secret hcloud:token)" in text
 
 
 def test_an_encrypted_url_gets_a_stand_in_that_passes_its_format_check(tmp_path: Path) -> None:
@@ -108,7 +108,9 @@ STACK_FILES = [
 def test_every_stack_file_ends_with_how_to_set_each_secret_it_needs(name: str) -> None:
     """The committed files show where each secret goes (the CLI writes it there, encrypted)."""
     text = (PROJECT_DIR / name).read_text()
-    listed = [line[4:] for line in text.splitlines() if line.startswith("#   pulumi config set")]
+    listed = [
+        line[4:] for line in text.splitlines() if line.startswith(("#   pulumi", "#   export"))
+    ]
     stack = name if name.startswith("examples/") else name.split(".")[1]
     needed = read_stack_file(str(PROJECT_DIR / name) if "/" in name else stack).secrets
     assert listed == [set_secret_command(path) for path in needed]
