@@ -84,12 +84,14 @@ def load_stack_config() -> StackConfig:
     secrets = {key: value for key, value in raw.items() if key in SECRET_KEYS}
     settings = {key: value for key, value in raw.items() if key not in secret_keys}
     problems = coolify_name_problems(namespace, pulumi.get_stack())
-    stored_as_secret = [key for key, (_, secret) in sorted(settings.items()) if secret]
+    # (A key that is no setting at all stays an unknown key, secret or not.)
+    stored_as_secret = [
+        key for key, (_, secret) in sorted(settings.items()) if secret and key in MODEL_KEYS
+    ]
     problems += [
         f"{namespace}:{key}: stored as a secret, but it holds no secret and would be "
         f"read as plain text; set it again without --secret"
         for key in stored_as_secret
-        if key in MODEL_KEYS
     ]
     try:
         config = parse_stack_config(

@@ -82,3 +82,10 @@ def test_a_stack_name_coolify_refuses_is_a_config_error(stack: str) -> None:
     assert problem.startswith(f"stack name {stack!r}: Coolify names its environment after it")
     assert problem.endswith("rename the stack: pulumi stack rename <new name>")
     assert recording.resources == []
+
+
+def test_a_misspelled_key_stored_as_a_secret_is_still_an_unknown_key() -> None:
+    values = {**minimal_config(), "domian": "example.com"}
+    recording = evaluate_config(values, secret_keys=["platform:domian"])
+    assert isinstance(recording.error, ConfigError)
+    assert any(p.startswith("platform:domian: unknown key") for p in recording.error.problems)
