@@ -42,7 +42,7 @@ from offline.stack_files import (
     stack_config,
     stack_names,
 )
-from policy.rules import POLICIES, PUBLIC_PREFIX, SECRET_NAME
+from policy.rules import POLICIES, PUBLIC_PREFIX, SECRET_NAME, URL_WITH_PASSWORD
 from render.pgbouncer import pool_settings
 from render.postgres import postgres_settings
 from render.volumes import mount_path
@@ -54,8 +54,6 @@ FIREWALL_TYPE = "hcloud:index/firewall:Firewall"
 RECORD_TYPE = "cloudflare:index/dnsRecord:DnsRecord"
 ZONE_SETTING_TYPE = "cloudflare:index/zoneSetting:ZoneSetting"
 MASK = "[secret]"
-# The password of a URL written as scheme://user:password@host.
-URL_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@", re.IGNORECASE)
 PRIVATE_KEY_BLOCK = re.compile(
     r"-----BEGIN OPENSSH PRIVATE KEY-----.*?-----END OPENSSH PRIVATE KEY-----", re.DOTALL
 )
@@ -169,7 +167,7 @@ def _literal(name: str, value: str) -> str:
     credentials is masked (the policy pack refuses it anyway), a URL's password too."""
     if SECRET_NAME.search(name) and not PUBLIC_PREFIX.match(name):
         return f"{MASK} written in the stack file (refused by env-secrets-secret)"
-    return URL_PASSWORD.sub(rf"\1{MASK}@", value)
+    return URL_WITH_PASSWORD.sub(rf"\1{MASK}@", value)
 
 
 def _shown(name: str, value: EnvValue) -> str:

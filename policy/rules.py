@@ -55,7 +55,8 @@ SECRET_NAME = re.compile(
     r"DATABASE_URL|DIRECT_URL|REDIS_URL|DSN"
 )
 PUBLIC_PREFIX = re.compile(r"^(NEXT_PUBLIC_|VITE_|PUBLIC_|REACT_APP_|NUXT_PUBLIC_|EXPO_PUBLIC_)")
-URL_WITH_PASSWORD = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s:]*:[^/@\s]+@", re.IGNORECASE)
+# A URL written as scheme://user:password@host; group 1 is all before the password.
+URL_WITH_PASSWORD = re.compile(r"^([a-z][a-z0-9+.-]*://[^/@\s:]*:)[^/@\s]+@", re.IGNORECASE)
 
 
 def _ports(rule: Mapping[str, Any]) -> range:
