@@ -384,9 +384,13 @@ BLOCKING_PLACEHOLDERS = (
 )  # fmt: skip
 
 
-def blockers(config: StackConfig, found: list[tuple[str, str]], missing: int) -> list[str]:
+def blockers(
+    config: StackConfig, found: list[tuple[str, str]], secrets: dict[str, str]
+) -> list[str]:
     """What would stop a real `pulumi up` of this stack file as it stands."""
-    reasons = [f"{missing} secret(s) missing: `pulumi preview` stops at the first"] * bool(missing)
+    reasons = []
+    if missing := sum(status == "missing" for status in secrets.values()):
+        reasons.append(f"{missing} secret(s) missing: `pulumi preview` stops at the first")
     if all(in_documentation_network(cidr) for cidr in config.ssh.admin_cidrs):
         reasons.append(
             f"ssh.adminCidrs admits only documentation networks "
@@ -403,7 +407,7 @@ def blockers(config: StackConfig, found: list[tuple[str, str]], missing: int) ->
     return reasons
 
 
-def blockers_section(reasons: list[str]) -> list[str]:
+def blockers_section(reasons: Sequence[str]) -> list[str]:
     if not reasons:
         return ["What would stop a real `pulumi up`: nothing found"]
     return ["What would stop a real `pulumi up`", *[f"  - {reason}" for reason in reasons]]
@@ -459,28 +463,31 @@ def outputs_section(recording: Recording) -> list[str]:
     return lines
 
 
-def policy_section(recording: Recording) -> list[str]:
-    found = check(recording)
-    lines = [f"Policy pack ({len(POLICIES)} policies): {len(found) or 'no'} violation(s)"]
-    return lines + [f"  {violation}" for violation in found]
+def policy_section(violations: Sequence[str]) -> list[str]:
+    lines = [f"Policy pack ({len(POLICIES)} policies): {len(violations) or 'no'} violation(s)"]
+    return lines + [f"  {violation}" for violation in violations]
 
 
 def render_plan(
     recording: Recording,
     config: StackConfig,
+    violations: Sequence[str],
+    reasons: Sequence[str],
+    *,
     secrets: dict[str, str] | None = None,
     found: list[tuple[str, str]] | None = None,
 ) -> str:
+    """The plan's text; `violations` (the policy pack's) and `reasons` (what would stop a
+    real `pulumi up`) as plan() computes them once, for the text and for the exit status."""
     title = (
         f"Plan of stack {recording.project}/{recording.stack} "
         "(offline: mocked engine and providers; addresses are stand-ins)"
     )
-    missing = sum(status == "missing" for status in (secrets or {}).values())
     sections = [
         [title],
         *([secrets_section(secrets)] if secrets is not None else []),
         *([placeholders_section(found)] if found is not None else []),
-        blockers_section(blockers(config, found or [], missing)),
+        blockers_section(reasons),
         install_section(config),
         resources_section(recording),
         dns_section(recording),
@@ -494,7 +501,7 @@ def render_plan(
         cost_section(config, recording.stack),
         server_section(recording),
         outputs_section(recording),
-        policy_section(recording),
+        policy_section(violations),
     ]
     return "\n\n".join("\n".join(section) for section in sections) + "\n"
 
@@ -515,15 +522,17 @@ def plan(stack: str) -> Plan:
         raise recording.error
     config = stack_config(stack_file.project, stack_file.config)
     dot = diagram.to_dot(diagram.architecture(config, stack_file.stack))
-    text = render_plan(recording, config, stack_file.secrets, stack_file.placeholders)
-    missing = sum(status == "missing" for status in stack_file.secrets.values())
-    return Plan(
-        stack_file.stack,
-        text,
-        dot,
-        tuple(check(recording)),
-        tuple(blockers(config, stack_file.placeholders, missing)),
+    violations = tuple(check(recording))
+    reasons = tuple(blockers(config, stack_file.placeholders, stack_file.secrets))
+    text = render_plan(
+        recording,
+        config,
+        violations,
+        reasons,
+        secrets=stack_file.secrets,
+        found=stack_file.placeholders,
     )
+    return Plan(stack_file.stack, text, dot, violations, reasons)
 
 
 def write(result: Plan, out: Path) -> list[Path]:

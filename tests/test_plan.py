@@ -113,7 +113,7 @@ def test_secret_stack_outputs_are_masked_in_the_plan() -> None:
         "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270",
         "value": "postgres://app:hunter2hunter2@db/app",
     }
-    text = render_plan(recording, parse_stack_config(minimal_config(), "platform"))
+    text = render_plan(recording, parse_stack_config(minimal_config(), "platform"), [], [])
     assert f"databaseUrl = {MASK}" in text
     assert "hunter2" not in text
 
