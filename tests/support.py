@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from config import StackConfig
 from offline import engine
 from offline.engine import Recording, evaluate, reveal
-from offline.stack_files import PROGRAM
+from offline.stack_files import PROGRAM, read_stack_file, stack_config
 from render.cloud_init import HostKey
 
 PROJECT = "platform"
@@ -142,6 +143,12 @@ def server_host_key(recording: Recording, server: str = "server") -> str:
 def run(command: list[str], **kwargs: Any) -> subprocess.CompletedProcess[str]:
     """Run a real tool; the result carries its output for the assertion message."""
     return subprocess.run(command, capture_output=True, text=True, check=False, **kwargs)
+
+
+def config_of(stack: str) -> StackConfig:
+    """The validated config of a stack or stack file, as the offline plan reads it."""
+    stack_file = read_stack_file(stack)
+    return stack_config(stack_file.project, stack_file.config)
 
 
 def npm_packages(folder: Path) -> Path:

@@ -18,12 +18,11 @@ from offline.stack_files import (
     PROJECT_DIR,
     StackFile,
     is_placeholder,
-    read_stack_file,
-    stack_config,
     stack_names,
 )
 from tests.support import (
     PROJECT,
+    config_of,
     config_strings,
     evaluate_stack,
     minimal_config,
@@ -288,8 +287,3 @@ def test_a_plain_key_stored_as_secret_is_one_problem_without_stand_ins(
     assert "the stack config has 1 problem(s)" in err
     assert "platform:domain: stored as a secret, but it holds no secret" in err
     assert "offline" not in err
-
-
-def config_of(stack: str):  # type: ignore[no-untyped-def]
-    stack_file = read_stack_file(stack)
-    return stack_config(stack_file.project, stack_file.config)

@@ -15,7 +15,8 @@ from offline.costs import PRIMARY_IPV4_EUR, baseline, monthly_cost
 from offline.diagram import BROWSER, LEGEND, SERVICE, Graph, architecture, render, to_dot
 from offline.engine import evaluate_stack, generated_secrets
 from offline.plan import Plan, main, plan, write
-from offline.stack_files import read_stack_file, stack_config, stack_names
+from offline.stack_files import stack_names
+from tests.support import config_of
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.yaml"))
@@ -26,11 +27,6 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 @cache
 def planned(stack: str) -> Plan:
     return plan(stack)
-
-
-def config_of(stack: str):  # type: ignore[no-untyped-def]
-    stack_file = read_stack_file(stack)
-    return stack_config(stack_file.project, stack_file.config)
 
 
 @pytest.mark.parametrize("stack", STACKS)
