@@ -13,8 +13,8 @@ from config.errors import nested_model
 from config.hetzner import SERVER_TYPES
 from config.model import StackConfig
 from offline.costs import monthly_cost
-from offline.stack_files import PROJECT_DIR, read_stack_file, stack_config
-from tests.support import tour_crm_config
+from offline.stack_files import PROJECT_DIR, read_stack_file
+from tests.support import config_of, tour_crm_config
 
 README = (PROJECT_DIR / "README.md").read_text()
 # Models documented as one key: a hostname entry, a `{secret: name}` value.
@@ -114,10 +114,7 @@ def test_the_figures_are_the_ones_the_bench_scripts_wrote() -> None:
 def test_the_intro_quotes_the_plans_price() -> None:
     intro = " ".join(README[: README.index("## Two commands")].split())
     for stack, quoted in (("production", "about €{:.2f}/month"), ("staging", "staging €{:.2f}")):
-        stack_file = read_stack_file(stack)
-        total = sum(
-            line.eur_per_month for line in monthly_cost(stack_config("platform", stack_file.config))
-        )
+        total = sum(line.eur_per_month for line in monthly_cost(config_of(stack)))
         assert quoted.format(total) in intro
 
 
