@@ -23,15 +23,8 @@ import pulumi_random as random
 import pulumi_tls as tls
 
 from components.data import REDIS_PORT, limits_cpus
+from config import AppConfig, EnvValue, GeneratedValue, GitSource, SecretValue, StackConfig
 from config.fields import image_name_and_tag
-from config.model import (
-    AppConfig,
-    EnvValue,
-    GeneratedValue,
-    GitSource,
-    SecretValue,
-    StackConfig,
-)
 from coolify.resources import Application, Connection, Deploy, EnvVars, PrivateKey
 from render.urls import without_pgbouncer_flag
 

@@ -20,7 +20,7 @@ import pulumi_command as command
 
 from components.data import BackupSource
 from components.remote import remote_step
-from config.model import BackupsConfig
+from config import BackupsConfig
 from config.secrets import read_secret
 from render.backups import (
     ENGINES,

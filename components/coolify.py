@@ -16,7 +16,7 @@ import pulumi_random as random
 from components.remote import remote_step
 from components.server import Server as HetznerServer
 from components.tls import OriginCertificate
-from config.model import CoolifyConfig
+from config import CoolifyConfig
 from coolify.providers import b64
 from coolify.resources import (
     Connection,

@@ -20,7 +20,7 @@ import pulumi
 import pulumi_random as random
 
 from components.volumes import DataVolume
-from config.model import (
+from config import (
     AppConfig,
     MariadbConfig,
     MinioConfig,

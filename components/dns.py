@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_cloudflare as cloudflare
 
-from config.model import DnsConfig, ServedHostname
+from config import DnsConfig, ServedHostname
 
 AUTO_TTL = 1  # Cloudflare's "automatic"; the only TTL a proxied record accepts
 MAX_COMMENT = 100  # Cloudflare's limit on the free plan

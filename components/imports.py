@@ -13,7 +13,7 @@ import pulumi_command as command
 
 from components.data import BackupSource
 from components.remote import remote_step
-from config.model import BucketsImportConfig, PostgresImportConfig
+from config import BucketsImportConfig, PostgresImportConfig
 from render.backups import Database, Minio
 from render.imports import (
     BUCKETS,

@@ -21,7 +21,7 @@ import pulumi_hcloud as hcloud
 
 from components.server import Server
 from components.tls import OriginCertificate
-from config.model import LoadBalancerConfig
+from config import LoadBalancerConfig
 
 HTTP_PORT, HTTPS_PORT = 80, 443
 

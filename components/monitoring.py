@@ -14,7 +14,7 @@ import pulumi
 import pulumi_random as random
 
 from components.data import Probe
-from config.model import UptimeKumaConfig
+from config import UptimeKumaConfig
 from coolify.resources import Connection, Service
 from render.uptime_kuma import (
     ANSWERS,

@@ -7,8 +7,8 @@ from __future__ import annotations
 import pulumi
 import pulumi_hcloud as hcloud
 
+from config import NetworkConfig
 from config.hetzner import NETWORK_ZONES
-from config.model import NetworkConfig
 
 
 class PrivateNetwork(pulumi.ComponentResource):

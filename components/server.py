@@ -9,7 +9,7 @@ import pulumi
 import pulumi_hcloud as hcloud
 import pulumi_tls as tls
 
-from config.model import ServerConfig, SshConfig
+from config import ServerConfig, SshConfig
 from render.cloud_init import HostKey, cloud_init, dump_user_data
 
 ANYWHERE = ("0.0.0.0/0", "::/0")

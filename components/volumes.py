@@ -13,7 +13,7 @@ import pulumi_command as command
 import pulumi_hcloud as hcloud
 
 from components.remote import remote_step
-from config.model import VolumeConfig
+from config import VolumeConfig
 from render.remote import remote_script
 from render.volumes import (
     data_path,

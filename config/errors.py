@@ -11,7 +11,7 @@ import pulumi
 from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 
-from config.model import StackConfig
+from config.stack import StackConfig
 
 _MAX_SHOWN_INPUT = 60
 

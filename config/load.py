@@ -10,7 +10,6 @@ import pulumi.runtime.config as runtime_config
 from pydantic import ValidationError
 
 from config.errors import ConfigError, describe
-from config.model import StackConfig
 from config.secrets import (
     SECRET_KEYS,
     SECRETS_BAG,
@@ -18,6 +17,7 @@ from config.secrets import (
     secret_problems,
     secret_warnings,
 )
+from config.stack import StackConfig
 
 
 def _project_config(namespace: str) -> dict[str, tuple[str, bool]]:

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from config.model import StackConfig
+from config.stack import StackConfig
 from render.backups import is_plain
 from render.urls import postgres_url_parts
 

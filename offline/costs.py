@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from config import StackConfig
+from config import ServerConfig, StackConfig
 from config.hetzner import LOAD_BALANCER_TYPES, VOLUME_EUR_PER_GB
-from config.model import ServerConfig
 
 BACKUP_SHARE = 0.20  # Hetzner's server backups: 20% of the server's price
 PRIMARY_IPV4_EUR = 0.50  # a primary IPv4 is billed on top of the server since 2024-02

@@ -9,8 +9,7 @@ import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from config import StackConfig
-from config.model import DATABASE_SERVICES, RefValue
+from config import DATABASE_SERVICES, RefValue, StackConfig
 
 SERVICE_LABELS = {
     "postgres": "PostgreSQL 16",

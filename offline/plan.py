@@ -26,10 +26,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from config import ConfigError, StackConfig
+from config import (
+    SUPABASE_SCHEMAS,
+    AppConfig,
+    ConfigError,
+    EnvValue,
+    GeneratedValue,
+    SecretValue,
+    StackConfig,
+)
 from config.fields import PinnedImage
 from config.hetzner import EU_LOCATIONS, LOCATION_NAMES, SERVER_TYPES
-from config.model import SUPABASE_SCHEMAS, AppConfig, EnvValue, GeneratedValue, SecretValue
 from offline import diagram
 from offline.costs import baseline, monthly_cost, usd_range
 from offline.engine import RecordedResource, Recording, evaluate_stack_file, is_secret, reveal

@@ -17,7 +17,7 @@ import tarfile
 from dataclasses import dataclass
 from typing import Literal
 
-from config.model import BackupsConfig
+from config.backups import BackupsConfig
 from render.remote import SCRIPTS
 
 SCRIPTS_DIR = "/opt/platform-backups"

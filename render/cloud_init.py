@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from config.model import ServerConfig, SshConfig
+from config.servers import ServerConfig, SshConfig
 from render.host_files import (
     FAIL2BAN_JAIL_PATH,
     SSHD_DROPIN_PATH,

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from config.model import BucketsImportConfig, PostgresImportConfig
+from config.imports import BucketsImportConfig, PostgresImportConfig
 from render.backups import (
     TOOLS,
     Database,

@@ -11,7 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Any
 
-from config.model import PgBouncerConfig
+from config.services import PgBouncerConfig
 from render.coolify_files import mounted_folder
 
 CONFIG_DIR = "/etc/pgbouncer"

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from config.model import AUTOKUMA_MB, NotificationConfig
+from config.backups import NotificationConfig
+from config.budgets import AUTOKUMA_MB
 from render.coolify_files import mounted_folder
 
 PORT = 3001

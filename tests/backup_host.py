@@ -15,7 +15,7 @@ import tarfile
 from pathlib import Path
 from typing import Any
 
-from config.model import BackupsConfig
+from config import BackupsConfig
 from offline.engine import Recording, is_secret, reveal
 from render import backups as render
 from render.remote import remote_script

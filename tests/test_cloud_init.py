@@ -10,8 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from config import parse_stack_config
-from config.model import ServerConfig
+from config import ServerConfig, parse_stack_config
 from offline.engine import is_secret, reveal
 from offline.stack_files import stack_names
 from render.cloud_init import MAX_USER_DATA_BYTES, SSHD_CHECK, cloud_init, dump_user_data

@@ -18,8 +18,8 @@ from typing import Any
 
 import pytest
 
+from config import BucketsImportConfig, PostgresImportConfig
 from config.errors import ConfigError
-from config.model import BucketsImportConfig, PostgresImportConfig
 from offline.engine import find_leaks, is_secret, reveal
 from offline.stack_files import PROJECT_DIR
 from render import imports as render

@@ -9,9 +9,9 @@ import typing
 import pytest
 from pydantic import BaseModel
 
+from config import StackConfig
 from config.errors import nested_model
 from config.hetzner import SERVER_TYPES
-from config.model import StackConfig
 from offline.costs import monthly_cost
 from offline.stack_files import PROJECT_DIR, read_stack_file
 from tests.support import config_of, tour_crm_config

@@ -9,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components.server import ANYWHERE, firewall_rules, label_value, server_name
-from config import parse_stack_config
-from config.model import SshConfig
+from config import SshConfig, parse_stack_config
 from offline.engine import Recording, is_secret, reveal
 from render.cloud_init import HostKey, cloud_init, dump_user_data
 from tests.support import (

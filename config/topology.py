@@ -1,0 +1,153 @@
+"""The stack's topology: the servers beside the main one, where they sit on the network."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+from pydantic import ValidationError
+
+from config.apps import AppConfig
+from config.dns import ServedHostname
+from config.fields import config_error
+from config.servers import AppServersConfig, DatabaseServerConfig, ServerConfig
+from config.services import DATABASE_SERVICES
+
+if TYPE_CHECKING:
+    from config.stack import StackConfig
+
+
+class Topology:
+    """The servers beside the main one (a part of StackConfig)."""
+
+    def _sibling_server(
+        self: StackConfig, sibling: DatabaseServerConfig | AppServersConfig
+    ) -> ServerConfig:
+        """Another server of the stack as a ServerConfig: the server's location, image, admin
+        user and protection, with its own type, backups and swap."""
+        return ServerConfig.model_validate(
+            {
+                "type": sibling.type,
+                "location": self.server.location,
+                "image": self.server.image,
+                "backups": sibling.backups,
+                "deleteProtection": self.server.delete_protection,
+                "swapGb": sibling.swap_gb,
+                "adminUser": self.server.admin_user,
+            }
+        )
+
+    @property
+    def database_server_config(self: StackConfig) -> ServerConfig | None:
+        return None if self.database_server is None else self._sibling_server(self.database_server)
+
+    @property
+    def app_server_config(self: StackConfig) -> ServerConfig | None:
+        """Each app server's ServerConfig (they are alike)."""
+        return None if self.app_servers is None else self._sibling_server(self.app_servers)
+
+    def app_server_addresses(self: StackConfig) -> list[str]:
+        """The app servers' fixed private addresses: after the server's and the database
+        server's."""
+        if self.app_servers is None or self.network is None:
+            return []
+        return [self.network.address(2 + index) for index in range(self.app_servers.count)]
+
+    def load_balancer_address(self: StackConfig) -> str:
+        """The load balancer's fixed private address: the subnet's last one."""
+        assert self.network is not None
+        return str(ipaddress.IPv4Network(self.network.subnet)[-2])
+
+    def load_balanced_hostnames(self: StackConfig) -> list[ServedHostname]:
+        """The apps' hostnames, which point at the load balancer when there are app servers."""
+        if self.app_servers is None:
+            return []
+        return [host for host in self.served_hostnames() if host.owner.startswith("app ")]
+
+    def health_checked_app(self: StackConfig) -> AppConfig:
+        """The app the load balancer's health check asks (validated: one with a domain)."""
+        assert self.app_servers is not None
+        wanted = self.app_servers.load_balancer.health_check.app
+        return next(app for app in self.apps if app.domains and wanted in (None, app.name))
+
+    def _check_sibling_type(
+        self: StackConfig, sibling: DatabaseServerConfig | AppServersConfig, which: str, key: str
+    ) -> None:
+        """Another server's type, checked against the server's location."""
+        try:
+            self._sibling_server(sibling)
+        except ValidationError as error:
+            raise config_error(
+                f"{error.errors()[0]['msg']} ({which} in server.location {self.server.location})",
+                at=f"{key}.type",
+            ) from None
+
+    def _check_database_server(self: StackConfig) -> None:
+        if self.database_server is None:
+            return
+        if self.network is None:
+            raise config_error(
+                "a database server is reached over the private network; add network "
+                "(network: {} takes the defaults)",
+                at="databaseServer",
+            )
+        self._check_sibling_type(self.database_server, "the database server is", "databaseServer")
+        if not any(getattr(self.services, name) for name in DATABASE_SERVICES):
+            raise config_error(
+                "a database server holds services.postgres, mariadb, pgbouncer or redis, and "
+                "none is configured",
+                at="databaseServer",
+            )
+
+    def _check_app_servers(self: StackConfig) -> None:
+        if self.app_servers is None:
+            return
+        if self.network is None or self.database_server is None:
+            raise config_error(
+                "app servers reach the data services over the private network, on the "
+                "database server; add network (network: {} takes the defaults) and "
+                "databaseServer",
+                at="appServers",
+            )
+        self._check_sibling_type(self.app_servers, "the app servers are", "appServers")
+        subnet = ipaddress.IPv4Network(self.network.subnet)
+        # The gateway, the server, the database server, the app servers, the load balancer.
+        if subnet.num_addresses - 2 < 4 + self.app_servers.count:
+            raise config_error(
+                f"the subnet {subnet} has no room for {self.app_servers.count} app servers and "
+                "the load balancer; use a larger network.subnet",
+                at="appServers.count",
+            )
+        if not any(app.domains for app in self.apps):
+            raise config_error(
+                "app servers serve the apps' domains through the load balancer, and no app has "
+                "a domain; add domains to an app or remove appServers",
+                at="appServers",
+            )
+        wanted = self.app_servers.load_balancer.health_check.app
+        if wanted is not None and not any(app.name == wanted and app.domains for app in self.apps):
+            raise config_error(
+                f"{wanted!r} is not an app with a domain; name one of "
+                f"{', '.join(app.name for app in self.apps if app.domains)}",
+                at="appServers.loadBalancer.healthCheck.app",
+            )
+        for host in self.load_balanced_hostnames():
+            if not host.proxied:
+                raise config_error(
+                    f"{host.fqdn} is behind the load balancer, which serves Cloudflare's origin "
+                    "certificate: only Cloudflare's proxy trusts it. Remove proxied: false",
+                    at=f"{host.config_path}.proxied",
+                )
+
+    def _check_network(self: StackConfig) -> None:
+        if self.network is None:
+            return
+        network = ipaddress.IPv4Network(self.network.ip_range)
+        pool = ipaddress.IPv4Network(self.coolify.docker_address_pool)
+        if network.overlaps(pool):
+            raise config_error(
+                f"the private network {network} overlaps Docker's address pool {pool} "
+                "(coolify.dockerAddressPool): containers would shadow the servers' addresses. "
+                "Choose ranges apart, e.g. network 10.0.0.0/16 and the pool 172.16.0.0/12",
+                at="network.ipRange",
+            )
