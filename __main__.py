@@ -1,23 +1,23 @@
-"""Composition only: validated config -> servers (and the app servers' load balancer) -> DNS
--> Coolify -> data, monitoring, backups -> apps -> outputs."""
+"""Composition only, in one line: validated config -> its hosts (servers, private network, load
+balancer) -> DNS -> Coolify, and the other servers in it -> data, monitoring, backups -> apps
+-> outputs. Which servers exist and what runs on each is the topology's (config.hosts): no
+step here asks which stage the stack is at."""
 
 import pulumi
 
-from components.apps import Apps, AppServers, PlatformValues
+from components.apps import Apps, PlatformValues
 from components.backups import Backups
-from components.coolify import CoolifyInstall, CoolifyProject, CoolifyServer
-from components.data import DatabaseHost, DataServices, Probe
-from components.dns import Dns, Origin
+from components.coolify import CoolifyInstall, CoolifyProject
+from components.data import DataServices
+from components.dns import Dns
+from components.hosts import CoolifyServers, Servers
 from components.imports import Imports
-from components.load_balancer import HTTP_PORT, HTTPS_PORT, LoadBalancer
 from components.monitoring import Monitoring
-from components.network import PrivateNetwork
-from components.server import Server, label_value, server_name
+from components.server import label_value, server_name
 from components.tls import OriginCertificate
 from components.volumes import DataVolume
 from config import load_stack_config
 from config.secrets import read_secret, read_secret_bag
-from coolify.resources import PrivateKey
 from render.backups import push_intervals
 
 config = load_stack_config()  # fails with every problem named before any resource exists
@@ -27,95 +27,22 @@ hostnames = config.served_hostnames()
 proxied = [host.fqdn for host in hostnames if host.proxied]
 
 labels = {"managed-by": "pulumi", "project": label_value(project), "stack": label_value(stack)}
-network = (
-    PrivateNetwork(
-        "network",
-        network=config.network,
-        network_name=hostname,
-        location=config.server.location,
-        labels=labels,
-        protect=config.server.delete_protection,
-    )
-    if config.network is not None
-    else None
-)
-server = Server(
-    "server",
-    server=config.server,
-    ssh=config.ssh,
-    hostname=hostname,
-    docker_address_pool=config.coolify.docker_address_pool,
-    labels=labels,
-    private_network=(
-        (network.subnet_id, config.network.address(0))
-        if network is not None and config.network is not None
-        else None
-    ),
-)
-database_server_config = config.database_server_config
-database_server = (
-    Server(
-        "database-server",
-        server=database_server_config,
-        ssh=config.ssh,
-        hostname=f"{hostname}-db",
-        docker_address_pool=config.coolify.docker_address_pool,
-        labels=labels,
-        private_network=(network.subnet_id, config.network.address(1)),
-        web=False,  # SSH from the admins only: the apps reach it over the private network
-        keys_from=server,
-        role="database",
-    )
-    if database_server_config is not None and network is not None and config.network is not None
-    else None
-)
-app_server_config = config.app_server_config
-app_servers = (
-    [
-        Server(
-            f"app-server-{number}",
-            server=app_server_config,
-            ssh=config.ssh,
-            hostname=f"{hostname}-app-{number}",
-            docker_address_pool=config.coolify.docker_address_pool,
-            labels=labels,
-            private_network=(network.subnet_id, address),
-            web=False,  # SSH from the admins only: the load balancer comes over the network
-            keys_from=server,
-            role="app",
-        )
-        for number, address in enumerate(config.app_server_addresses(), start=1)
-    ]
-    if app_server_config is not None and network is not None
-    else []
-)
 origin = OriginCertificate("origin", hostnames=proxied) if proxied else None
-balanced = config.load_balanced_hostnames()
-origins = [Origin([host for host in hostnames if host not in balanced], server.ipv4, server.ipv6)]
-load_balancer = None
-terminated = config.app_servers is not None and config.app_servers.load_balancer.tls == "terminate"
-if config.app_servers is not None and network is not None and origin is not None:
-    checked = config.health_checked_app()
-    load_balancer = LoadBalancer(
-        "load-balancer",
-        load_balancer=config.app_servers.load_balancer,
-        balancer_name=hostname,
-        location=config.server.location,
-        subnet_id=network.subnet_id,
-        address=config.load_balancer_address(),
-        targets=app_servers,
-        health_host=config.fqdn(checked.domains[0].host),
-        health_path=checked.health.path if checked.health else "/",
-        origin_certificate=origin,
-        labels=labels,
-        protect=config.server.delete_protection,
-    )
-    origins.append(Origin(balanced, load_balancer.ipv4, load_balancer.ipv6))
+hosts = config.hosts  # which servers, and what runs on each
+servers = Servers(
+    hosts,
+    hostname=hostname,
+    network=config.network,
+    ssh=config.ssh,
+    docker_address_pool=config.coolify.docker_address_pool,
+    origin_certificate=origin,
+    labels=labels,
+)
 Dns(
     "dns",
     dns=config.dns,
     zone_name=config.zone_name,
-    origins=origins,
+    origins=servers.origins(hostnames),
     stack=f"{project}/{stack}",
 )
 coolify = CoolifyInstall(
@@ -123,7 +50,7 @@ coolify = CoolifyInstall(
     coolify=config.coolify,
     root_email=config.coolify_root_email,
     dashboard_url=config.dashboard_url,
-    server=server,
+    server=servers.main,
     origin_certificate=origin,
 )
 coolify_project = CoolifyProject(
@@ -138,69 +65,34 @@ placement = {
     "project_uuid": coolify_project.project_uuid,
     "environment_uuid": coolify_project.environment_uuid,
 }
-# Coolify reaches the other servers with the stack's automation key, stored in it once.
-automation_key = (
-    PrivateKey(
-        "automation-key",
-        connection=coolify.connection,
-        key_name=f"{hostname}-automation",
-        private_key=server.automation_private_key,
-    ).id
-    if database_server is not None
-    else None
+coolify_servers = CoolifyServers(
+    servers,
+    coolify=coolify,
+    connection=coolify.connection,
+    placement=placement,
+    disk_alert_percent=config.coolify.disk_alert_percent,
+    origin_certificate=origin,
 )
-database_host, database_ssh, database_ready = None, None, []
-if (
-    database_server is not None
-    and database_server.private_ipv4 is not None
-    and automation_key is not None
-):
-    database_in_coolify = CoolifyServer(
-        "coolify-database-server",
-        connection=coolify.connection,
-        server=database_server,
-        key_uuid=automation_key,
-        disk_alert_percent=config.coolify.disk_alert_percent,
-        proxy_type="none",  # it serves no web traffic
-    )
-    database_host = DatabaseHost(database_in_coolify.uuid, database_server.private_ipv4)
-    database_ssh = database_in_coolify.ssh
-    database_ready = [database_in_coolify.ready]
-app_servers_in_coolify = [
-    CoolifyServer(
-        f"coolify-app-server-{number}",
-        connection=coolify.connection,
-        server=app_server,
-        key_uuid=automation_key,
-        disk_alert_percent=config.coolify.disk_alert_percent,
-        proxy_type="traefik",
-        # Passthrough: each app server's Traefik ends TLS, as the server's does.
-        origin_certificate=None if terminated else origin,
-    )
-    for number, app_server in enumerate(app_servers, start=1)
-    if automation_key is not None
-]
 # Hetzner Volumes for the data services that ask for one, on the servers they run on.
 volumes = {
     service: DataVolume(
         f"{service}-volume",
         service=service,
         volume=volume,
-        hostname=on_server.hostname,
+        hostname=reach.server.hostname,
         location=config.server.location,
-        server_id=on_server.server_id,
-        ssh=ssh,
+        server_id=reach.server.server_id,
+        ssh=reach.ssh,
         labels=labels,
         protect=config.server.delete_protection,
-        after=[coolify.installed, *ready],
+        after=[coolify.installed, *reach.ready],
     )
-    for service, volume, on_server, ssh, ready in (
-        ("minio", config.services.minio_volume, server, coolify.ssh, []),
-        ("postgres", config.services.postgres_volume, database_server or server,
-         database_ssh or coolify.ssh, database_ready),
+    for service, volume, reach in (
+        ("minio", config.services.minio_volume, coolify_servers.main),
+        ("postgres", config.services.postgres_volume, coolify_servers.database),
     )
     if volume is not None
-}  # fmt: skip
+}
 data = DataServices(
     "data",
     services=config.services,
@@ -209,26 +101,18 @@ data = DataServices(
     connection=coolify.connection,
     placement=placement,
     protect=config.server.delete_protection,
-    database_host=database_host,
-    # The jobs on the database server and the apps on app servers reach MinIO there.
-    minio_address=server.private_ipv4 if database_server is not None else None,
+    database_host=coolify_servers.database_host,
+    minio_address=hosts.minio_address,
     volumes=volumes,
 )
 secrets = read_secret_bag() if config.secret_names() else None
-# Each app server's proxy is watched too: the load balancer hides a server that is down.
-app_server_probes = [
-    Probe(f"app server {app_server.hostname}", pulumi.Output.from_input(address),
-          HTTP_PORT if terminated else HTTPS_PORT)
-    for app_server in app_servers
-    if (address := app_server.private_ipv4) is not None
-]  # fmt: skip
 monitoring = (
     Monitoring(
         "monitoring",
         uptime_kuma=config.services.uptime_kuma,
         url=config.status_url,
         app_urls=config.app_health_urls(),
-        probes=[*data.probes, *app_server_probes],
+        probes=[*data.probes, *servers.proxy_probes()],
         push_intervals=(
             push_intervals(config.backups, minio=bool(config.minio_bucket_names()))
             if config.backups is not None
@@ -253,8 +137,8 @@ if config.backups is not None and data.backup_source is not None:
         minio_root_key=data.minio_root_key,
         push_urls=monitoring.push_urls if monitoring is not None else {},
         # On the server the database runs on.
-        ssh=database_ssh or coolify.ssh,
-        server_id=(database_server or server).server_id,
+        ssh=coolify_servers.database.ssh,
+        server_id=coolify_servers.database.server.server_id,
         after=data.running,
     )
     pulumi.export("backupSchedules", backups.schedules)
@@ -278,10 +162,10 @@ if imports.postgres is not None or imports.buckets is not None:
         ),
         minio_host=data.minio_host,
         minio_root_key=data.minio_root_key,
-        database_ssh=database_ssh or coolify.ssh,
-        database_server_id=(database_server or server).server_id,
-        minio_ssh=coolify.ssh,
-        minio_server_id=server.server_id,
+        database_ssh=coolify_servers.database.ssh,
+        database_server_id=coolify_servers.database.server.server_id,
+        minio_ssh=coolify_servers.main.ssh,
+        minio_server_id=coolify_servers.main.server.server_id,
         after=data.running,
     )
     # Each import's one command, as root on the server of `serverName` (or the database
@@ -289,19 +173,8 @@ if imports.postgres is not None or imports.buckets is not None:
     pulumi.export("importCommands", imported.commands)
 
 pulumi.export("serverName", hostname)
-pulumi.export("serverIpv4", server.ipv4)
-pulumi.export("serverIpv6", server.ipv6)
-if server.private_ipv4 is not None:
-    pulumi.export("serverPrivateIpv4", server.private_ipv4)
-if database_server is not None:
-    pulumi.export("databaseServerIpv4", database_server.ipv4)
-    pulumi.export("databaseServerPrivateIpv4", database_server.private_ipv4)
-if app_servers:
-    pulumi.export("appServerIpv4s", [app_server.ipv4 for app_server in app_servers])
-    pulumi.export("appServerPrivateIpv4s", [app_server.private_ipv4 for app_server in app_servers])
-if load_balancer is not None:
-    pulumi.export("loadBalancerIpv4", load_balancer.ipv4)
-    pulumi.export("loadBalancerIpv6", load_balancer.ipv6)
+for output, value in servers.outputs().items():
+    pulumi.export(output, value)
 pulumi.export("hostnames", [host.fqdn for host in hostnames])
 pulumi.export("coolifyUrl", config.dashboard_url)
 pulumi.export("coolifyRootUser", config.coolify_root_email)
@@ -326,15 +199,7 @@ apps = Apps(
     placement=placement,
     after=data.running,
     github_token=read_secret("githubToken") if config.github_webhooks else None,
-    app_servers=(
-        AppServers(
-            placement={**placement, "server_uuid": app_servers_in_coolify[0].uuid},
-            others=[other.uuid for other in app_servers_in_coolify[1:]],
-            tls_at_load_balancer=terminated,
-        )
-        if app_servers_in_coolify
-        else None
-    ),
+    app_servers=coolify_servers.app_servers,
 )
 
 for output, url in [("databaseUrl", data.database_url), ("directUrl", data.direct_url),

@@ -1,9 +1,12 @@
-"""The stack's topology: the servers beside the main one, where they sit on the network."""
+"""The stack's topology as a value: its hosts (role, server type, private address, what runs on
+each) and the load balancer in front of the app servers, with their checks. The components
+build what it says and place the services, apps, probes and jobs by reading it."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import ValidationError
 
@@ -14,11 +17,146 @@ from config.servers import AppServersConfig, DatabaseServerConfig, ServerConfig
 from config.services import DATABASE_SERVICES
 
 if TYPE_CHECKING:
+    from config.servers import LoadBalancerConfig
     from config.stack import StackConfig
+
+HostRole = Literal["main", "database", "app"]
+# What runs on a host, as Host.runs names it.
+COOLIFY, DATABASES, APPS, MINIO, UPTIME_KUMA = (
+    "coolify",
+    "databases",
+    "apps",
+    "minio",
+    "uptime-kuma",
+)
+
+
+@dataclass(frozen=True)
+class Host:
+    """One server of the stack."""
+
+    name: str  # its resource name, kept since the first `up`: server, database-server, ...
+    role: HostRole
+    server: ServerConfig
+    hostname_suffix: str  # after the stack's server name: "", "-db", "-app-1", ...
+    private_address: str | None  # its fixed address in the private network, if there is one
+    runs: tuple[str, ...]  # COOLIFY, DATABASES (with their backup jobs), APPS, MINIO, ...
+
+    @property
+    def serves_web(self) -> bool:
+        """Whether its firewall opens 80 and 443: the others take SSH from the admins only, the
+        apps and the load balancer reaching them over the private network."""
+        return self.role == "main"
+
+    @property
+    def label(self) -> str:
+        """Its `role` label at Hetzner."""
+        return "platform" if self.role == "main" else self.role
+
+    @property
+    def coolify_proxy(self) -> str:
+        """The proxy Coolify runs on it: Traefik wherever something serves HTTP, none on the
+        database server."""
+        return "none" if set(self.runs) <= {DATABASES} else "traefik"
+
+
+@dataclass(frozen=True)
+class LoadBalancing:
+    """The load balancer in front of the app servers, and what it serves."""
+
+    config: LoadBalancerConfig
+    address: str  # its fixed private address
+    hostnames: tuple[ServedHostname, ...]  # the apps' hostnames, which point at it
+    health_host: str
+    health_path: str
+
+    @property
+    def ends_tls(self) -> bool:
+        return self.config.tls == "terminate"
+
+
+@dataclass(frozen=True)
+class Hosts:
+    """The stack's servers, the main one (Coolify's own) first."""
+
+    all: tuple[Host, ...]
+    load_balancing: LoadBalancing | None
+
+    @property
+    def main(self) -> Host:
+        return self.all[0]
+
+    @property
+    def others(self) -> tuple[Host, ...]:
+        """The servers Coolify reaches with the stack's automation key."""
+        return self.all[1:]
+
+    def running(self, what: str) -> tuple[Host, ...]:
+        return tuple(host for host in self.all if what in host.runs)
+
+    @property
+    def database(self) -> Host:
+        """Where the data services but MinIO and Uptime Kuma run, with their backup jobs."""
+        return self.running(DATABASES)[0]
+
+    @property
+    def app_servers(self) -> tuple[Host, ...]:
+        """The servers for the apps alone (none: the apps run on the main server)."""
+        return tuple(host for host in self.running(APPS) if host.role == "app")
+
+    @property
+    def minio_address(self) -> str | None:
+        """Where the jobs and apps on the other servers reach MinIO (on the main server): its
+        private address; None when everything runs on the main server."""
+        return self.main.private_address if self.others else None
 
 
 class Topology:
-    """The servers beside the main one (a part of StackConfig)."""
+    """The stack's hosts and the servers beside the main one (a part of StackConfig)."""
+
+    @property
+    def hosts(self: StackConfig) -> Hosts:
+        """Stage 1-2: one server runs everything. Stage 3 (databaseServer): the databases and
+        their backups move to a server of their own. Stage 4 (appServers): the apps move to
+        app servers behind a load balancer. Every server beside the main one is on the
+        private network (validated)."""
+        network, database = self.network, self.database_server_config
+        others: list[Host] = []
+        if database is not None and network is not None:
+            others.append(
+                Host(
+                    "database-server", "database", database, "-db", network.address(1), (DATABASES,)
+                )
+            )
+        if (app_server := self.app_server_config) is not None:
+            others += [
+                Host(f"app-server-{number}", "app", app_server, f"-app-{number}", address, (APPS,))
+                for number, address in enumerate(self.app_server_addresses(), start=1)
+            ]
+        moved = {what for host in others for what in host.runs}
+        main = Host(
+            "server",
+            "main",
+            self.server,
+            "",
+            network.address(0) if network else None,
+            tuple(
+                what for what in (COOLIFY, MINIO, UPTIME_KUMA, DATABASES, APPS) if what not in moved
+            ),
+        )
+        return Hosts((main, *others), self._load_balancing())
+
+    def _load_balancing(self: StackConfig) -> LoadBalancing | None:
+        if self.app_servers is None:
+            return None
+        checked = self.health_checked_app()
+        return LoadBalancing(
+            config=self.app_servers.load_balancer,
+            address=self.load_balancer_address(),
+            hostnames=tuple(self.load_balanced_hostnames()),
+            health_host=self.fqdn(checked.domains[0].host),
+            health_path=checked.health.path if checked.health else "/",
+        )
 
     def _sibling_server(
         self: StackConfig, sibling: DatabaseServerConfig | AppServersConfig

@@ -76,9 +76,13 @@ def plan_text(stack: str) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path, help="where to write the snapshot (created)")
-    folder = parser.parse_args().folder
+    parser.add_argument(
+        "stacks", nargs="*", help="stack names or stack files (default: every committed one)"
+    )
+    args = parser.parse_args()
+    folder: Path = args.folder
     folder.mkdir(parents=True, exist_ok=True)
-    for stack in stack_files():
+    for stack in args.stacks or stack_files():
         name = Path(stack).stem
         (folder / f"{name}.json").write_text(registrations(stack, preview=False))
         (folder / f"{name}.preview.json").write_text(registrations(stack, preview=True))
