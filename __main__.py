@@ -68,7 +68,6 @@ placement = {
 coolify_servers = CoolifyServers(
     servers,
     coolify=coolify,
-    connection=coolify.connection,
     placement=placement,
     disk_alert_percent=config.coolify.disk_alert_percent,
     origin_certificate=origin,

@@ -25,7 +25,7 @@ from components.server import Server
 from components.tls import OriginCertificate
 from config import NetworkConfig, ServedHostname, SshConfig
 from config.topology import Hosts
-from coolify.resources import Connection, PrivateKey
+from coolify.resources import PrivateKey
 
 
 class Servers:
@@ -168,12 +168,11 @@ class CoolifyServers:
         servers: Servers,
         *,
         coolify: CoolifyInstall,
-        connection: Connection,
         placement: dict[str, pulumi.Output[str]],
         disk_alert_percent: int,
         origin_certificate: OriginCertificate | None,
     ) -> None:
-        hosts = servers.hosts
+        hosts, connection = servers.hosts, coolify.connection
         self.main = Reach(coolify.ssh, servers.main, [])
         reach = {hosts.main.name: self.main}
         uuids: dict[str, pulumi.Output[str]] = {}
