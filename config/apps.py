@@ -53,38 +53,57 @@ def _plain_scalars(value: Any) -> Any:
     return value
 
 
+def _env_schema(schema: dict[str, Any]) -> None:
+    """The JSON schema of env and buildArgs (for editors): `_plain_scalars` takes numbers and
+    booleans as text, and a name that is not ENV_NAME is refused."""
+    for value in schema["patternProperties"].values():
+        value["anyOf"][1:1] = [{"type": "number"}, {"type": "boolean"}]
+    schema["additionalProperties"] = False
+
+
 KNOWN_FORGES = {"github.com": "github", "gitlab.com": "gitlab", "bitbucket.org": "bitbucket"}
 
 
 class GitSource(Model):
     repository: str = Field(
         pattern=r"^(https://\S+|git@\S+:\S+)$",
-        description="https:// URL, or git@host:org/repo for a private repository",
+        description="https://... (public), or git@github.com:org/repo.git for a private repository",
     )
     branch: str = Field("main", description="branch to build")
     private: bool = Field(
-        False, description="private repository: the stack generates a deploy key (output)"
+        False,
+        description="private repository: the stack generates a deploy key; add "
+        "`deployKeys.<app>` (an output) to the repository",
     )
     pack: Literal["dockerfile", "nixpacks", "railpack", "static"] = Field(
         "dockerfile",
-        description="how Coolify builds it: the repository's Dockerfile; Nixpacks or Railpack "
-        "from the code (package.json, composer.json...), as Render and Vercel do; or static "
-        "files served as they are",
+        description="how Coolify builds it: dockerfile (the repository's Dockerfile); nixpacks "
+        "or railpack (from the code: package.json, composer.json..., as Render and Vercel do); "
+        "static (files served as they are)",
     )
     dockerfile: RepositoryFile = Field(
-        "/Dockerfile", description="the Dockerfile's path in the repository: /apps/web/Dockerfile"
+        "/Dockerfile",
+        description="the Dockerfile's path in the repository, e.g. /apps/web/Dockerfile (pack: "
+        "dockerfile)",
     )
     base_directory: RepositoryDirectory = Field(
-        "/", description="the build context in the repository: / or /apps/web"
+        "/", description="the build context, or the app's folder in a monorepo: / or /apps/web"
     )
     install_command: BuildCommand | None = Field(
-        None, description="Nixpacks/Railpack: install the dependencies (default: detected)"
+        None,
+        description="Nixpacks/Railpack: install the dependencies, e.g. npm ci",
+        json_schema_extra={"default_text": "detected"},
     )
     build_command: BuildCommand | None = Field(
-        None, description="Nixpacks/Railpack: build the app (default: detected)"
+        None,
+        description="Nixpacks/Railpack: build the app, e.g. npm run build",
+        json_schema_extra={"default_text": "detected"},
     )
     start_command: BuildCommand | None = Field(
-        None, description="Nixpacks/Railpack: start the app (default: detected)"
+        None,
+        description="Nixpacks/Railpack: start the app, e.g. npm run worker; a command is words, "
+        "quotes, && and || only (Coolify refuses ;, |, > and $)",
+        json_schema_extra={"default_text": "detected"},
     )
     publish_directory: RepositoryDirectory | None = Field(
         None,
@@ -96,8 +115,9 @@ class GitSource(Model):
     )
     forge: Literal["github", "gitlab", "gitea", "bitbucket"] | None = Field(
         None,
-        description="where the repository lives, for its push webhook (default: from the "
-        "repository's host: github.com, gitlab.com, bitbucket.org)",
+        description="where the repository lives, for its push webhook: github, gitlab, gitea or "
+        "bitbucket (say it for a self-hosted forge)",
+        json_schema_extra={"default_text": "from the host: github.com, gitlab.com, bitbucket.org"},
     )
 
     @property
@@ -164,55 +184,89 @@ class HealthCheck(Model):
     container with curl or wget against localhost): a deploy waits for it, and traffic goes to
     a new container only once it passes."""
 
-    path: HealthCheckPath = Field(description="path Coolify checks, e.g. /health")
-    port: int | None = Field(
-        None, ge=1, le=65535, description="port checked (default: the app's port)"
+    path: HealthCheckPath = Field(
+        description="the path Coolify checks, e.g. /health; it runs the check inside the "
+        "container with curl or wget against localhost: the image needs one of them"
     )
-    method: Literal["GET", "HEAD", "POST", "OPTIONS"] = Field("GET", description="HTTP method")
+    port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="the port checked",
+        json_schema_extra={"default_text": "the app's port"},
+    )
+    method: Literal["GET", "HEAD", "POST", "OPTIONS"] = Field(
+        "GET", description="HTTP method: GET, HEAD, POST or OPTIONS"
+    )
     scheme: Literal["http", "https"] = Field("http", description="http or https")
-    return_code: int = Field(200, ge=100, le=599, description="the status of a healthy answer")
+    return_code: int = Field(200, ge=100, le=599, description="the status a healthy app answers")
     interval: int = Field(30, ge=5, le=3600, description="seconds between checks")
     timeout: int = Field(5, ge=1, le=300, description="seconds a check may take")
-    retries: int = Field(3, ge=1, le=100, description="failed checks before unhealthy")
+    retries: int = Field(
+        3, ge=1, le=100, description="failed checks before the container counts as unhealthy"
+    )
     start_period: int = Field(
         30, ge=0, le=3600, description="seconds after start when failures do not count"
     )
 
 
 class AppConfig(Model):
-    name: ResourceName = Field(description="app name; also its container hostname")
+    name: ResourceName = Field(
+        description="the app's name, 2 to 40 of a-z, 0-9 and -; also its container hostname, so "
+        "not a service's name"
+    )
     memory_mb: int = Field(512, ge=64, description="memory limit of the app's container")
     cpus: CpuLimit | None = Field(
-        None, description="CPU limit of the app's container, in cores (e.g. 1.0)"
+        None,
+        description="CPU limit of the app's container, in cores (e.g. 1.0); at most its server's "
+        "vCPUs",
+        json_schema_extra={"default_text": "no limit"},
     )
     domains: list[HostEntry] = Field(
         default_factory=list,
-        description="hostnames routed to the app; none for a worker",
+        description="the app's hostnames (hostname entries); none for a worker; proxied by default",
     )
     port: int | None = Field(
-        None, ge=1, le=65535, description="container port the domains route to"
+        None,
+        ge=1,
+        le=65535,
+        description="the container port the domains route to; required with domains",
     )
     buckets: list[BucketName] = Field(
         default_factory=list,
-        description="MinIO buckets the app may use; it gets an access key for these only",
+        description="MinIO buckets the app uses; it gets its own access key, limited to these "
+        "(apps never get the root key)",
     )
     git: GitSource | None = Field(None, description="build from this repository")
-    image: PinnedImage | None = Field(None, description="or run this prebuilt image")
-    health: HealthCheck | None = Field(None, description="HTTP health check")
+    image: PinnedImage | None = Field(None, description="instead of git: a prebuilt, pinned image")
+    health: HealthCheck | None = Field(None, description="HTTP health check; none: no check")
     env: dict[Annotated[str, StringConstraints(pattern=ENV_NAME)], EnvValue] = Field(
-        default_factory=dict, description="runtime environment variables"
+        default_factory=dict,
+        description="run-time environment variables: text, `{ref: ...}`, `{generate: secret}` or "
+        "`{secret: <name>}`",
+        json_schema_extra=_env_schema,
     )
     build_args: dict[Annotated[str, StringConstraints(pattern=ENV_NAME)], EnvValue] = Field(
-        default_factory=dict, description="build-time variables (e.g. VITE_API_URL)"
+        default_factory=dict,
+        description="build-time variables, e.g. VITE_API_URL; one in both env and buildArgs is "
+        "both (Next.js's NEXT_PUBLIC_*)",
+        json_schema_extra=_env_schema,
     )
-    auto_deploy: bool = Field(True, description="deploy on every push to the branch")
+    auto_deploy: bool = Field(
+        True,
+        description="deploy every push to the branch, which the repository's push webhook "
+        "tells Coolify: the output `webhooks.<owner/repo>` (its url, content type "
+        "application/json, its secret, the push event), added by githubWebhooks or by hand",
+    )
     pre_deploy_command: DeployCommand | None = Field(
         None,
-        description="run in the running container before the new one starts (not on the "
-        "first deploy, when none runs)",
+        description="one line run in the running container before the new one starts; skipped "
+        "at the first deploy, when none runs",
     )
     post_deploy_command: DeployCommand | None = Field(
-        None, description="run in the new container once it is up, e.g. the migrations"
+        None,
+        description="one line run in the new container once it is up: the migrations (npx prisma "
+        "migrate deploy, php artisan migrate --force)",
     )
     deploy_after: list[ResourceName] = Field(
         default_factory=list,

@@ -21,7 +21,9 @@ EmailAddress = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\
 
 
 class WebhookNotification(Model):
-    webhook_url: SecretValue = Field(description="the incoming webhook's URL, from `secrets`")
+    webhook_url: SecretValue = Field(
+        description="the incoming webhook's URL, from `secrets`: `{secret: <name>}`"
+    )
 
 
 class EmailNotification(Model):
@@ -29,13 +31,17 @@ class EmailNotification(Model):
     port: int = Field(465, ge=1, le=65535, description="its port")
     secure: bool = Field(True, description="TLS from the start (465); false: STARTTLS (587)")
     username: str | None = Field(None, description="the SMTP user")
-    password: SecretValue | None = Field(None, description="its password, from `secrets`")
+    password: SecretValue | None = Field(
+        None, description="its password, from `secrets`: `{secret: <name>}`"
+    )
     sender: EmailAddress = Field(alias="from", description="the sender address")
     to: EmailAddress = Field(description="where alerts go")
 
 
 class NotificationConfig(Model):
-    name: ResourceName = Field(description="the channel's name in Uptime Kuma")
+    name: ResourceName = Field(
+        description="the channel's name in Uptime Kuma; every monitor alerts every channel"
+    )
     email: EmailNotification | None = Field(None, description="alerts by e-mail (SMTP)")
     slack: WebhookNotification | None = Field(None, description="alerts to a Slack webhook")
     discord: WebhookNotification | None = Field(None, description="alerts to a Discord webhook")
@@ -57,7 +63,9 @@ class NotificationConfig(Model):
 
 
 class UptimeKumaConfig(Model):
-    hostname: HostEntry = Field(HostEntry(host="status"), description="status page hostname")
+    hostname: HostEntry = Field(
+        HostEntry(host="status"), description="the status page's hostname; proxied by default"
+    )
     image: PinnedImage = Field("louislam/uptime-kuma:1.23.16", description="Uptime Kuma image")
     memory_mb: int = Field(256, ge=64, description="memory limit")
     notifications: list[NotificationConfig] = Field(
@@ -65,7 +73,8 @@ class UptimeKumaConfig(Model):
     )
     autokuma_image: PinnedImage = Field(
         "ghcr.io/bigboot/autokuma:uptime-kuma-v1-2.0.0",
-        description="AutoKuma, which keeps Uptime Kuma's monitors as the stack declares them",
+        description="AutoKuma, which keeps Uptime Kuma's monitors as the stack declares them (its "
+        "build for Kuma 1.x)",
     )
 
     @model_validator(mode="after")
@@ -103,16 +112,19 @@ class OffsiteStorageConfig(Model):
         pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?$",
         description="the S3 endpoint, e.g. https://s3.eu-central-003.backblazeb2.com",
     )
-    bucket: BucketName = Field(description="the bucket the dumps go to (create it first)")
+    bucket: BucketName = Field(description="the bucket the dumps go to (create it first, private)")
     region: str | None = Field(
         None,
         pattern=r"^[a-z0-9-]+$",
-        description="the S3 region; default: read from a Backblaze endpoint, else us-east-1",
+        description="the S3 signing region",
+        json_schema_extra={"default_text": "from a Backblaze endpoint, else us-east-1"},
     )
     prefix: str | None = Field(
         None,
         pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$",
-        description="where in the bucket this stack's objects go; default <project>/<stack>",
+        description="where in the bucket this stack's objects go (`<prefix>/postgres/daily/...`, "
+        "`<prefix>/minio/...`)",
+        json_schema_extra={"default_text": "`<project>/<stack>`"},
     )
 
     @property
@@ -124,9 +136,11 @@ class OffsiteStorageConfig(Model):
 
 
 class HourlyBackupsConfig(Model):
-    days: Literal["weekdays", "every-day"] = Field("weekdays", description="which days")
+    days: Literal["weekdays", "every-day"] = Field(
+        "weekdays", description="which days: weekdays or every-day"
+    )
     # The Tour CRM guide's `0 9-18 * * 1-5`.
-    from_hour: int = Field(9, ge=0, le=23, description="the first hourly dump, on the hour")
+    from_hour: int = Field(9, ge=0, le=23, description="the first hourly dump of the day")
     to_hour: int = Field(18, ge=0, le=23, description="the last hourly dump, on the hour")
     retention_hours: int = Field(24, ge=1, le=720, description="how long an hourly dump is kept")
 
@@ -143,7 +157,7 @@ class HourlyBackupsConfig(Model):
 
 class RestoreDrillConfig(Model):
     day: Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun", "every-day"] = Field(
-        "Sun", description="the drill's day"
+        "Sun", description="the drill's day: Mon to Sun, or every-day"
     )
     at: HourMinute = Field("05:00", description="the drill's time, after the daily dump")
 
@@ -160,8 +174,10 @@ class BackupsConfig(Model):
         description="off-site S3 storage (Backblaze B2); its keys are the secret config keys "
         "backupAccessKeyId and backupSecretAccessKey"
     )
-    timezone: str = Field("UTC", description="the time zone of the times below (IANA name)")
-    daily_at: HourMinute = Field("03:00", description="the daily full dump")
+    timezone: str = Field(
+        "UTC", description="the time zone of the times below (an IANA name, e.g. Europe/Berlin)"
+    )
+    daily_at: HourMinute = Field("03:00", description="the daily full dump (24-hour HH:MM)")
     retention_days: int = Field(30, ge=1, le=3650, description="how long a daily dump is kept")
     hourly: HourlyBackupsConfig | None = Field(
         HourlyBackupsConfig(), description="hourly dumps in business hours; null: none"
@@ -170,7 +186,8 @@ class BackupsConfig(Model):
         RestoreDrillConfig(), description="the restore drill: the newest dump, restored and checked"
     )
     minio: MinioMirrorConfig | None = Field(
-        MinioMirrorConfig(), description="MinIO's buckets mirrored daily, if there is a MinIO"
+        MinioMirrorConfig(),
+        description="MinIO's buckets mirrored daily, with services.minio; null: none",
     )
     aws_cli_image: PinnedImage = Field(
         "amazon/aws-cli:2.27.9", description="the AWS CLI image that moves the dumps"

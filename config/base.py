@@ -16,9 +16,18 @@ class Model(BaseModel):
     )
 
 
+def _bare_string_or_object(schema: dict[str, Any]) -> None:
+    """The JSON schema of a HostEntry (for editors) takes the bare string `_bare_string` reads."""
+    as_object = {key: schema.pop(key) for key in ("type", "properties", "required")}
+    as_object["additionalProperties"] = schema.pop("additionalProperties")
+    schema["anyOf"] = [as_object["properties"]["host"], as_object]
+
+
 class HostEntry(Model):
     """A hostname the stack serves. Written as a bare string ("crm") or as an object when the
     proxy setting differs from its owner's default ({host: crm, proxied: false})."""
+
+    model_config = ConfigDict(json_schema_extra=_bare_string_or_object)
 
     host: HostName = Field(
         description='hostname relative to the domain ("crm"), "@" or a full name'

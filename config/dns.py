@@ -18,20 +18,27 @@ if TYPE_CHECKING:
 
 class DnsConfig(Model):
     zone_name: DomainName | None = Field(
-        None, description="Cloudflare zone to look up by name; default: the domain"
+        None,
+        description="the Cloudflare zone, looked up by name",
+        json_schema_extra={"default_text": "the domain"},
     )
     zone_id: str | None = Field(
         None,
         pattern=r"^[0-9a-f]{32}$",
-        description="Cloudflare zone id (skips the lookup)",
+        description="the zone's id instead of a lookup (not with zoneName)",
     )
     manage_zone_settings: bool = Field(
         False,
         description="set SSL Full (strict), Always Use HTTPS and minimum TLS 1.2 on the whole "
-        "zone; let one stack per zone do it",
+        "zone; let one stack per zone do it (production here)",
     )
-    ttl: int = Field(300, ge=60, le=86400, description="TTL of DNS-only records (proxied: auto)")
-    ipv6: bool = Field(True, description="publish AAAA records next to the A records")
+    ttl: int = Field(
+        300,
+        ge=60,
+        le=86400,
+        description="TTL of DNS-only records; proxied records always use automatic TTL",
+    )
+    ipv6: bool = Field(True, description="publish an AAAA record next to each A record")
 
     @model_validator(mode="after")
     def _one_zone_selector(self) -> DnsConfig:

@@ -40,13 +40,17 @@ class PostgresImportConfig(Model):
     )
     skip_schemas: list[DatabaseIdentifier] = Field(
         default_factory=lambda: list(SUPABASE_SCHEMAS),
-        description="the schemas to leave behind (default: Supabase's own: auth, storage, ...)",
+        description="the schemas to leave behind",
+        json_schema_extra={
+            "default_text": "Supabase's own: auth, storage, realtime, extensions, vault, ..."
+        },
     )
     client_image: PinnedImage | None = Field(
         None,
-        description="the image whose pg_dump and pg_restore copy it; default: services.postgres"
-        ".image (pg_restore 17 cannot restore into PostgreSQL 16, which lacks the "
-        "transaction_timeout it sets, and a newer source cannot go into an older server)",
+        description="the image whose pg_dump and pg_restore copy it (pg_restore 17 cannot restore "
+        "into PostgreSQL 16, which lacks the transaction_timeout it sets; a source newer than "
+        "services.postgres is refused: raise services.postgres.image)",
+        json_schema_extra={"default_text": "services.postgres.image"},
     )
 
     @model_validator(mode="after")
@@ -61,8 +65,10 @@ class PostgresImportConfig(Model):
 
 
 class BucketImport(Model):
-    source: SourceBucketName = Field(description="the bucket at the source")
-    target: BucketName = Field(description="the MinIO bucket it goes into (services.minio)")
+    source: SourceBucketName = Field(description="a bucket at the source")
+    target: BucketName = Field(
+        description="the MinIO bucket it goes into, one of services.minio.buckets (one source each)"
+    )
 
 
 class BucketsImportConfig(Model):
@@ -72,7 +78,8 @@ class BucketsImportConfig(Model):
 
     endpoint: str = Field(
         pattern=r"^https://[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?(/[A-Za-z0-9._-]+)*$",
-        description="the source's S3 endpoint, e.g. https://<project>.supabase.co/storage/v1/s3",
+        description="the source's S3 endpoint (Supabase: Storage, S3 Connection: "
+        "`https://<project>.supabase.co/storage/v1/s3`)",
     )
     region: str = Field(
         pattern=r"^[a-z0-9-]+$", description="its region (Supabase: the project's, eu-central-1)"
@@ -83,10 +90,14 @@ class BucketsImportConfig(Model):
 
 class ImportsConfig(Model):
     postgres: PostgresImportConfig | None = Field(
-        None, description="copy an external PostgreSQL into services.postgres"
+        None,
+        description="copy an external PostgreSQL (Supabase) into services.postgres by one "
+        "command; its URL is the secret key importSourceUrl; {} to enable",
     )
     buckets: BucketsImportConfig | None = Field(
-        None, description="copy S3 buckets into services.minio"
+        None,
+        description="copy S3 buckets (Supabase Storage) into services.minio by one command; "
+        "its keys are the secret keys importAccessKeyId and importSecretAccessKey",
     )
 
 

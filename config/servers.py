@@ -28,11 +28,18 @@ from config.hetzner import (
 
 
 class ServerConfig(Model):
-    type: str = Field(description="Hetzner server type, e.g. cx43 (see README for the table)")
-    location: str = Field(description="Hetzner location: " + ", ".join(ALL_LOCATIONS))
+    type: str = Field(
+        description='Hetzner server type, e.g. cx43 (docs/configuration.md, "Server types")'
+    )
+    location: str = Field(
+        description="Hetzner location: " + ", ".join(ALL_LOCATIONS) + " (the first three in the "
+        "EU, then US East, US West and Singapore)"
+    )
     image: str = Field("ubuntu-24.04", description="OS image; only ubuntu-24.04 is supported")
     name: ResourceName | None = Field(
-        None, description="server name and hostname; default <project>-<stack>"
+        None,
+        description="server name and hostname; it also prefixes the SSH key and firewall names",
+        json_schema_extra={"default_text": "`<project>-<stack>`"},
     )
     backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
     delete_protection: bool = Field(
@@ -44,9 +51,12 @@ class ServerConfig(Model):
         None,
         ge=0,
         le=64,
-        description="swap file size in GB; default derived from RAM; 0 = none",
+        description="swap file size in GB; 0 for none",
+        json_schema_extra={"default_text": "half the RAM, 1 to 8"},
     )
-    admin_user: LinuxUserName = Field("deploy", description="non-root sudo user for humans")
+    admin_user: LinuxUserName = Field(
+        "deploy", description="the non-root sudo user for humans (key login, no password)"
+    )
 
     @field_validator("type")
     @classmethod
@@ -109,18 +119,28 @@ class ServerConfig(Model):
 
 class AuthorizedKey(Model):
     name: ResourceName = Field(description="name of the key at Hetzner, e.g. alice-laptop")
-    public_key: SshPublicKey = Field(description="one line of an OpenSSH .pub file")
+    public_key: SshPublicKey = Field(
+        description="one line of an OpenSSH .pub file: ed25519 (preferred), ECDSA, or RSA of at "
+        "least 3072 bits; not containing the word coolify (Coolify's installer deletes such "
+        "lines from authorized_keys)"
+    )
 
 
 class SshConfig(Model):
     admin_cidrs: list[AdminCidr] = Field(
         min_length=1,
-        description="public networks allowed to reach port 22, e.g. 203.0.113.7/32",
+        description="public networks allowed to reach port 22, e.g. 203.0.113.7/32; private ranges "
+        "are refused (the cloud firewall never sees them)",
     )
     authorized_keys: list[AuthorizedKey] = Field(
         min_length=1, description="keys for root and the admin user"
     )
-    max_auth_tries: int = Field(3, ge=1, le=6, description="sshd MaxAuthTries")
+    max_auth_tries: int = Field(
+        3,
+        ge=1,
+        le=6,
+        description="sshd MaxAuthTries (1 to 6); raise it if your agent offers many keys",
+    )
     allow_from_anywhere: bool = Field(
         False,
         description="accept 0.0.0.0/0 or ::/0 in adminCidrs (SSH open to the internet)",
@@ -166,9 +186,15 @@ RFC1918 = tuple(
 class NetworkConfig(Model):
     """A Hetzner private network: every server of the stack joins it, at a fixed address."""
 
-    ip_range: PrivateIPv4Cidr = Field("10.0.0.0/16", description="the network's range")
+    ip_range: PrivateIPv4Cidr = Field(
+        "10.0.0.0/16",
+        description="its range, inside 10/8, 172.16/12 or 192.168/16, apart from "
+        "coolify.dockerAddressPool",
+    )
     subnet: PrivateIPv4Cidr = Field(
-        "10.0.1.0/24", description="the servers' subnet, inside ipRange"
+        "10.0.1.0/24",
+        description="the servers' subnet, inside ipRange; the server gets its third address "
+        "(10.0.1.2)",
     )
 
     @model_validator(mode="after")
@@ -202,9 +228,18 @@ class DatabaseServerConfig(Model):
     """The master plan's stage 3: PostgreSQL (or MariaDB), PgBouncer and Redis on a server of
     their own, in the same location as the server, reached over the private network."""
 
-    type: str = Field(description="Hetzner server type, e.g. cx33")
+    type: str = Field(
+        description="its Hetzner server type, e.g. cx33, offered in server.location; its memory "
+        "budget is checked like the server's"
+    )
     backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
-    swap_gb: int | None = Field(None, ge=0, le=64, description="swap file size in GB")
+    swap_gb: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="swap file size in GB; 0 for none",
+        json_schema_extra={"default_text": "half its RAM, 1 to 8"},
+    )
 
 
 class LoadBalancerHealthCheck(Model):
@@ -212,11 +247,15 @@ class LoadBalancerHealthCheck(Model):
     path, under its hostname."""
 
     app: str | None = Field(
-        None, description="the app whose health path is checked (default: the first with a domain)"
+        None,
+        description="the app whose health path (or /) the check asks for, under its first hostname",
+        json_schema_extra={"default_text": "the first app with a domain"},
     )
-    interval: int = Field(15, ge=3, le=60, description="seconds between checks")
+    interval: int = Field(15, ge=3, le=60, description="seconds between checks (3 to 60)")
     timeout: int = Field(10, ge=1, le=60, description="seconds before a check fails")
-    retries: int = Field(3, ge=0, le=5, description="failed checks before a server is taken out")
+    retries: int = Field(
+        3, ge=0, le=5, description="failed checks before a server is taken out (0 to 5)"
+    )
 
     @model_validator(mode="after")
     def _timeout_within_interval(self) -> LoadBalancerHealthCheck:
@@ -239,9 +278,13 @@ class LoadBalancerConfig(Model):
         "terminate: the load balancer does, with the origin certificate uploaded to Hetzner",
     )
     algorithm: Literal["round_robin", "least_connections"] = Field(
-        "round_robin", description="how requests are spread over the app servers"
+        "round_robin",
+        description="how requests are spread over the app servers: round_robin or "
+        "least_connections",
     )
-    health_check: LoadBalancerHealthCheck = Field(LoadBalancerHealthCheck())
+    health_check: LoadBalancerHealthCheck = Field(
+        LoadBalancerHealthCheck(), description="how the load balancer tells a healthy app server"
+    )
 
     @field_validator("type")
     @classmethod
@@ -259,8 +302,27 @@ class AppServersConfig(Model):
     Hetzner load balancer, in the same location as the server, which keeps Coolify, MinIO and
     Uptime Kuma."""
 
-    count: int = Field(2, ge=2, le=8, description="how many app servers")
-    type: str = Field(description="Hetzner server type of each, e.g. cx33")
-    backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
-    swap_gb: int | None = Field(None, ge=0, le=64, description="swap file size in GB")
-    load_balancer: LoadBalancerConfig = Field(LoadBalancerConfig())
+    count: int = Field(
+        2,
+        ge=2,
+        le=8,
+        description="how many app servers (2 to 8); they get the subnet's addresses after the "
+        "database server's",
+    )
+    type: str = Field(
+        description="the Hetzner server type of each, e.g. cx33, offered in server.location; "
+        "each one's memory budget holds every app and one build"
+    )
+    backups: bool = Field(
+        False, description="Hetzner's daily server backups of each (+20% of the price)"
+    )
+    swap_gb: int | None = Field(
+        None,
+        ge=0,
+        le=64,
+        description="each one's swap file size in GB; 0 for none",
+        json_schema_extra={"default_text": "half its RAM, 1 to 8"},
+    )
+    load_balancer: LoadBalancerConfig = Field(
+        LoadBalancerConfig(), description="the Hetzner load balancer in front of the app servers"
+    )

@@ -31,15 +31,19 @@ INSTALL_SCRIPT_SHA256 = {
 
 class CoolifyConfig(Model):
     hostname: HostEntry = Field(
-        HostEntry(host="coolify"), description="dashboard hostname; DNS-only by default"
+        HostEntry(host="coolify"),
+        description="the dashboard's hostname (a hostname entry); DNS-only by default",
     )
     version: str = Field(
-        "4.3.10", pattern=r"^\d+\.\d+\.\d+$", description="the Coolify release to install"
+        "4.3.10",
+        pattern=r"^\d+\.\d+\.\d+$",
+        description="the Coolify release to install; an upgrade is a change of this key",
     )
     install_script_sha256: str | None = Field(
         None,
         pattern=r"^[0-9a-f]{64}$",
-        description="sha256 of the version's install.sh; known for 4.3.10",
+        description="sha256 of that tag's scripts/install.sh; needed for any other version",
+        json_schema_extra={"default_text": f"known for {', '.join(INSTALL_SCRIPT_SHA256)}"},
     )
     root_username: str = Field(
         "admin",
@@ -49,7 +53,9 @@ class CoolifyConfig(Model):
     root_email: str | None = Field(
         None,
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
-        description="the root user's e-mail; default admin@<domain>; its domain must have DNS",
+        description="the root user's e-mail, the dashboard login; Coolify checks that its domain "
+        "has DNS records",
+        json_schema_extra={"default_text": "`admin@<domain>`"},
     )
     disk_alert_percent: int = Field(
         85,
@@ -61,7 +67,7 @@ class CoolifyConfig(Model):
     docker_address_pool: PrivateIPv4Cidr = Field(
         "172.16.0.0/12",
         description="private range Docker takes container networks from; must not overlap "
-        "any private network the server joins",
+        "any private network the server joins; never banned by fail2ban",
     )
 
     @model_validator(mode="after")
@@ -94,34 +100,54 @@ class VolumeConfig(Model):
 
 
 class PostgresConfig(Model):
-    image: PinnedImage = Field("postgres:16.4-alpine", description="PostgreSQL 16 image")
-    database: DatabaseIdentifier = Field("app", description="the application database")
-    user: DatabaseIdentifier = Field("app", description="the role the apps connect as")
-    memory_mb: int = Field(4096, ge=256, description="memory limit; the settings are tuned from it")
-    max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
-    data_gb: int = Field(
-        5, ge=1, description="the data you expect to keep, in GB (the disk budget)"
+    image: PinnedImage = Field(
+        "postgres:16.4-alpine",
+        description="PostgreSQL 16 image; every image is pinned to an exact version or digest",
     )
+    database: DatabaseIdentifier = Field("app", description="the application database")
+    user: DatabaseIdentifier = Field(
+        "app", description="the role the apps connect as (its password is generated)"
+    )
+    memory_mb: int = Field(
+        4096,
+        ge=256,
+        description="memory limit; shared_buffers (1/4), effective_cache_size (3/4), work_mem "
+        "(1/128), maintenance_work_mem (1/16) and wal_buffers are tuned from it",
+    )
+    max_connections: int = Field(100, ge=20, le=1000, description="PostgreSQL max_connections")
+    data_gb: int = Field(5, ge=1, description="the data you expect to keep, in GB: the disk budget")
     volume: VolumeConfig | None = Field(
-        None, description="a Hetzner Volume for its data; absent: the server's own disk"
+        None,
+        description="a Hetzner Volume for its data, on the server it runs on (the database "
+        "server, when there is one); none: the server's own disk",
     )
     cpus: CpuLimit | None = Field(
-        None, description="CPU limit of its container, in cores (e.g. 1.0)"
+        None,
+        description="CPU limit of its container, in cores (e.g. 1.0); at most its server's vCPUs",
+        json_schema_extra={"default_text": "no limit"},
     )
 
 
 class PgBouncerConfig(Model):
     image: PinnedImage = Field(
-        "edoburu/pgbouncer:v1.24.1-p1", description="PgBouncer image, version 1.21 or newer"
+        "edoburu/pgbouncer:v1.24.1-p1",
+        description="PgBouncer image, version 1.21 or newer (prepared statements in transaction "
+        "mode)",
     )
-    max_client_conn: int = Field(100, ge=1, description="client connections it accepts")
+    max_client_conn: int = Field(100, ge=1, description="client connections accepted")
     default_pool_size: int = Field(20, ge=1, description="server connections per pool")
     min_pool_size: int = Field(5, ge=0, description="server connections kept open")
-    reserve_pool_size: int = Field(5, ge=0, description="extra connections under load")
-    reserve_pool_timeout: int = Field(3, ge=0, description="seconds before the reserve is used")
+    reserve_pool_size: int = Field(5, ge=0, description="extra server connections under load")
+    reserve_pool_timeout: int = Field(
+        3, ge=0, description="seconds a client waits before the reserve is used"
+    )
     server_lifetime: int = Field(3600, ge=0, description="seconds a server connection lives")
-    server_idle_timeout: int = Field(600, ge=0, description="seconds an idle one is kept")
-    max_prepared_statements: int = Field(100, ge=0, description="prepared statements tracked")
+    server_idle_timeout: int = Field(
+        600, ge=0, description="seconds an idle server connection is kept"
+    )
+    max_prepared_statements: int = Field(
+        100, ge=0, description="prepared statements tracked per connection"
+    )
     memory_mb: int = Field(64, ge=16, description="memory limit")
 
     @property
@@ -145,7 +171,7 @@ class PgBouncerConfig(Model):
 
 class RedisConfig(Model):
     image: PinnedImage = Field("redis:7.4.1-alpine", description="Redis 7 image")
-    maxmemory_mb: int = Field(512, ge=16, description="Redis maxmemory")
+    maxmemory_mb: int = Field(512, ge=16, description="Redis maxmemory, in MB")
     eviction_policy: Literal[
         "noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru",
         "volatile-lfu", "volatile-random", "volatile-ttl",
@@ -155,13 +181,21 @@ class RedisConfig(Model):
         "every key (queues: BullMQ, Sidekiq); an eviction policy drops keys (a pure cache)",
     )  # fmt: skip
     memory_mb: int | None = Field(
-        None, ge=32, description="container memory limit; default 1.5 x maxmemory"
+        None,
+        ge=32,
+        description="container memory limit (room for the AOF rewrite's fork)",
+        json_schema_extra={"default_text": "1.5 x maxmemoryMb"},
     )
     cpus: CpuLimit | None = Field(
-        None, description="CPU limit of its container, in cores (e.g. 1.0)"
+        None,
+        description="CPU limit of its container, in cores (e.g. 1.0); at most its server's vCPUs",
+        json_schema_extra={"default_text": "no limit"},
     )
     snapshot_minutes: int | None = Field(
-        15, ge=1, le=1440, description="an RDB snapshot this often if anything changed; null: none"
+        15,
+        ge=1,
+        le=1440,
+        description="an RDB snapshot this often if anything changed (besides the AOF); null: none",
     )
 
     @property
@@ -189,50 +223,75 @@ class ExternalPostgresConfig(Model):
 class MariadbConfig(Model):
     image: PinnedImage = Field("mariadb:10.11.10", description="MariaDB 10.11 image")
     database: DatabaseIdentifier = Field("app", description="the application database")
-    user: DatabaseIdentifier = Field("app", description="the user the apps connect as")
-    memory_mb: int = Field(1024, ge=256, description="memory limit")
-    data_gb: int = Field(
-        5, ge=1, description="the data you expect to keep, in GB (the disk budget)"
+    user: DatabaseIdentifier = Field(
+        "app",
+        description="the user the apps connect as (its password and the root password are "
+        "generated)",
     )
+    memory_mb: int = Field(1024, ge=256, description="memory limit")
+    data_gb: int = Field(5, ge=1, description="the data you expect to keep, in GB: the disk budget")
     cpus: CpuLimit | None = Field(
-        None, description="CPU limit of its container, in cores (e.g. 1.0)"
+        None,
+        description="CPU limit of its container, in cores (e.g. 1.0); at most its server's vCPUs",
+        json_schema_extra={"default_text": "no limit"},
     )
 
 
 class BucketConfig(Model):
     name: BucketName = Field(description="the bucket's name")
     access: Literal["private", "public-read"] = Field(
-        "private", description="public-read: anyone may download its objects (e.g. images)"
+        "private",
+        description="public-read: anyone may download its objects (e.g. images served through "
+        "Cloudflare); private: only the keys of apps that name it",
     )
 
 
 class MinioConfig(Model):
-    hostname: HostEntry = Field(HostEntry(host="files"), description="S3 API hostname")
+    hostname: HostEntry = Field(
+        HostEntry(host="files"), description="the S3 API's hostname; proxied by default"
+    )
     buckets: list[BucketConfig] = Field(default_factory=list, description="buckets to create")
     console_hostname: HostEntry | None = Field(
-        None, description="web console hostname; no console when unset"
+        None,
+        description="the web console's hostname; DNS-only by default; no console when unset",
     )
     image: PinnedImage = Field(
         "ghcr.io/coollabsio/minio:RELEASE.2025-10-15T17-29-55Z",
-        description="MinIO image (upstream stopped publishing images in 2025-10)",
+        description="MinIO image (MinIO stopped publishing images in 2025-10; this is Coolify's "
+        "build of the last release)",
     )
     memory_mb: int = Field(512, ge=128, description="memory limit")
     data_gb: int = Field(
-        10, ge=1, description="the objects you expect to keep, in GB (the disk budget)"
+        10,
+        ge=1,
+        description="the objects you expect to keep, in GB: the disk budget, or the volume's",
     )
     volume: VolumeConfig | None = Field(
-        None, description="a Hetzner Volume for its data; absent: the server's own disk"
+        None, description="a Hetzner Volume for its data; none: the server's own disk"
     )
 
 
 class ServicesConfig(Model):
-    postgres: PostgresConfig | None = Field(None, description="PostgreSQL 16 on the server")
-    external_postgres: ExternalPostgresConfig | None = Field(
-        None, description="PostgreSQL elsewhere (Supabase), by secret URLs"
+    postgres: PostgresConfig | None = Field(
+        None, description="PostgreSQL 16 on the server ({} to enable with the defaults)"
     )
-    mariadb: MariadbConfig | None = Field(None, description="MariaDB 10.11 on the server")
-    pgbouncer: PgBouncerConfig | None = Field(None, description="PgBouncer in front of postgres")
-    redis: RedisConfig | None = Field(None, description="Redis 7 on the server")
+    external_postgres: ExternalPostgresConfig | None = Field(
+        None,
+        description="PostgreSQL run elsewhere (Supabase): nothing is deployed, the apps get the "
+        "secret keys externalDatabaseUrl and externalDirectUrl; {} to enable",
+    )
+    mariadb: MariadbConfig | None = Field(
+        None,
+        description="MariaDB 10.11 on the server instead of PostgreSQL (one database per stack); "
+        "the apps get a mysql:// DATABASE_URL",
+    )
+    pgbouncer: PgBouncerConfig | None = Field(
+        None,
+        description="PgBouncer in front of postgres (needs it): transaction pooling, scram-sha-256",
+    )
+    redis: RedisConfig | None = Field(
+        None, description="Redis 7 on the server: generated password, AOF every second"
+    )
     minio: MinioConfig | None = Field(None, description="MinIO object storage (S3 API)")
     uptime_kuma: UptimeKumaConfig | None = Field(None, description="Uptime Kuma monitoring")
 

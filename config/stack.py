@@ -34,29 +34,40 @@ class StackConfig(Hostnames, Topology, Budgets, AppReferences, BackupsChecks, Im
     """The whole stack file's `platform:` namespace, validated once; its parts and their
     cross-checks live in the module of each concern."""
 
-    domain: DomainName = Field(description="the domain the stack's hostnames live under")
+    domain: DomainName = Field(
+        description="the domain the stack's hostnames live under, e.g. example.com"
+    )
     server: ServerConfig = Field(description="the Hetzner server: type, location, protection")
     ssh: SshConfig = Field(description="who may log in: admin networks and public keys")
     dns: DnsConfig = Field(DnsConfig(), description="Cloudflare zone and record settings")
     coolify: CoolifyConfig = Field(CoolifyConfig(), description="the Coolify dashboard")
     network: NetworkConfig | None = Field(
-        None, description="a private network every server of the stack joins"
+        None,
+        description="a Hetzner private network every server of the stack joins (the base for a "
+        "database server and app servers)",
     )
     database_server: DatabaseServerConfig | None = Field(
-        None, description="a dedicated database server (needs network)"
+        None,
+        description="scaling stage 3: a database server of its own for PostgreSQL (or MariaDB), "
+        "PgBouncer and Redis; needs network",
     )
     app_servers: AppServersConfig | None = Field(
-        None, description="app servers behind a load balancer (needs network, databaseServer)"
+        None,
+        description="scaling stage 4: the apps on app servers behind a Hetzner load balancer; "
+        "needs network and databaseServer",
     )
     services: ServicesConfig = Field(ServicesConfig(), description="data and support services")
     apps: list[AppConfig] = Field(default_factory=list, description="the team's applications")
     github_webhooks: bool = Field(
         False,
         description="add each GitHub repository's push webhook to it, with the secret key "
-        "githubToken (otherwise: add the `webhooks` output by hand)",
+        "githubToken (a fine-grained token with Webhooks read and write on the apps' "
+        "repositories); otherwise add the `webhooks` output by hand",
     )
     backups: BackupsConfig | None = Field(
-        None, description="scheduled dumps of the database to off-site storage, and drills"
+        None,
+        description="scheduled dumps of the database to off-site storage, restore drills and "
+        "MinIO's mirror",
     )
     imports: ImportsConfig = Field(
         ImportsConfig(), description="data brought in from elsewhere, one command each"

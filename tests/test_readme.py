@@ -1,48 +1,16 @@
-"""The README documents what the code does: every config key, every server type, the commands."""
+"""The README documents what the code does: the commands, the figures, the placeholders, and
+the sections the code points readers at (docs/configuration.md holds the keys: test_docs)."""
 
 from __future__ import annotations
 
 import json
 import re
-import typing
 
-import pytest
-from pydantic import BaseModel
-
-from config import StackConfig
-from config.errors import nested_model
-from config.hetzner import SERVER_TYPES
 from offline.costs import monthly_cost
 from offline.stack_files import PROJECT_DIR, read_stack_file
-from tests.support import config_of, tour_crm_config
+from tests.support import config_of
 
 README = (PROJECT_DIR / "README.md").read_text()
-# Models documented as one key: a hostname entry, a `{secret: name}` value.
-LEAVES = ("HostEntry", "SecretValue")
-
-
-def config_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
-    keys = []
-    for name, field in model.model_fields.items():
-        path = prefix + (field.alias or name)
-        nested = nested_model(field.annotation)
-        is_list = typing.get_origin(field.annotation) is list
-        if nested is None or nested.__name__ in LEAVES or not nested.model_fields:
-            keys.append(path)
-        else:
-            keys += config_keys(nested, path + ("[]." if is_list else "."))
-    return keys
-
-
-@pytest.mark.parametrize("key", config_keys(StackConfig))
-def test_every_config_key_is_documented(key: str) -> None:
-    assert f"| `{key}` |" in README
-
-
-@pytest.mark.parametrize("server_type", sorted(SERVER_TYPES))
-def test_every_server_type_is_in_the_table(server_type: str) -> None:
-    spec = SERVER_TYPES[server_type]
-    assert f"`{server_type}` {spec.vcpus}/{spec.memory_gb}/{spec.disk_gb}" in README
 
 
 def test_the_readme_gives_the_commands_ci_runs() -> None:
@@ -58,9 +26,13 @@ def test_the_readme_gives_the_commands_ci_runs() -> None:
         assert command in README
 
 
-APP_URL = re.compile(r"^apps\.\w+\.")
 INDEX = re.compile(r"\[\d+\]")
-REFERENCE = re.compile(r'README(?:\.md)?, (?:section )?"([^"]+)"')
+# `README, "Section"`, or a page of docs/: `docs/configuration.md, "Server types"`.
+REFERENCE = re.compile(r'(README|docs/[\w-]+\.md)(?:\.md)?, (?:section )?"([^"]+)"')
+PAGES = {
+    "README": README,
+    **{f"docs/{path.name}": path.read_text() for path in (PROJECT_DIR / "docs").glob("*.md")},
+}
 
 
 def test_every_reference_to_the_readme_names_one_of_its_sections() -> None:
@@ -72,18 +44,22 @@ def test_every_reference_to_the_readme_names_one_of_its_sections() -> None:
         if not {".venv", "node_modules", ".git", "tests"} & set(path.relative_to(PROJECT_DIR).parts)
     ]
     named = {
-        " ".join(name.replace("#", " ").split())  # a name may wrap across comment lines
+        (page, " ".join(name.replace("#", " ").split()))  # a name may wrap across comment lines
         for path in files
-        for name in REFERENCE.findall(path.read_text())
+        for page, name in REFERENCE.findall(path.read_text())
     }
-    assert "Run the tests" in named
-    headings = set(re.findall(r"^#+ (.+)$", README, re.M)) | set(
-        re.findall(r"\*\*([^*]+)\*\*", README)
-    )
+    assert ("README", "Run the tests") in named
+    assert ("docs/configuration.md", "Server types") in named
+    headings = {
+        page: set(re.findall(r"^#+ (.+)$", text, re.M)) | set(re.findall(r"\*\*([^*]+)\*\*", text))
+        for page, text in PAGES.items()
+    }
     missing = {
-        name
-        for name in named
-        if not any(h in (name, f"{name}.") or h.startswith(f"{name} (") for h in headings)
+        (page, name)
+        for page, name in named
+        if not any(
+            h in (name, f"{name}.") or h.startswith(f"{name} (") for h in headings.get(page, ())
+        )
     }
     assert missing == set()
 
@@ -118,33 +94,9 @@ def test_the_intro_quotes_the_plans_price() -> None:
         assert quoted.format(total) in intro
 
 
-def test_every_reference_an_app_can_make_is_in_the_environment_table() -> None:
-    config = StackConfig.model_validate(
-        {**tour_crm_config(), "apps": [{**tour_crm_config()["apps"][0], "buckets": ["files"]}],
-         "services": {**tour_crm_config()["services"], "minio": {"buckets": [{"name": "files"}]}}}
-    )  # fmt: skip
-    problem = config.ref_problem(config.apps[0], "nothing.here")
-    assert problem is not None
-    known = problem.split("known here: ")[1].split(", ")
-    table = README[README.index("**Environment values.**") :].split("\n\n")[1]
-    for ref in known:
-        shown = APP_URL.sub("apps.api.", ref)  # the table's example app
-        assert f"`{shown}`" in table or f"{{ref: {shown}}}" in table, ref
-
-
 def test_every_placeholder_of_the_committed_stacks_is_in_the_readme_table() -> None:
     table = README[README.index("| key | placeholder | what to put there |") :].split("\n\n")[0]
     for stack in ("production", "staging"):
         for key, value in read_stack_file(stack).placeholders:
             # A list of values is listed by its own key (ssh.adminCidrs).
             assert f"`{INDEX.sub('[]', key).removesuffix('[]')}`" in table, (key, value)
-
-
-def test_the_examples_section_counts_the_files() -> None:
-    examples = sorted(p.name for p in (PROJECT_DIR / "examples").glob("*.yaml"))
-    section = README[README.index("### The seed systems as examples") :]
-    section = section[: section.index("\n### ")]
-    assert [name for name in examples if f"| `{name}` |" in section] == examples
-    assert "the five systems of `../shared/seeds/`" in section
-    assert "and a sixth" in section
-    assert len(examples) == 6
