@@ -26,7 +26,7 @@ class ConfigError(pulumi.RunError):
         super().__init__(
             f"the stack config has {len(problems)} problem(s):\n{lines}\n"
             "Fix them in Pulumi.<stack>.yaml (or with `pulumi config set --path <key> <value>`); "
-            "every key is described in README.md, section Configuration."
+            "every key is described in docs/configuration.md."
         )
 
 
