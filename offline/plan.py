@@ -171,7 +171,9 @@ def server_section(recording: Recording) -> list[str]:
 
 def _literal(name: str, value: str) -> str:
     """A value written in the stack file, as the plan shows it: one under a name that holds
-    credentials is masked (the policy pack refuses it anyway), a URL's password too."""
+    credentials is masked (the policy pack refuses it anyway), a URL's password too. A config
+    key's camelCase name is read as a variable's ("stripeSecretKey" as STRIPE_SECRET_KEY)."""
+    name = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).upper()
     if SECRET_NAME.search(name) and not PUBLIC_PREFIX.match(name):
         return f"{MASK} written in the stack file (refused by env-secrets-secret)"
     return URL_WITH_PASSWORD.sub(rf"\1{MASK}@", value)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -183,14 +184,20 @@ def stack_config(project: str, config: dict[str, str]) -> StackConfig:
 def _needed_secrets(
     project: str, config: dict[str, str], secret_keys: list[str], secure: list[str]
 ) -> dict[str, str]:
-    """Every secret the stack needs, "set" where the file holds it, else "missing"; a stand-in
-    is added for each missing one, so that the offline plan runs without them. (A secret the
-    file holds and nothing needs is left for the program to refuse, as it does for real.)"""
+    """Every secret the stack needs, "set" where the file holds it (a provider's token also
+    where its variable is in the environment, as the quick start gives it), else "missing"; a
+    stand-in is added for each missing one, so that the offline plan runs without them. (A
+    secret the file holds and nothing needs is left for the program to refuse, as it does for
+    real.)"""
     from config import ConfigError  # noqa: PLC0415 -- only offline
     from config.secrets import SECRET_KEYS, SECRETS_BAG  # noqa: PLC0415
 
     prefix = f"{project}:"
-    status = {key: "set" if key in secure else "missing" for key in PROVIDER_TOKENS}
+    status = {
+        key: "set" if key in secure else "set in the environment" if os.environ.get(variable)
+        else "missing"
+        for key, variable in PROVIDER_TOKENS.items()
+    }  # fmt: skip
     try:
         parsed = stack_config(project, config)
     except ConfigError:

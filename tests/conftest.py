@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from pulumi.runtime.settings import get_root_resource
 
+from offline.stack_files import PROVIDER_TOKENS
 from tests.offsite import buckets, monitor, s3, source
 from tests.sshd import privsep_dir, running_sshd, shared_sshd
 
@@ -57,9 +58,29 @@ PACKAGES = {
 }
 
 
-def _missing_tool(error: FileNotFoundError) -> str | None:
+# The programs that come from PyPI, into the venv, by requirements-dev.txt.
+PIP_PACKAGES = {"ssh-audit": "ssh-audit", "zizmor": "zizmor"}
+
+
+def install_hint(error: FileNotFoundError) -> str | None:
+    """How to install the program a test could not start, if it is one of the suite's."""
     name = Path(str(error.filename or "")).name
-    return name if name in PACKAGES else None
+    if name in PACKAGES:
+        return f"{name} is not installed: apt-get install {PACKAGES[name]}"
+    if name in PIP_PACKAGES:
+        return (
+            f"{name} is not installed: .venv/bin/pip install -r requirements-dev.txt "
+            f"(it pins {PIP_PACKAGES[name]})"
+        )
+    return None
+
+
+@pytest.fixture(autouse=True)
+def _no_provider_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The plan counts a provider's token exported in the environment as set: a developer's
+    own exports must not change what the tests expect."""
+    for variable in PROVIDER_TOKENS.values():
+        monkeypatch.delenv(variable, raising=False)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -76,10 +97,9 @@ def _tool_or_fail() -> Generator[None, None, None]:
     try:
         return (yield)
     except FileNotFoundError as error:
-        if (tool := _missing_tool(error)) is None:
+        if (hint := install_hint(error)) is None:
             raise
         pytest.fail(
-            f'{tool} is not installed: apt-get install {PACKAGES[tool]} (README, "Run the '
-            'tests", lists every package; .ci/run installs them)',
+            f'{hint} (README, "Run the tests", lists every package; .ci/run installs them)',
             pytrace=False,
         )

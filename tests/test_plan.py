@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import yaml
 import offline.plan
 from config import parse_stack_config
 from offline.engine import evaluate, reveal
-from offline.plan import MASK, apps_section, main, masked, plan, render_plan
+from offline.plan import MASK, apps_section, main, masked, placeholders_section, plan, render_plan
 from offline.stack_files import (
     PROGRAM,
     PROJECT_DIR,
@@ -170,6 +171,14 @@ def test_a_policy_violation_fails_the_plan_and_no_secret_literal_is_printed(
     assert f"UPSTREAM run https://bob:{MASK}@api.internal/x" in rows
 
 
+def test_a_secret_looking_config_key_is_masked_as_a_variable_is() -> None:
+    rows = placeholders_section(
+        [("secrets.stripeSecretKey", "sk_live_replace_me"), ("backups.offsite.bucket", "b")]
+    )
+    assert "sk_live_replace_me" not in "\n".join(rows)
+    assert any(row.split()[:2] == ["backups.offsite.bucket", "b"] for row in rows)
+
+
 def test_the_plan_lists_every_placeholder_and_what_would_stop_a_real_up() -> None:
     text = plan("production").text
     start = text.index("Placeholders still in the stack file (26)")
@@ -194,16 +203,24 @@ def test_the_plan_lists_every_placeholder_and_what_would_stop_a_real_up() -> Non
 
 
 def test_strict_fails_while_something_would_stop_a_real_up(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     assert main(["--strict", "production"]) == 1
     assert "stack production: would stop `pulumi up`: 15 secret(s)" in capsys.readouterr().err
     values = with_value(minimal_config(), "domain", "acme.dev")
     values = with_value(values, "ssh.adminCidrs", ["85.10.20.0/24"])
-    found = plan(stack_file_at(tmp_path, values))
+    path = stack_file_at(tmp_path, values)
+    found = plan(path)
     assert "Placeholders: none" in found.text
-    # Only the providers' tokens are missing: given in the environment, they would not be.
+    # Only the providers' tokens are missing; the quick start exports them (README).
     assert found.blockers == ("2 secret(s) missing: `pulumi preview` stops at the first",)
+    monkeypatch.setenv("HCLOUD_TOKEN", "token-from-the-environment")
+    monkeypatch.setenv("CLOUDFLARE_API_TOKEN", "token-from-the-environment")
+    found = plan(path)
+    assert found.blockers == ()
+    assert re.search(r"^  hcloud:token +set in the environment", found.text, re.M)
+    assert "token-from-the-environment" not in found.text
+    assert main(["--strict", path]) == 0
 
 
 @pytest.mark.parametrize(

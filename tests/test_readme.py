@@ -8,6 +8,7 @@ import re
 
 from offline.costs import monthly_cost
 from offline.stack_files import PROJECT_DIR, read_stack_file
+from tests.conftest import PIP_PACKAGES, install_hint
 from tests.support import config_of
 
 README = (PROJECT_DIR / "README.md").read_text()
@@ -77,6 +78,20 @@ def test_the_test_command_lists_every_package_and_npm_folder_ci_installs() -> No
     assert packages <= listed, packages - listed
     for folder in re.findall(r"npm ci --prefix (\S+)", ci):
         assert f"npm ci --prefix {folder}" in section
+
+
+def test_a_missing_program_fails_saying_how_to_install_it() -> None:
+    """Every program the suite starts is named with its package: apt's, or PyPI's into the
+    venv (conftest.py turns the FileNotFoundError into this message)."""
+    missing = install_hint(FileNotFoundError(2, "No such file or directory", "sshd"))
+    assert missing == "sshd is not installed: apt-get install openssh-server"
+    missing = install_hint(FileNotFoundError(2, "No such file", "/w/.venv/bin/ssh-audit"))
+    assert missing is not None
+    assert ".venv/bin/pip install -r requirements-dev.txt" in missing
+    requirements = (PROJECT_DIR / "requirements-dev.txt").read_text().split()
+    for package in PIP_PACKAGES.values():
+        assert any(line.startswith(f"{package}==") for line in requirements), package
+    assert install_hint(FileNotFoundError(2, "No such file", "/srv/data.json")) is None
 
 
 def test_the_figures_are_the_ones_the_bench_scripts_wrote() -> None:
