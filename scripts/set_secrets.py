@@ -49,6 +49,14 @@ def main(
     parser.add_argument("stack", help="the stack (production, staging)")
     parser.add_argument("--list", action="store_true", help="list the missing ones, set none")
     args = parser.parse_args(argv)
+    if args.stack.endswith(".yaml"):
+        # The CLI sets secrets in a stack's own file, Pulumi.<stack>.yaml, and nowhere else.
+        sys.stderr.write(
+            f"{args.stack}: give a stack's name; to use an example, copy it to "
+            f"Pulumi.{Path(args.stack).stem}.yaml and run `pulumi stack init "
+            f"{Path(args.stack).stem}` first\n"
+        )
+        return 1
     try:
         secrets = read_stack_file(args.stack).secrets
     except (FileNotFoundError, StackFileError) as error:

@@ -66,3 +66,12 @@ def test_it_runs_as_the_readme_says(tmp_path: Path) -> None:
     result = run([sys.executable, str(script), "production", "--list"], cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "13 secret(s) to set in Pulumi.production.yaml" in result.stdout
+
+
+def test_an_example_file_is_refused_with_the_way_to_make_it_a_stack(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asked, run = recorder()
+    assert main(["examples/wms.yaml"], run=run) == 1
+    assert asked == []
+    assert "copy it to Pulumi.wms.yaml and run `pulumi stack init wms`" in capsys.readouterr().err
