@@ -33,9 +33,12 @@ def _file(path: str, content: str, permissions: str = "0644") -> dict[str, str]:
 
 
 DOCKER_DAEMON_PATH = "/etc/docker/daemon.json"
+# sshd refusing the drop-in would lock everyone out once ssh starts: the drop-in is put aside
+# (Include reads *.conf only) and the failed runcmd fails the first `up` with cloud-init's log.
 SSHD_CHECK = [
     "sh", "-c",
-    "install -d -m 0755 /run/sshd && sshd -t && systemctl try-reload-or-restart ssh.service",
+    "install -d -m 0755 /run/sshd && if sshd -t; then systemctl try-reload-or-restart "
+    f"ssh.service; else mv {SSHD_DROPIN_PATH} {SSHD_DROPIN_PATH}.rejected; exit 1; fi",
 ]  # fmt: skip
 
 

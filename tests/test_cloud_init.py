@@ -133,9 +133,20 @@ def test_the_first_boot_sshd_check_works_before_ssh_has_started(tmp_path: Path) 
     without = in_fresh_run("sshd -t")
     assert without.returncode != 0
     assert "Missing privilege separation directory: /run/sshd" in without.stderr
-    result = in_fresh_run(SSHD_CHECK[2])
+    dropin = config.parent / "sshd_config.d" / "00-platform-hardening.conf"
+    check = SSHD_CHECK[2].replace(SSHD_DROPIN_PATH, str(dropin))
+    result = in_fresh_run(check)
     assert result.returncode == 0, result.stderr
     assert log.read_text() == "try-reload-or-restart ssh.service\n"
+    # A drop-in sshd refuses is put aside, ssh left alone, and the runcmd fails.
+    dropin.write_text(dropin.read_text() + "NoSuchOption yes\n")
+    result = in_fresh_run(check)
+    assert result.returncode == 1
+    assert "Bad configuration option: NoSuchOption" in result.stderr
+    assert not dropin.exists()
+    assert dropin.with_name(dropin.name + ".rejected").exists()
+    assert log.read_text() == "try-reload-or-restart ssh.service\n"
+    assert in_fresh_run("install -d /run/sshd && sshd -t").returncode == 0  # Ubuntu's own
 
 
 @pytest.mark.parametrize(
