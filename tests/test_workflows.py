@@ -143,7 +143,7 @@ def test_drift_is_checked_every_day_for_every_stack_with_read_only_tokens() -> N
     workflow = load(ROOT / ".github" / "workflows" / "drift.yml")
     assert "schedule" in workflow["on"]
     assert "workflow_dispatch" in workflow["on"]
-    assert workflow["permissions"] == {"contents": "read"}
+    assert workflow["permissions"] == {"contents": "read", "actions": "read"}
     drift = workflow["jobs"]["drift"]
     assert drift["strategy"]["matrix"]["stack"] == COMMITTED_STACKS
     assert drift["environment"] == "${{ matrix.stack }}-drift"
@@ -154,6 +154,36 @@ def test_drift_is_checked_every_day_for_every_stack_with_read_only_tokens() -> N
     assert pulumi["with"]["diff"] is True
     assert pulumi["with"]["comment-on-summary"] is True
     assert set(pulumi["env"]) == STACK_SECRETS
+    assert pulumi["if"] == "steps.deploy.outputs.running == '0'"
+
+
+@pytest.mark.parametrize(("deploys_running", "checked"), [("0", True), ("1", False)])
+def test_drift_waits_for_a_running_deploy(
+    tmp_path: Path, deploys_running: str, checked: bool
+) -> None:
+    """The skip step as a runner runs it (bash), with a stand-in `gh` that answers as
+    `gh run list --json databaseId --jq length` does."""
+    workflow = load(ROOT / ".github" / "workflows" / "drift.yml")
+    [step] = [s for s in workflow["jobs"]["drift"]["steps"] if s.get("id") == "deploy"]
+    stubs = tmp_path / "bin"
+    stubs.mkdir()
+    asked = tmp_path / "asked"
+    gh = stubs / "gh"
+    gh.write_text(f'#!/bin/sh\necho "$@" > {asked}\necho {deploys_running}\n')
+    gh.chmod(0o755)
+    output = tmp_path / "output"
+    env = {"PATH": f"{stubs}:/usr/bin:/bin", "GITHUB_OUTPUT": str(output),
+           "GITHUB_REPOSITORY": "acme/platform", "GH_TOKEN": "t"}  # fmt: skip
+    result = subprocess.run(["bash", "-e", "-c", step["run"]], env=env, capture_output=True,
+                            text=True, check=False)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert output.read_text() == f"running={deploys_running}\n"
+    assert asked.read_text().split() == [
+        "run", "list", "--repo", "acme/platform", "--workflow", "deploy.yml",
+        "--status", "in_progress", "--json", "databaseId", "--jq", "length",
+    ]  # fmt: skip
+    assert ("::notice::a deploy is running" in result.stdout) is not checked
+    assert (ROOT / ".github" / "workflows" / "deploy.yml").exists()
 
 
 def test_every_checkout_drops_its_credentials_and_every_image_has_a_digest() -> None:
