@@ -512,7 +512,8 @@ class DatabaseProvider(PlacedResourceProvider):
                             f"database {news['name']} keeps its data in {held}, not in "
                             f"{host_path or 'a Docker volume'}: stop it in Coolify, copy its "
                             f"data (sudo cp -a {held}/. {host_path or '<the Docker volume>'}/), "
-                            'then run pulumi up again (README, "Volumes and the disk budget")'
+                            "then run pulumi up again "
+                            '(docs/operations.md, "Volumes and the disk budget")'
                         )
                     self._set_data_host_path(coolify, id_, host_path or None)
                     coolify.post(f"/databases/{id_}/start")

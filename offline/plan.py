@@ -261,7 +261,8 @@ def data_section(config: StackConfig) -> list[str]:
 
 
 def imports_section(config: StackConfig) -> list[str]:
-    """What each import takes, and its command on the server (README, "Bringing data in")."""
+    """What each import takes, and its command on the server (docs/operations.md, "Bringing
+    data in")."""
     imports, rows = config.imports, []
     if (postgres := imports.postgres) is not None:
         skipped = (

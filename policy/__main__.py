@@ -1,4 +1,5 @@
-"""The platform's policy pack: `pulumi preview --policy-pack policy` (README, "Policies")."""
+"""The platform's policy pack: `pulumi preview --policy-pack policy` (docs/security.md,
+"Policies")."""
 
 import sys
 from pathlib import Path

@@ -1,6 +1,6 @@
 """The imports on the server: an external PostgreSQL (Supabase) copied into the platform's, and
 S3 buckets (Supabase Storage) copied into MinIO, each started by hand with one command
-(`systemctl start platform-import-postgres`, README "Bringing data in").
+(`systemctl start platform-import-postgres`, docs/operations.md, "Bringing data in").
 
 Each kind is a oneshot service without a timer, run by a script of render/scripts/ whose tools
 run in pinned containers (container-tool.sh, as the backup jobs' do): pg_dump, pg_restore and

@@ -10,7 +10,7 @@ which the file already holds) and runs `pulumi config set --secret` for each one
 CLI prompts for the value with the input hidden, and writes it encrypted into the stack file.
 No value passes through this script or any command line. The providers' tokens are left to
 the environment (HCLOUD_TOKEN, CLOUDFLARE_API_TOKEN): in the stack file, the passphrase that
-every CI preview holds would open them (README, "Delivery").
+every CI preview holds would open them (docs/security.md, "Delivery").
 """
 
 from __future__ import annotations

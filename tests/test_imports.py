@@ -2,7 +2,8 @@
 (tests/backup_host.py), then the installed services run the way systemd runs them, through the
 container tool: from a PostgreSQL laid out as Supabase's (its auth, storage and extensions
 schemas) into the platform's, both Debian's PostgreSQL 15, and from buckets on moto's S3 server
-into MinIO's (the same server), with Debian's rclone. The README's runbook is these commands."""
+into MinIO's (the same server), with Debian's rclone. The runbook in docs/operations.md is these
+commands."""
 
 from __future__ import annotations
 
@@ -495,7 +496,7 @@ def test_a_bucket_that_cannot_be_read_fails_loudly(tmp_path: Path, storage: Any)
     assert "import failed: cannot list the bucket supabase-documents at the source" in result.stderr
 
 
-# --- the stack: config, secrets, the install steps, the README's runbook --------------------
+# --- the stack: config, secrets, the install steps, the runbook ---------------------------
 
 SOURCE_URL = "postgresql://postgres:SourcePassw0rd@db.abcdefghijk.supabase.co:5432/postgres"
 IMPORT_SECRETS = {
@@ -622,9 +623,9 @@ def test_import_secrets_are_checked_without_showing_them() -> None:
         assert not any("p#ss" in problem or "SourcePassw0rd" in problem for problem in found)
 
 
-def test_the_readme_runbook_starts_the_services_the_tests_run() -> None:
-    readme = (PROJECT_DIR / "README.md").read_text()
-    runbook = readme.split("## Bringing data in", 1)[1].split("\n## ", 1)[0]
+def test_the_runbook_starts_the_services_the_tests_run() -> None:
+    operations = (PROJECT_DIR / "docs" / "operations.md").read_text()
+    runbook = operations.split("## Bringing data in", 1)[1].split("\n## ", 1)[0]
     started = set(re.findall(r"systemctl start (platform-import-[a-z-]+)", runbook))
     postgres = render.postgres_import_files(
         PostgresImportConfig(), Database("postgres", "h", 5432, "u", "d", "i"), CLIENT_IMAGE

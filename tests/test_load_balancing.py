@@ -286,10 +286,10 @@ def test_nothing_reaches_a_server_at_its_private_address_before_it_joined_the_ne
 
 
 def test_going_from_stage_three_to_four_touches_no_data_and_moves_only_the_apps() -> None:
-    """What `pulumi up` does to a stage 3 stack given appServers (README, "Moving a stack from
-    stage 3 to stage 4"): the data services and the servers keep every input, the apps'
-    records keep their names (their content changes in place), and the apps move to the first
-    app server."""
+    """What `pulumi up` does to a stage 3 stack given appServers (docs/operations.md, "Moving a
+    stack from stage 3 to stage 4"): the data services and the servers keep every input, the
+    apps' records keep their names (their content changes in place), and the apps move to the
+    first app server."""
     three = evaluate_config(stage_three())
     four = evaluate_config(stage_four())
     assert three.error is None, three.error
