@@ -3,8 +3,8 @@
 # into its MinIO bucket with rclone, which leaves alone what is there already with the same
 # size and time (so a second run copies nothing), then verified: every object of the source is
 # in MinIO with its size (and its MD5 where both sides give one), and the objects found there
-# add up to the source's count and bytes. Objects only in MinIO are kept. docs/operations.md,
-# "Bringing data in".
+# add up to the source's count and bytes. Objects only in MinIO are kept. README, "Bringing
+# data in".
 #
 # Environment: IMPORT_BUCKETS (source:target,...), and rclone's remotes "source" and "minio"
 # (RCLONE_CONFIG_SOURCE_*, RCLONE_CONFIG_MINIO_*, keys included).

@@ -1,6 +1,6 @@
 # Install an import (render/imports.py): its script and services from BUNDLE, its secrets from
-# stdin, its image pulled. Nothing is imported: that is started by hand (docs/operations.md,
-# "Bringing data in"). Safe to run again: what an earlier install put there is replaced.
+# stdin, its image pulled. Nothing is imported: that is started by hand (README, "Bringing data
+# in"). Safe to run again: what an earlier install put there is replaced.
 #
 # Parameters: ROOT (/, but for the tests), BUNDLE (base64 tar.gz, paths from /), SCRIPTS_DIR,
 # SECRETS_DIR, UNIT_PREFIX (its services are <prefix>.service and <prefix>-*.service), IMAGE.

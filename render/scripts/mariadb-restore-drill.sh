@@ -3,7 +3,7 @@
 # database, check it against the manifest recorded at dump time (table count, row counts of
 # the largest tables), drop the scratch database, and report to monitoring. Any failure exits
 # non-zero and reports "down". With RESTORE_INTO set it restores into that database instead and
-# keeps it: the one command for a real incident (docs/operations.md, "Backups and monitoring").
+# keeps it: the one command for a real incident (README, "Backups and monitoring").
 #
 # Environment: as mariadb-backup.sh (MARIADB_HOST MARIADB_PORT MARIADB_USER MYSQL_PWD, S3_*,
 # AWS_*, PUSH_URL; the user may create and drop databases), and

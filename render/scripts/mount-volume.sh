@@ -43,7 +43,7 @@ if [ -z "$(find "$root$DATA_DIR" -mindepth 1 -print -quit)" ] && command -v dock
     if [ -n "$(find "$root$held" -mindepth 1 -print -quit 2>/dev/null)" ]; then
       echo "the Docker volume $old holds the service's data, and $DATA_DIR is empty: stop" \
            "the service in Coolify, copy it (sudo cp -a $held/. $DATA_DIR/) and run pulumi up" \
-           "again (docs/operations.md, \"Volumes and the disk budget\")" >&2
+           "again (README, \"Volumes and the disk budget\")" >&2
       exit 1
     fi
   done

@@ -6,7 +6,7 @@
 # with the source's. A target that already holds tables is refused unless IMPORT_REPLACE=yes;
 # one that holds exactly the source's is left alone, so a second run changes nothing. A
 # replace drops what the target held in those schemas in the restore's own transaction: if
-# the restore fails, the target keeps what it had. docs/operations.md, "Bringing data in".
+# the restore fails, the target keeps what it had. README, "Bringing data in".
 #
 # Environment:
 #   PGHOST PGPORT PGUSER PGPASSWORD PGDATABASE       the platform's database (the target)

@@ -3,7 +3,7 @@
 # it against the manifest recorded at dump time (table count, row counts of the largest
 # tables), drop the scratch database, and report to monitoring. Any failure exits non-zero
 # and reports "down". With RESTORE_INTO set it restores into that database instead and keeps
-# it: the one command for a real incident (docs/operations.md, "Backups and monitoring").
+# it: the one command for a real incident (README, "Backups and monitoring").
 #
 # Environment: as pg-backup.sh (PGHOST PGPORT PGUSER PGPASSWORD, S3_*, AWS_*, PUSH_URL), and
 #   PGDATABASE      a database to connect to for CREATE/DROP DATABASE (e.g. postgres)
