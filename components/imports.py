@@ -1,8 +1,9 @@
 """The imports on the server (render/imports.py): an external PostgreSQL copied into the
 platform's, S3 buckets copied into MinIO. One pulumi-command step per kind installs its
 service on the server where the data goes, and runs again when the config or the secrets
-change; nothing is imported until someone starts it (README, "Bringing data in"). Dropping a
-kind from the config removes its service; what it imported stays. Secrets travel on stdin."""
+change; nothing is imported until someone starts it (docs/operations.md, "Bringing data
+in"). Dropping a kind from the config removes its service; what it imported stays. Secrets
+travel on stdin."""
 
 from __future__ import annotations
 
