@@ -26,6 +26,8 @@ COMMITTED_STACKS = ["staging", "production"]
 STACK_SECRETS = {
     "PULUMI_CONFIG_PASSPHRASE",
     "PULUMI_ACCESS_TOKEN",
+    "AWS_ACCESS_KEY_ID",  # a bucket backend's (pulumi login s3://...)
+    "AWS_SECRET_ACCESS_KEY",
     "HCLOUD_TOKEN",
     "CLOUDFLARE_API_TOKEN",
 }
@@ -246,6 +248,18 @@ def test_deploy_goes_to_staging_then_to_approved_production() -> None:
     for stack in ("staging", "production"):
         [up] = [s for s in jobs[stack]["steps"] if s.get("uses") == "./.github/actions/pulumi-up"]
         assert up["with"]["stack"] == stack
+        assert set(up["with"]) == {"stack", *DEPLOY_INPUTS}
+    action = load(ROOT / ".github" / "actions" / "pulumi-up" / "action.yml")
+    [pulumi] = [s for s in action["runs"]["steps"] if s.get("uses", "").startswith("pulumi/")]
+    assert set(pulumi["env"]) == STACK_SECRETS
+    assert set(action["inputs"]) == {"stack", *DEPLOY_INPUTS}
+
+
+# The deploy action's inputs beside the stack: the backend and the environment's secrets.
+DEPLOY_INPUTS = {
+    "backend-url", "passphrase", "pulumi-access-token", "backend-access-key-id",
+    "backend-secret-access-key", "hcloud-token", "cloudflare-api-token",
+}  # fmt: skip
 
 
 def test_the_cli_version_is_the_sdk_pin() -> None:
