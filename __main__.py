@@ -1,7 +1,7 @@
-"""Composition only, in one line: validated config -> its hosts (servers, private network, load
-balancer) -> DNS -> Coolify, and the other servers in it -> data, monitoring, backups -> apps
--> outputs. Which servers exist and what runs on each is the topology's (config.hosts): no
-step here asks which stage the stack is at."""
+"""Composition only, one step after the other: validated config -> its hosts (servers, private
+network, load balancer) -> DNS -> Coolify, and the other servers in it -> data, monitoring,
+backups -> apps -> outputs. Which servers exist and what runs on each is the topology's
+(config.hosts): no step here asks which stage the stack is at."""
 
 import pulumi
 

@@ -1,7 +1,7 @@
-"""The stack's servers as its topology (config.Hosts) says: the private network, one Server per
-host, the load balancer in front of the app servers, and, once Coolify runs, the other servers
-in Coolify. What runs where is read from the hosts, so adding a stage changes the topology, not
-the composition in __main__.py.
+"""The stack's servers as its topology (config.topology.Hosts) says: the private network, one
+Server per host, the load balancer in front of the app servers, and, once Coolify runs, the
+other servers in Coolify. Where the databases, their jobs and the apps run is read from the
+hosts, so adding a stage changes the topology, not the composition in __main__.py.
 
 These are builders, not components: the servers, the network, the load balancer and the
 Coolify servers have been registered at the stack's top level since the first `up`, and a

@@ -2,7 +2,7 @@
 
 The models live by concern (servers, topology, dns, services, apps, references, backups,
 imports, budgets; `stack` joins them); components, the offline tools and the tests import them
-from here. render/ imports from the concern's module itself: config.secrets uses its helpers.
+from here. render/, which config.secrets itself uses, imports from the concern's module.
 """
 
 from config.apps import AppConfig, EnvValue, GeneratedValue, GitSource, RefValue

@@ -256,7 +256,8 @@ class AppConfig(Model):
         True,
         description="deploy every push to the branch, which the repository's push webhook "
         "tells Coolify: the output `webhooks.<owner/repo>` (its url, content type "
-        "application/json, its secret, the push event), added by githubWebhooks or by hand",
+        "application/json, its secret, the push event), added by githubWebhooks or by hand; a "
+        "push signed otherwise, or to another branch, deploys nothing",
     )
     pre_deploy_command: DeployCommand | None = Field(
         None,

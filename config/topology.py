@@ -1,6 +1,8 @@
 """The stack's topology as a value: its hosts (role, server type, private address, what runs on
-each) and the load balancer in front of the app servers, with their checks. The components
-build what it says and place the services, apps, probes and jobs by reading it."""
+each) and the load balancer in front of the app servers, with their checks. components/hosts.py
+builds what it says and places the databases, their backup jobs, the apps and the app
+servers' probes by reading it. (The budgets, the cost estimate and the diagram still read the
+stage keys themselves.)"""
 
 from __future__ import annotations
 
@@ -40,7 +42,9 @@ class Host:
     server: ServerConfig
     hostname_suffix: str  # after the stack's server name: "", "-db", "-app-1", ...
     private_address: str | None  # its fixed address in the private network, if there is one
-    runs: tuple[str, ...]  # COOLIFY, DATABASES (with their backup jobs), APPS, MINIO, ...
+    # What it is for: COOLIFY, DATABASES (with their backup jobs), APPS, MINIO, UPTIME_KUMA,
+    # whether or not the config enables the service.
+    runs: tuple[str, ...]
 
     @property
     def serves_web(self) -> bool:
@@ -108,7 +112,7 @@ class Hosts:
     def minio_address(self) -> str | None:
         """Where the jobs and apps on the other servers reach MinIO (on the main server): its
         private address; None when everything runs on the main server."""
-        return self.main.private_address if self.others else None
+        return self.running(MINIO)[0].private_address if self.others else None
 
 
 class Topology:

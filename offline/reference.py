@@ -47,6 +47,33 @@ SECURE_VALUE = {
 }
 
 
+# `pulumi config set <key> <value>` writes a top-level value as a string, which the program
+# reads as JSON (config/load.py): an object or a list as JSON text, true, false, a number.
+CLI_TEXT = {
+    "type": "string",
+    "pattern": r"^\s*(\{[\s\S]*\}|\[[\s\S]*\]|true|false|-?[0-9]+(\.[0-9]+)?)\s*$",
+    "description": "as `pulumi config set` writes it: JSON text",
+}
+# What a field's JSON schema carries for this generator alone (the docs' computed defaults).
+DOCS_ONLY = ("default_text",)
+
+
+def _setting(field: dict[str, Any]) -> dict[str, Any]:
+    """A top-level setting: as the models have it, or, for anything but text, as the CLI
+    writes it."""
+    if field.get("type") == "string":
+        return field
+    return {"description": field.get("description", ""), "anyOf": [field, CLI_TEXT]}
+
+
+def _without_docs_only(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _without_docs_only(v) for k, v in schema.items() if k not in DOCS_ONLY}
+    if isinstance(schema, list):
+        return [_without_docs_only(item) for item in schema]
+    return schema
+
+
 class _WithoutFieldTitles(GenerateJsonSchema):
     """Pydantic titles a field after its Python name ("Memorymb"); an editor shows the key."""
 
@@ -63,8 +90,10 @@ def stack_file_schema(project: str) -> dict[str, Any]:
     are `<project>:<key>`, each the StackConfig field of that key; its secret keys, the bag of
     the apps' secrets and the providers' tokens are encrypted values; other namespaces' keys
     are the CLI's and the providers' business."""
-    models = StackConfig.model_json_schema(by_alias=True, schema_generator=_WithoutFieldTitles)
-    settings = {f"{project}:{key}": field for key, field in models["properties"].items()}
+    models = _without_docs_only(
+        StackConfig.model_json_schema(by_alias=True, schema_generator=_WithoutFieldTitles)
+    )
+    settings = {f"{project}:{key}": _setting(field) for key, field in models["properties"].items()}
     secrets = {
         f"{project}:{key}": _secure(
             f"{spec.description}; needed when {spec.needed_because} "
@@ -97,7 +126,9 @@ def stack_file_schema(project: str) -> dict[str, Any]:
         "additionalProperties": False,
     }
     return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        # Draft 7: what the YAML language server supports in full (its $refs name $defs by
+        # path, which draft 7 resolves alike).
+        "$schema": "http://json-schema.org/draft-07/schema#",
         "title": f"Pulumi.<stack>.yaml of the {project} project",
         "description": f"Generated from the models by `{REGENERATE}`: every key, its type and "
         "description, for editors. The program's own validation goes further (checks across "

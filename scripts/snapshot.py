@@ -82,7 +82,9 @@ def main() -> None:
     args = parser.parse_args()
     folder: Path = args.folder
     folder.mkdir(parents=True, exist_ok=True)
-    for stack in args.stacks or stack_files():
+    # A stack file's path from here, where the plan (run in the project) finds it too.
+    stacks = [str(Path(s).resolve()) if s.endswith(".yaml") else s for s in args.stacks]
+    for stack in stacks or stack_files():
         name = Path(stack).stem
         (folder / f"{name}.json").write_text(registrations(stack, preview=False))
         (folder / f"{name}.preview.json").write_text(registrations(stack, preview=True))

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
-from jsonschema import Draft202012Validator
+from jsonschema import Draft7Validator
 from pydantic import BaseModel
 
 from config import ConfigError, StackConfig, parse_stack_config
@@ -58,11 +58,11 @@ def test_every_key_says_what_it_is() -> None:
 
 
 def test_the_schema_is_a_json_schema() -> None:
-    Draft202012Validator.check_schema(SCHEMA)
+    Draft7Validator.check_schema(SCHEMA)
 
 
 def problems(document: dict[str, Any]) -> list[str]:
-    return [error.message for error in Draft202012Validator(SCHEMA).iter_errors(document)]
+    return [error.message for error in Draft7Validator(SCHEMA).iter_errors(document)]
 
 
 @pytest.mark.parametrize("path", STACK_FILES, ids=lambda path: path.name)
@@ -92,6 +92,26 @@ def test_the_schema_takes_ciphertext_for_every_secret_and_the_keys_of_other_name
     document["config"][f"{PROJECT}:secrets"] = {"stripeSecretKey": CIPHERTEXT}
     document["config"]["hcloud:endpoint"] = "https://api.hetzner.cloud/v1"
     assert problems(document) == []
+
+
+def test_the_schema_takes_top_level_values_as_the_cli_writes_them() -> None:
+    """`pulumi config set platform:githubWebhooks true` stores the text "true", and
+    `pulumi config set platform:network '{}'` the text "{}": the program reads both as JSON."""
+    config = tour_crm_config()
+    document = stack_document(config)
+    document["config"][f"{PROJECT}:githubWebhooks"] = "true"
+    document["config"][f"{PROJECT}:network"] = "{}"
+    document["config"][f"{PROJECT}:apps"] = json.dumps(config["apps"])
+    assert problems(document) == []
+    parse_stack_config(
+        {**config, "githubWebhooks": json.loads("true"), "network": json.loads("{}")}, PROJECT
+    )  # the program takes what it parses
+    document["config"][f"{PROJECT}:githubWebhooks"] = "yes"
+    assert problems(document) != []
+
+
+def test_the_schema_says_nothing_only_the_docs_need() -> None:
+    assert "default_text" not in json.dumps(SCHEMA)
 
 
 def test_the_schema_takes_a_hostname_as_a_bare_name_or_an_object() -> None:
