@@ -3,11 +3,13 @@ anything is ordered."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from config.fields import config_error
 from config.servers import ServerConfig
 from config.services import DATABASE_SERVICES, PostgresConfig, VolumeConfig
+from config.topology import APPS, COOLIFY, DATABASES, MINIO, UPTIME_KUMA, Host
 
 if TYPE_CHECKING:
     from config.stack import StackConfig
@@ -27,6 +29,10 @@ COOLIFY_GB = 8  # Coolify's images (its helper alone is 1.5 GB), its database an
 DOCKER_GB = 3  # Coolify's helper image and the proxy, on a server Coolify deploys to
 SERVICE_IMAGES_GB = 2  # the data services' images
 APP_GB = 3  # an app's image, the one before it (rollback), and its share of the build cache
+
+
+# How a budget names each kind of server, before its type ("the database server, cx33").
+BUDGET_NAMES = {"main": "", "database": "database server, ", "app": "each app server, "}
 
 
 def _budget_table(rows: list[tuple[str, int]], unit: str, digits: int) -> str:
@@ -50,73 +56,50 @@ class Budgets:
         }
         return [(name, mb) for name in names if (mb := sizes[name]) is not None]
 
-    def memory_budget(self: StackConfig) -> list[tuple[str, int]]:
-        """Who takes how much of the (main) server's memory, in MB."""
-        rows = [
-            ("operating system", OS_MB),
-            ("Coolify (app, database, Redis, realtime, proxy)", COOLIFY_MB),
-            ("one image build at a time", BUILD_MB),
-        ]
-        if self.app_servers is not None:
-            rows.remove(("one image build at a time", BUILD_MB))  # the app servers build
-        moved = DATABASE_SERVICES if self.database_server_config is not None else ()
-        rows += self._service_rows(
-            tuple(
-                name for name in (*DATABASE_SERVICES, "minio", "uptime-kuma") if name not in moved
-            )
-        )
-        if self.services.uptime_kuma:
+    def host_memory(self: StackConfig, host: Host) -> list[tuple[str, int]]:
+        """Who takes how much of a host's memory, in MB, by what runs on it: where apps run,
+        the server builds their images itself."""
+        runs = host.runs
+        rows = [("operating system", OS_MB)]
+        if COOLIFY in runs:
+            rows.append(("Coolify (app, database, Redis, realtime, proxy)", COOLIFY_MB))
+        else:
+            rows.append(("Docker and Coolify's helpers", DOCKER_MB))
+            if APPS in runs:
+                rows.append(("Coolify's proxy (Traefik)", PROXY_MB))
+        if APPS in runs:
+            rows.append(("one image build at a time", BUILD_MB))
+        services = [*(DATABASE_SERVICES if DATABASES in runs else ())]
+        services += [name for name in (MINIO, UPTIME_KUMA) if name in runs]
+        rows += self._service_rows(tuple(services))
+        if UPTIME_KUMA in runs and self.services.uptime_kuma:
             rows.append(("autokuma (its monitors as code)", AUTOKUMA_MB))
-        if self.app_servers is None:
-            rows += self._app_rows()
+        if APPS in runs:
+            rows += [(f"app {app.name}", app.memory_mb) for app in self.apps]
         return rows
 
-    def _app_rows(self: StackConfig) -> list[tuple[str, int]]:
-        return [(f"app {app.name}", app.memory_mb) for app in self.apps]
+    def memory_budget(self: StackConfig) -> list[tuple[str, int]]:
+        """Who takes how much of the (main) server's memory, in MB."""
+        return self.host_memory(self.hosts.main)
 
-    def app_server_budget(self: StackConfig) -> list[tuple[str, int]]:
-        """Who takes how much of each app server's memory, in MB (none without them): every
-        app runs on every app server, and each server builds the images itself."""
-        if self.app_servers is None:
-            return []
-        return [
-            ("operating system", OS_MB),
-            ("Docker and Coolify's helpers", DOCKER_MB),
-            ("Coolify's proxy (Traefik)", PROXY_MB),
-            ("one image build at a time", BUILD_MB),
-            *self._app_rows(),
-        ]
+    def _budgets(
+        self: StackConfig, rows_of: Callable[[Host], list[tuple[str, int]]]
+    ) -> list[tuple[str, ServerConfig, str, list[tuple[str, int]]]]:
+        """(which server, its config, its type's config key, its rows) per kind of server of
+        the stack: the app servers are alike, so one stands for them all."""
+        budgets, roles = [], set()
+        for host in self.hosts.all:
+            if host.role not in roles:
+                roles.add(host.role)
+                budgets.append((BUDGET_NAMES[host.role], host.server, host.type_key, rows_of(host)))
+        return budgets
 
     def server_budgets(
         self: StackConfig,
     ) -> list[tuple[str, ServerConfig, str, list[tuple[str, int]]]]:
         """(which server, its config, its type's config key, its memory budget) per kind of
         server of the stack."""
-        budgets = [("", self.server, "server.type", self.memory_budget())]
-        if (database := self.database_server_config) is not None:
-            budgets.append(
-                (
-                    "database server, ",
-                    database,
-                    "databaseServer.type",
-                    self.database_server_budget(),
-                )
-            )
-        if (app_server := self.app_server_config) is not None:
-            budgets.append(
-                ("each app server, ", app_server, "appServers.type", self.app_server_budget())
-            )
-        return budgets
-
-    def database_server_budget(self: StackConfig) -> list[tuple[str, int]]:
-        """Who takes how much of the database server's memory, in MB (none without one)."""
-        if self.database_server is None:
-            return []
-        return [
-            ("operating system", OS_MB),
-            ("Docker and Coolify's helpers", DOCKER_MB),
-            *self._service_rows(DATABASE_SERVICES),
-        ]
+        return self._budgets(self.host_memory)
 
     def _check_memory(self: StackConfig) -> None:
         for _, server, key, rows in self.server_budgets():
@@ -130,44 +113,48 @@ class Budgets:
                     at=key,
                 )
 
+    def _database_disk(self: StackConfig) -> list[tuple[str, int]]:
+        """What the databases keep on the disk of the server they run on, in GB."""
+        services, rows = self.services, []
+        for name, service in (("postgres", services.postgres), ("mariadb", services.mariadb)):
+            if service is None:
+                continue
+            if not (isinstance(service, PostgresConfig) and service.volume is not None):
+                rows.append((f"{name} data", service.data_gb))
+                if self.backups is not None:
+                    # The drill restores a full copy beside it, in the database's own folder.
+                    rows.append(("restore drill's copy", service.data_gb))
+            if self.backups is not None:
+                # The compressed dump waits on the server's disk for its upload.
+                rows.append(("a dump", -(-service.data_gb // 2)))
+        return rows
+
+    def host_disk(self: StackConfig, host: Host) -> list[tuple[str, int]]:
+        """What a host keeps on its own disk, in GB, by what runs on it."""
+        runs, services = host.runs, self.services
+        rows = [("operating system", OS_GB)]
+        if COOLIFY in runs:
+            rows.append(("Coolify", COOLIFY_GB))
+            if services.enabled():
+                rows.append(("data services' images", SERVICE_IMAGES_GB))
+        else:
+            rows.append(("Docker and Coolify's helper", DOCKER_GB))
+            if DATABASES in runs:
+                rows.append(("data services' images", SERVICE_IMAGES_GB))
+        if DATABASES in runs:
+            rows += self._database_disk()
+        if MINIO in runs and (minio := services.minio) is not None and minio.volume is None:
+            rows.append(("minio data", minio.data_gb))
+        if APPS in runs:
+            rows += [(f"app {app.name}", APP_GB) for app in self.apps]
+        return rows
+
     def disk_budgets(
         self: StackConfig,
     ) -> list[tuple[str, ServerConfig, str, list[tuple[str, int]]]]:
         """(which server, its config, its type's config key, what it keeps on its own disk in
         GB) per kind of server, as server_budgets gives memory."""
-        services = self.services
-        database_rows: list[tuple[str, int]] = []
-        for name, service in (("postgres", services.postgres), ("mariadb", services.mariadb)):
-            if service is None:
-                continue
-            if not (isinstance(service, PostgresConfig) and service.volume is not None):
-                database_rows.append((f"{name} data", service.data_gb))
-                if self.backups is not None:
-                    # The drill restores a full copy beside it, in the database's own folder.
-                    database_rows.append(("restore drill's copy", service.data_gb))
-            if self.backups is not None:
-                # The compressed dump waits on the server's disk for its upload.
-                database_rows.append(("a dump", -(-service.data_gb // 2)))
-        main = [("operating system", OS_GB), ("Coolify", COOLIFY_GB)]
-        if services.enabled():
-            main.append(("data services' images", SERVICE_IMAGES_GB))
-        if self.database_server is None:
-            main += database_rows
-        if (minio := services.minio) is not None and minio.volume is None:
-            main.append(("minio data", minio.data_gb))
-        app_rows = [(f"app {app.name}", APP_GB) for app in self.apps]
-        if self.app_servers is None:
-            main += app_rows
-        budgets = [("", self.server, "server.type", main)]
-        if (database := self.database_server_config) is not None:
-            rows = [("operating system", OS_GB), ("Docker and Coolify's helper", DOCKER_GB),
-                    ("data services' images", SERVICE_IMAGES_GB), *database_rows]  # fmt: skip
-            budgets.append(("database server, ", database, "databaseServer.type", rows))
-        if (app_server := self.app_server_config) is not None:
-            rows = [("operating system", OS_GB), ("Docker and Coolify's helper", DOCKER_GB),
-                    *app_rows]  # fmt: skip
-            budgets.append(("each app server, ", app_server, "appServers.type", rows))
-        return budgets
+        return self._budgets(self.host_disk)
 
     def disk_limit_gb(self: StackConfig, server: ServerConfig) -> int:
         """What a server's disk may hold before Coolify's disk alert fires."""
@@ -218,9 +205,8 @@ class Budgets:
     def _check_cpus(self: StackConfig) -> None:
         """A CPU limit fits the server its container runs on (Docker refuses more cores than
         the machine has, and the deploy would fail)."""
-        apps_on = (self.app_server_config, "appServers.type")
-        data_on = (self.database_server_config, "databaseServer.type")
-        services = self.services
+        hosts, services = self.hosts, self.services
+        apps_on, data_on = hosts.running(APPS)[0], hosts.database
         limits = [
             (f"apps[{index}].cpus", f"app {app.name!r}", app.cpus, apps_on)
             for index, app in enumerate(self.apps)
@@ -232,12 +218,11 @@ class Budgets:
             )
             if service is not None
         ]  # fmt: skip
-        for at, who, cpus, (sibling, key) in limits:
-            server = sibling or self.server
+        for at, who, cpus, host in limits:
+            server = host.server
             if cpus is not None and cpus > server.spec.vcpus:
                 raise config_error(
                     f"{who} asks for {cpus:g} CPUs but a {server.type} has "
-                    f"{server.spec.vcpus}; lower {at} or choose a larger "
-                    f"{key if sibling else 'server.type'}",
+                    f"{server.spec.vcpus}; lower {at} or choose a larger {host.type_key}",
                     at=at,
                 )

@@ -1,8 +1,8 @@
 """The stack's topology as a value: its hosts (role, server type, private address, what runs on
 each) and the load balancer in front of the app servers, with their checks. components/hosts.py
 builds what it says and places the databases, their backup jobs, the apps and the app
-servers' probes by reading it. (The budgets, the cost estimate and the diagram still read the
-stage keys themselves.)"""
+servers' probes by reading it; each host's memory and disk budget, the cost estimate and the
+diagram's placement are read from it too."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from config.stack import StackConfig
 
 HostRole = Literal["main", "database", "app"]
+TYPE_KEYS = {"main": "server.type", "database": "databaseServer.type", "app": "appServers.type"}
 # What runs on a host, as Host.runs names it.
 COOLIFY, DATABASES, APPS, MINIO, UPTIME_KUMA = (
     "coolify",
@@ -38,6 +39,7 @@ class Host:
     """One server of the stack."""
 
     name: str  # its resource name, kept since the first `up`: server, database-server, ...
+    title: str  # what people call it: server, database server, app server 1, ...
     role: HostRole
     server: ServerConfig
     hostname_suffix: str  # after the stack's server name: "", "-db", "-app-1", ...
@@ -51,6 +53,11 @@ class Host:
         """Whether its firewall opens 80 and 443: the others take SSH from the admins only, the
         apps and the load balancer reaching them over the private network."""
         return self.role == "main"
+
+    @property
+    def type_key(self) -> str:
+        """The config key of its server type."""
+        return TYPE_KEYS[self.role]
 
     @property
     def label(self) -> str:
@@ -129,25 +136,27 @@ class Topology:
         if database is not None and network is not None:
             others.append(
                 Host(
-                    "database-server", "database", database, "-db", network.address(1), (DATABASES,)
+                    name="database-server", title="database server", role="database",
+                    server=database, hostname_suffix="-db",
+                    private_address=network.address(1), runs=(DATABASES,),
                 )
-            )
+            )  # fmt: skip
         if (app_server := self.app_server_config) is not None:
             others += [
-                Host(f"app-server-{number}", "app", app_server, f"-app-{number}", address, (APPS,))
+                Host(
+                    name=f"app-server-{number}", title=f"app server {number}", role="app",
+                    server=app_server, hostname_suffix=f"-app-{number}",
+                    private_address=address, runs=(APPS,),
+                )
                 for number, address in enumerate(self.app_server_addresses(), start=1)
-            ]
+            ]  # fmt: skip
         moved = {what for host in others for what in host.runs}
+        everything = (COOLIFY, MINIO, UPTIME_KUMA, DATABASES, APPS)
         main = Host(
-            "server",
-            "main",
-            self.server,
-            "",
-            network.address(0) if network else None,
-            tuple(
-                what for what in (COOLIFY, MINIO, UPTIME_KUMA, DATABASES, APPS) if what not in moved
-            ),
-        )
+            name="server", title="server", role="main", server=self.server, hostname_suffix="",
+            private_address=network.address(0) if network else None,
+            runs=tuple(what for what in everything if what not in moved),
+        )  # fmt: skip
         return Hosts((main, *others), self._load_balancing())
 
     def _load_balancing(self: StackConfig) -> LoadBalancing | None:

@@ -96,25 +96,17 @@ def _server_lines(server: ServerConfig, labels: tuple[str, str, str]) -> list[Co
 
 
 def monthly_cost(config: StackConfig) -> list[CostLine]:
-    lines = _server_lines(
-        config.server,
-        (f"server {config.server.spec.name}", "primary IPv4", "Hetzner backups (7 daily images)"),
-    )
-    database = config.database_server_config
-    if database is not None:
+    lines: list[CostLine] = []
+    for host in config.hosts.all:
+        name = f"{host.title} {host.server.spec.name}"
         lines += _server_lines(
-            database,
-            (f"database server {database.spec.name}", "its primary IPv4", "its Hetzner backups"),
+            host.server,
+            (name, "primary IPv4", "Hetzner backups (7 daily images)")
+            if host.role == "main"
+            else (name, "its primary IPv4", "its Hetzner backups"),
         )
-    app_server = config.app_server_config
-    if config.app_servers is not None and app_server is not None:
-        for number in range(1, config.app_servers.count + 1):
-            lines += _server_lines(
-                app_server,
-                (f"app server {number} {app_server.spec.name}", "its primary IPv4",
-                 "its Hetzner backups"),
-            )  # fmt: skip
-        balancer = LOAD_BALANCER_TYPES[config.app_servers.load_balancer.type]
+    if (balancing := config.hosts.load_balancing) is not None:
+        balancer = LOAD_BALANCER_TYPES[balancing.config.type]
         lines.append(
             CostLine(f"load balancer {balancer.name}", balancer.eur_per_month, "its IPv4 included")
         )

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import DATABASE_SERVICES, RefValue, StackConfig
+from config.topology import DATABASES
 
 SERVICE_LABELS = {
     "postgres": "PostgreSQL 16",
@@ -107,13 +108,16 @@ def _ref_target(config: StackConfig, ref: str) -> tuple[str, str] | None:
     return targets.get(kind)
 
 
+# The cluster that draws each kind of host.
+CLUSTERS = {"main": "server", "database": "database", "app": "apps"}
+
+
 def _cluster_of(config: StackConfig, service: str) -> str | None:
-    """Which server draws the service: the database server, the server, or none (external)."""
+    """Which server draws the service: the one the topology runs it on, or none (external)."""
     if service == "external-postgres":
         return None
-    if config.database_server is not None and service in DATABASE_SERVICES:
-        return "database"
-    return "server"
+    what = DATABASES if service in DATABASE_SERVICES else service  # minio, uptime-kuma
+    return CLUSTERS[config.hosts.running(what)[0].role]
 
 
 def architecture(config: StackConfig, stack: str) -> Graph:
@@ -240,7 +244,7 @@ def _operations(config: StackConfig, graph: Graph) -> None:
         graph.node(
             "offsite", f"off-site storage\n{offsite.bucket}", shape="cylinder", style="solid"
         )
-        on = "database" if config.database_server is not None else "server"
+        on = CLUSTERS[config.hosts.database.role]  # the jobs run beside the database
         graph.node("backup-jobs", "backup jobs (systemd timers)", on)
         graph.edge("backup-jobs", "postgres", "pg_dump, drill", **OPERATIONS)
         graph.edge("backup-jobs", "offsite", "dumps", **OPERATIONS)

@@ -136,3 +136,20 @@ def test_the_composition_asks_no_stage_question() -> None:
     }
     assert conditions  # the check sees the features' conditions (monitoring, backups, ...)
     assert named & TOPOLOGY_NAMES == set()
+
+
+def test_each_kind_of_host_budgets_what_runs_on_it() -> None:
+    config = config_of(str(PROJECT_DIR / "examples" / "scale-out.yaml"))
+    memory = {which: dict(rows) for which, _, _, rows in config.server_budgets()}
+    disk = {which: dict(rows) for which, _, _, rows in config.disk_budgets()}
+    assert list(memory) == list(disk) == ["", "database server, ", "each app server, "]
+    for budget in (memory, disk):
+        assert not any(who.startswith("app ") for who in budget[""])
+        assert all(f"app {app.name}" in budget["each app server, "] for app in config.apps)
+    assert {"postgres", "pgbouncer", "redis"} <= set(memory["database server, "])
+    assert not {"postgres", "pgbouncer", "redis"} & set(memory[""])
+    assert {"minio", "uptime-kuma"} <= set(memory[""])
+    assert "postgres data" in disk["database server, "]
+    one_server = config_of("production")
+    assert [which for which, _, _, _ in one_server.server_budgets()] == [""]
+    assert {"postgres", "app crm", "minio"} <= set(dict(one_server.memory_budget()))
