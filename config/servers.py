@@ -4,9 +4,10 @@ app servers behind their load balancer."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, JsonValue, field_validator, model_validator
 
 from config.base import Model
 from config.fields import (
@@ -27,13 +28,24 @@ from config.hetzner import (
 )
 
 
+def choices(values: Iterable[str]) -> dict[str, JsonValue]:
+    """The values an editor offers for a key (the JSON Schema's enum)."""
+    return {"enum": [*values]}
+
+
+# The server types the catalogue knows (the program says more of a retired one).
+SERVER_TYPE_CHOICES = choices(sorted(SERVER_TYPES))
+
+
 class ServerConfig(Model):
     type: str = Field(
-        description='Hetzner server type, e.g. cx43 (docs/configuration.md, "Server types")'
+        description='Hetzner server type, e.g. cx43 (docs/configuration.md, "Server types")',
+        json_schema_extra=SERVER_TYPE_CHOICES,
     )
     location: str = Field(
         description="Hetzner location: " + ", ".join(ALL_LOCATIONS) + " (the first three in the "
-        "EU, then US East, US West and Singapore)"
+        "EU, then US East, US West and Singapore)",
+        json_schema_extra=choices(ALL_LOCATIONS),
     )
     image: str = Field("ubuntu-24.04", description="OS image; only ubuntu-24.04 is supported")
     name: ResourceName | None = Field(
@@ -230,7 +242,8 @@ class DatabaseServerConfig(Model):
 
     type: str = Field(
         description="its Hetzner server type, e.g. cx33, offered in server.location; its memory "
-        "budget is checked like the server's"
+        "budget is checked like the server's",
+        json_schema_extra=SERVER_TYPE_CHOICES,
     )
     backups: bool = Field(False, description="Hetzner's daily server backups (+20% of the price)")
     swap_gb: int | None = Field(
@@ -271,7 +284,11 @@ class LoadBalancerHealthCheck(Model):
 class LoadBalancerConfig(Model):
     """The hcloud load balancer in front of the app servers."""
 
-    type: str = Field("lb11", description="Hetzner load balancer type: lb11, lb21 or lb31")
+    type: str = Field(
+        "lb11",
+        description="Hetzner load balancer type: lb11, lb21 or lb31",
+        json_schema_extra=choices(sorted(LOAD_BALANCER_TYPES)),
+    )
     tls: Literal["passthrough", "terminate"] = Field(
         "passthrough",
         description="passthrough: each app server's proxy ends TLS with the origin certificate; "
@@ -311,7 +328,8 @@ class AppServersConfig(Model):
     )
     type: str = Field(
         description="the Hetzner server type of each, e.g. cx33, offered in server.location; "
-        "each one's memory budget holds every app and one build"
+        "each one's memory budget holds every app and one build",
+        json_schema_extra=SERVER_TYPE_CHOICES,
     )
     backups: bool = Field(
         False, description="Hetzner's daily server backups of each (+20% of the price)"

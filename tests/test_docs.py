@@ -127,6 +127,8 @@ def test_the_schema_takes_a_hostname_as_a_bare_name_or_an_object() -> None:
     [
         ("domian", "example.com"),  # a misspelt top-level key
         ("server.tpye", "cx33"),  # ... and one inside
+        ("server.type", "CX43"),  # not in Hetzner's catalogue (types are lower case)
+        ("server.location", "FSN1"),
         ("server.backups", [True]),  # a wrong type
         ("apps[0].domains", "crm"),  # ... a name for the list of names
         ("apps[0].port", 70000),  # out of range
