@@ -25,13 +25,11 @@ if TYPE_CHECKING:
 HostRole = Literal["main", "database", "app"]
 TYPE_KEYS = {"main": "server.type", "database": "databaseServer.type", "app": "appServers.type"}
 # What runs on a host, as Host.runs names it.
-COOLIFY, DATABASES, APPS, MINIO, UPTIME_KUMA = (
-    "coolify",
-    "databases",
-    "apps",
-    "minio",
-    "uptime-kuma",
-)
+COOLIFY = "coolify"
+DATABASES = "databases"  # the data services but MinIO and Uptime Kuma, with the backup jobs
+APPS = "apps"
+MINIO = "minio"
+UPTIME_KUMA = "uptime-kuma"
 
 
 @dataclass(frozen=True)
@@ -117,8 +115,8 @@ class Hosts:
 
     @property
     def minio_address(self) -> str | None:
-        """Where the jobs and apps on the other servers reach MinIO (on the main server): its
-        private address; None when everything runs on the main server."""
+        """Where the jobs and apps on the other servers reach MinIO: its server's private
+        address; None when everything runs on the main server."""
         return self.running(MINIO)[0].private_address if self.others else None
 
 
