@@ -132,10 +132,10 @@ def architecture(config: StackConfig, stack: str) -> Graph:
     graph.node("proxy", "Coolify proxy (Traefik)\n:80 :443", "server")
     graph.node("coolify", "Coolify " + config.coolify.version, "server")
     _firewall_and_ssh(config, graph)
-    database = config.database_server_config
-    if database is not None:
+    hosts = config.hosts
+    if (database := hosts.database) is not hosts.main:
         graph.clusters["database"] = (
-            f"database server: Hetzner {database.spec.name}, private network only",
+            f"database server: Hetzner {database.server.spec.name}, private network only",
             [],
         )
     app_cluster, app_proxy = _app_servers(config, graph)
@@ -173,7 +173,8 @@ def _hostnames(config: StackConfig, graph: Graph, app_proxy: str) -> None:
     """The browsers' way: hostname, firewall (or load balancer), proxy, what serves it."""
     owners = {"coolify dashboard": "coolify", "minio S3 API": "minio", "minio console": "minio"}
     owners["uptime-kuma status page"] = "uptime-kuma"
-    balanced = config.load_balanced_hostnames()
+    balancing = config.hosts.load_balancing
+    balanced = balancing.hostnames if balancing is not None else ()
     for host in config.served_hostnames():
         owner = owners.get(host.owner) or "app:" + host.owner.removeprefix("app ")
         via = "proxied" if host.proxied else "DNS only"
@@ -215,12 +216,13 @@ def _legend(graph: Graph) -> None:
 def _app_servers(config: StackConfig, graph: Graph) -> tuple[str, str]:
     """The app servers and their load balancer, if any; (the cluster the apps are drawn in,
     the proxy in front of them)."""
-    app_server = config.app_server_config
-    if config.app_servers is None or app_server is None:
+    hosts = config.hosts
+    app_servers, balancing = hosts.app_servers, hosts.load_balancing
+    if not app_servers or balancing is None:
         return "server", "proxy"
-    balancer = config.app_servers.load_balancer
+    balancer = balancing.config
     graph.clusters["apps"] = (
-        f"{config.app_servers.count} app servers: Hetzner {app_server.spec.name} each, "
+        f"{len(app_servers)} app servers: Hetzner {app_servers[0].server.spec.name} each, "
         "every app on each, private network only",
         [],
     )
