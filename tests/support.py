@@ -66,6 +66,15 @@ def tour_crm_config() -> dict[str, Any]:
     }
 
 
+def stage_three(**changes: Any) -> dict[str, Any]:
+    """The full platform at the master plan's stage 3 (a private network and a database
+    server), with `changes` by path ("databaseServer.type": ...)."""
+    values = {**tour_crm_config(), "network": {}, "databaseServer": {"type": "cx33"}}
+    for path, value in changes.items():
+        values = with_value(values, path, value)
+    return values
+
+
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 

@@ -20,7 +20,7 @@ from tests.support import (
     evaluate_stack,
     run,
     server_host_key,
-    tour_crm_config,
+    stage_three,
     with_value,
     write,
 )
@@ -122,13 +122,6 @@ KEYS = {
     "platform:backupAccessKeyId": "0031234567890ab0000000001",
     "platform:backupSecretAccessKey": "K003abcdefghijklmnopqrstuvwxyz0123",
 }
-
-
-def stage_three(**changes: Any) -> dict[str, Any]:
-    values = {**tour_crm_config(), "network": {}, "databaseServer": {"type": "cx33"}}
-    for path, value in changes.items():
-        values = with_value(values, path, value)
-    return values
 
 
 def test_the_backup_jobs_run_on_the_database_server() -> None:

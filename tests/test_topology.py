@@ -4,21 +4,21 @@ on each. The program builds and places by reading it, and __main__.py asks no st
 from __future__ import annotations
 
 import ast
-from typing import Any
 
 from config import StackConfig, parse_stack_config
 from config.topology import APPS, COOLIFY, DATABASES, MINIO, UPTIME_KUMA
 from offline.stack_files import PROGRAM, PROJECT_DIR
-from tests.support import config_of, evaluate_ok, tour_crm_config, with_value
+from tests.support import config_of, evaluate_ok, stage_three, tour_crm_config, with_value
 
 EVERYTHING = {COOLIFY, DATABASES, APPS, MINIO, UPTIME_KUMA}
 
 
-def stack(**changes: Any) -> StackConfig:
-    values = tour_crm_config()
-    for path, value in changes.items():
-        values = with_value(values, path, value)
-    return parse_stack_config(values, "platform")
+def stage_two() -> StackConfig:
+    return parse_stack_config(with_value(tour_crm_config(), "network", {}), "platform")
+
+
+def stage_three_config() -> StackConfig:
+    return parse_stack_config(stage_three(), "platform")
 
 
 def layout(config: StackConfig) -> list[tuple[str, str, str, str | None, tuple[str, ...]]]:
@@ -40,7 +40,7 @@ def test_one_server_runs_everything() -> None:
 
 
 def test_the_private_network_gives_the_server_its_address_and_changes_nothing_else() -> None:
-    config = stack(network={})
+    config = stage_two()
     assert layout(config) == [
         ("server", "main", "cx43", "10.0.1.2", (COOLIFY, MINIO, UPTIME_KUMA, DATABASES, APPS))
     ]
@@ -48,7 +48,7 @@ def test_the_private_network_gives_the_server_its_address_and_changes_nothing_el
 
 
 def test_stage_three_moves_the_databases_and_their_backups_to_their_own_server() -> None:
-    config = stack(network={}, databaseServer={"type": "cx33"})
+    config = stage_three_config()
     assert layout(config) == [
         ("server", "main", "cx43", "10.0.1.2", (COOLIFY, MINIO, UPTIME_KUMA, APPS)),
         ("database-server", "database", "cx33", "10.0.1.3", (DATABASES,)),
@@ -80,7 +80,7 @@ def test_stage_four_moves_the_apps_to_app_servers_behind_the_load_balancer() -> 
 def test_everything_runs_somewhere_and_only_the_apps_on_several_servers() -> None:
     for config in (
         config_of("production"),
-        stack(network={}, databaseServer={"type": "cx33"}),
+        stage_three_config(),
         config_of(str(PROJECT_DIR / "examples" / "scale-out.yaml")),
     ):
         hosts = config.hosts
@@ -90,10 +90,8 @@ def test_everything_runs_somewhere_and_only_the_apps_on_several_servers() -> Non
 
 
 def test_each_host_is_the_server_the_program_registers_under_its_name() -> None:
-    recording = evaluate_ok(
-        with_value(with_value(tour_crm_config(), "network", {}), "databaseServer", {"type": "cx33"})
-    )
-    config = stack(network={}, databaseServer={"type": "cx33"})
+    recording = evaluate_ok(stage_three())
+    config = stage_three_config()
     servers = {
         resource.name: resource.inputs
         for resource in recording.of_type("hcloud:index/server:Server")
