@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from config import DATABASE_SERVICES, RefValue, StackConfig
-from config.topology import DATABASES
+from config.topology import DATABASES, Hosts
 
 SERVICE_LABELS = {
     "postgres": "PostgreSQL 16",
@@ -112,12 +112,12 @@ def _ref_target(config: StackConfig, ref: str) -> tuple[str, str] | None:
 CLUSTERS = {"main": "server", "database": "database", "app": "apps"}
 
 
-def _cluster_of(config: StackConfig, service: str) -> str | None:
+def _cluster_of(hosts: Hosts, service: str) -> str | None:
     """Which server draws the service: the one the topology runs it on, or none (external)."""
     if service == "external-postgres":
         return None
     what = DATABASES if service in DATABASE_SERVICES else service  # minio, uptime-kuma
-    return CLUSTERS[config.hosts.running(what)[0].role]
+    return CLUSTERS[hosts.running(what)[0].role]
 
 
 def architecture(config: StackConfig, stack: str) -> Graph:
@@ -132,15 +132,15 @@ def architecture(config: StackConfig, stack: str) -> Graph:
     graph.node("proxy", "Coolify proxy (Traefik)\n:80 :443", "server")
     graph.node("coolify", "Coolify " + config.coolify.version, "server")
     _firewall_and_ssh(config, graph)
-    hosts = config.hosts
+    hosts = config.hosts  # one value for every part of the drawing
     if (database := hosts.database) is not hosts.main:
         graph.clusters["database"] = (
             f"database server: Hetzner {database.server.spec.name}, private network only",
             [],
         )
-    app_cluster, app_proxy = _app_servers(config, graph)
+    app_cluster, app_proxy = _app_servers(hosts, graph)
     for name in config.services.enabled():
-        graph.node(name, SERVICE_LABELS[name], _cluster_of(config, name))
+        graph.node(name, SERVICE_LABELS[name], _cluster_of(hosts, name))
     for app in config.apps:
         git = app.git
         source = f"{git.dockerfile} @ {git.branch}" if git else f"image {app.image}"
@@ -152,7 +152,7 @@ def architecture(config: StackConfig, stack: str) -> Graph:
             graph.edge("coolify", f"git:{git.repository}", "pulls & builds", **OPERATIONS)
         graph.edge("coolify", f"app:{app.name}", "deploys", **OPERATIONS)
 
-    _hostnames(config, graph, app_proxy)
+    _hostnames(config, hosts, graph, app_proxy)
 
     if config.services.pgbouncer is not None:
         graph.edge("pgbouncer", "postgres", "pool", **SERVICE)
@@ -164,16 +164,16 @@ def architecture(config: StackConfig, stack: str) -> Graph:
                     graph.edge(f"app:{app.name}", *target, **SERVICE)
         if config.services.uptime_kuma is not None and app.domains:
             graph.edge("uptime-kuma", f"app:{app.name}", "checks", **MONITORING)
-    _operations(config, graph)
+    _operations(config, hosts, graph)
     _legend(graph)
     return graph
 
 
-def _hostnames(config: StackConfig, graph: Graph, app_proxy: str) -> None:
+def _hostnames(config: StackConfig, hosts: Hosts, graph: Graph, app_proxy: str) -> None:
     """The browsers' way: hostname, firewall (or load balancer), proxy, what serves it."""
     owners = {"coolify dashboard": "coolify", "minio S3 API": "minio", "minio console": "minio"}
     owners["uptime-kuma status page"] = "uptime-kuma"
-    balancing = config.hosts.load_balancing
+    balancing = hosts.load_balancing
     balanced = balancing.hostnames if balancing is not None else ()
     for host in config.served_hostnames():
         owner = owners.get(host.owner) or "app:" + host.owner.removeprefix("app ")
@@ -213,10 +213,9 @@ def _legend(graph: Graph) -> None:
         graph.edge(f"legend:{index}", f"legend:{index}:text", **attrs)
 
 
-def _app_servers(config: StackConfig, graph: Graph) -> tuple[str, str]:
+def _app_servers(hosts: Hosts, graph: Graph) -> tuple[str, str]:
     """The app servers and their load balancer, if any; (the cluster the apps are drawn in,
     the proxy in front of them)."""
-    hosts = config.hosts
     app_servers, balancing = hosts.app_servers, hosts.load_balancing
     if not app_servers or balancing is None:
         return "server", "proxy"
@@ -235,7 +234,7 @@ def _app_servers(config: StackConfig, graph: Graph) -> tuple[str, str]:
     return "apps", "app-proxy"
 
 
-def _operations(config: StackConfig, graph: Graph) -> None:
+def _operations(config: StackConfig, hosts: Hosts, graph: Graph) -> None:
     """What watches and what backs up the services."""
     if config.services.uptime_kuma is not None:
         for name in ("postgres", "pgbouncer", "redis", "mariadb", "minio"):
@@ -246,7 +245,7 @@ def _operations(config: StackConfig, graph: Graph) -> None:
         graph.node(
             "offsite", f"off-site storage\n{offsite.bucket}", shape="cylinder", style="solid"
         )
-        on = CLUSTERS[config.hosts.database.role]  # the jobs run beside the database
+        on = CLUSTERS[hosts.database.role]  # the jobs run beside the database
         graph.node("backup-jobs", "backup jobs (systemd timers)", on)
         graph.edge("backup-jobs", "postgres", "pg_dump, drill", **OPERATIONS)
         graph.edge("backup-jobs", "offsite", "dumps", **OPERATIONS)
