@@ -108,11 +108,8 @@ class Servers:
         server's for the rest."""
         balanced = self.hosts.load_balancing
         behind = list(balanced.hostnames) if balanced is not None else []
-        origins = [
-            Origin(
-                [host for host in hostnames if host not in behind], self.main.ipv4, self.main.ipv6
-            )
-        ]
+        rest = [host for host in hostnames if host not in behind]
+        origins = [Origin(rest, self.main.ipv4, self.main.ipv6)]
         if self.load_balancer is not None:
             origins.append(Origin(behind, self.load_balancer.ipv4, self.load_balancer.ipv6))
         return origins
