@@ -14,12 +14,12 @@ from offline.stack_files import PROJECT_DIR, read_stack_file
 from tests.conftest import PIP_PACKAGES, install_hint
 from tests.support import config_of
 
-README = (PROJECT_DIR / "README.md").read_text()
 # The README and the pages beside it, by their path in the repository, as references name them.
 DOCS = {
     path.relative_to(PROJECT_DIR).as_posix(): path.read_text()
     for path in (PROJECT_DIR / "README.md", *sorted((PROJECT_DIR / "docs").glob("*.md")))
 }
+README = DOCS["README.md"]
 ARCHITECTURE = DOCS["docs/architecture.md"]
 
 
